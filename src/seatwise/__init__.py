@@ -1,0 +1,1 @@
+"""Seatwise: a billing engine for per-seat SaaS plans and prepaid credits."""

@@ -1,0 +1,98 @@
+"""The ``seatwise`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from seatwise.core.errors import SeatwiseError
+from seatwise.expectations import mismatches
+from seatwise.report import invoice_table
+from seatwise.scenario import document, load_scenario, parse_scenario, run_scenario
+
+EXIT_INVALID = 2
+EXIT_MISMATCH = 1
+
+
+def _fail(error: SeatwiseError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seatwise")
+def main() -> None:
+    """Seatwise: seat billing and prepaid credits, exactly right and explained."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document of SPEC §9.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Compare the result with the file's `expect:` block; exit 1 on any difference.",
+)
+def simulate(file: Path, as_json: bool, check: bool) -> None:
+    """Bill the scenario FILE from its subscription to `until` on a fresh in-memory store.
+
+    Exit status 0 on success, 2 if the scenario is invalid (the message names the file, the
+    line and the problem), 1 if --check finds a difference.
+    """
+    try:
+        scenario = load_scenario(file)
+        doc = document(run_scenario(scenario))
+        problems = []
+        if check:
+            if scenario.expect is None:
+                raise click.UsageError(f"{file} has no `expect:` block to check")
+            problems = mismatches(scenario.expect, doc)
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif not check:
+        click.echo(invoice_table(doc))
+    if check:
+        for problem in problems:
+            click.echo(f"{file}: {problem}", err=True)
+        if problems:
+            sys.exit(EXIT_MISMATCH)
+        click.echo(f"{file}: as expected ({len(doc['invoices'])} invoices)", err=as_json)
+
+
+def example_files() -> list[tuple[str, str]]:
+    """The example scenarios shipped in the package, as (file name, text)."""
+    folder = resources.files("seatwise") / "examples"
+    return sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON documents instead of tables.")
+def demo(as_json: bool) -> None:
+    """Simulate a realistic year of one customer for each preset and print the invoices."""
+    for name, text in example_files():
+        try:
+            doc = document(run_scenario(parse_scenario(text, name)))
+        except SeatwiseError as error:
+            _fail(error)
+            return
+        if as_json:
+            click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        else:
+            click.echo("=" * 100)
+            click.echo(invoice_table(doc))
+            click.echo()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,465 @@
+"""Invoice generation: a pure function of a plan, an account and its timeline (SPEC 2–6).
+
+:func:`generate_invoices` walks time from the service start to ``until``. At each instant it
+first applies the timeline's events (member changes, cancellation) and then the scheduled
+action due then, if any (SPEC 4: events at the same instant as a scheduled action come
+first). The scheduled actions are:
+
+* month 0 — the ``initial`` invoice of an ``advance`` plan;
+* every term boundary — the ``renewal`` (advance) or the ``arrears`` invoice of the cycle
+  just ended, or the end of a cancelled subscription (``final`` invoice for pending items);
+* every other monthly anniversary — the ``statement`` and/or monthly ``interim`` invoice.
+
+Between them, every change of occupancy inside a term of an ``advance`` plan is priced by
+the plan's ``increases`` / ``decreases`` rules into pending items, which are invoiced
+``immediately``, at a ``threshold``, ``monthly`` or at ``renewal``.
+
+The same inputs always give the same invoices; nothing here reads a clock or a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from itertools import groupby, pairwise
+from zoneinfo import ZoneInfo
+
+from seatwise.core.account import Account, Cancel
+from seatwise.core.errors import TimelineError
+from seatwise.core.invoicing import Explanation, Invoice, Line, apply_credit_balance, lines_total
+from seatwise.core.money import Currency, round_half_up
+from seatwise.core.periods import Period, Schedule, add_days, local_date, make_schedule
+from seatwise.core.plans import Plan
+from seatwise.core.proration import describe_fraction, fraction_remaining
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+
+TimelineEvent = MemberChange | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """Where the subscription stands at ``until``."""
+
+    status: str  # active | cancelled
+    billed_seats: int
+    committed_seats: int
+    credit_balance: int
+    ends_at: datetime | None
+    pending: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BillingResult:
+    invoices: tuple[Invoice, ...]
+    state: AccountState
+    seats: SeatTimeline
+
+
+def format_day(instant: datetime, tz: ZoneInfo) -> str:
+    """A calendar date as invoices print it: ``15 Mar 2021``."""
+    day = local_date(instant, tz)
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
+@dataclass
+class _Run:
+    """The mutable state of one walk through time; only :func:`generate_invoices` sees it."""
+
+    plan: Plan
+    account: Account
+    seats: SeatTimeline
+    schedule: Schedule
+    committed: int
+    paid_seats: int = 0  # seats paid for in the current term (advance) — "billed seats"
+    term_index: int = 0
+    started: bool = False
+    ended: bool = False
+    ends_at: datetime | None = None
+    pending: list[Line] = field(default_factory=list)
+    pending_since: datetime | None = None
+    balance: int = 0
+    invoices: list[Invoice] = field(default_factory=list)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @property
+    def cur(self) -> Currency:
+        return self.plan.currency
+
+    def day(self, instant: datetime) -> str:
+        return format_day(instant, self.account.timezone)
+
+    def floor(self) -> int:
+        return max(self.committed, self.plan.minimum_seats)
+
+    def holders(self, instant: datetime) -> list[str]:
+        return self.seats.holders_at(instant, self.plan.count_invited)
+
+    def term(self) -> Period:
+        return self.schedule.term(self.term_index)
+
+    def issue(self, kind: str, at: datetime, period: Period, lines: Sequence[Line]) -> None:
+        settled, self.balance = apply_credit_balance(lines, self.balance, period, self.cur)
+        due = add_days(at, self.plan.net_days, self.account.timezone)
+        self.invoices.append(Invoice(kind, at, due, period, settled))
+
+    def take_pending(self, at: datetime) -> tuple[list[Line], Period]:
+        lines, self.pending = self.pending, []
+        since = self.pending_since or at
+        self.pending_since = at
+        return lines, Period(since, at)
+
+    def seats_line(self, seats: int, period: Period, at: datetime, why: str) -> Line:
+        plan = self.plan
+        holders = self.holders(at)
+        return Line(
+            kind="seats",
+            description=(
+                f"{seats} × {plan.seat_name} "
+                f"(at {plan.pricing.describe(seats, self.cur)} / {plan.interval})"
+            ),
+            quantity=seats,
+            unit_price=plan.pricing.unit_price(seats),
+            amount=plan.pricing.cost(seats),
+            period=period,
+            explanation=Explanation(
+                f"{why} {len(holders)} member(s) held a seat on {self.day(at)}; "
+                f"committed seats {self.committed}, minimum {plan.minimum_seats}.",
+                members=tuple(holders),
+            ),
+        )
+
+    # -- advance plans --------------------------------------------------------------------------
+
+    def start(self, at: datetime) -> None:
+        self.started = True
+        self.pending_since = at
+        seats = max(len(self.holders(at)), self.floor())
+        self.paid_seats = seats
+        term = self.term()
+        line = self.seats_line(seats, term, at, "Charged in advance for the first term.")
+        self.issue("initial", at, term, [line])
+
+    def renew(self, at: datetime) -> None:
+        previous = self.paid_seats
+        occupancy = len(self.holders(at))
+        if self.plan.renewal_seats == "peak":
+            seats = max(previous, occupancy, self.floor())
+            self.committed = seats
+            why = f"Renewed at the previous term's maximum of {previous} seat(s)."
+        else:
+            seats = max(occupancy, self.floor())
+            why = "Renewed for the members holding a seat at renewal."
+        carried, _ = self.take_pending(at)
+        self.term_index += 1
+        self.paid_seats = seats
+        term = self.term()
+        self.issue("renewal", at, term, [self.seats_line(seats, term, at, why), *carried])
+
+    def on_member_changes(self, at: datetime, changes: Sequence[MemberChange]) -> None:
+        """Price a change of occupancy inside the current term of an advance plan."""
+        if not self.started or self.ended or at >= self.term().end:
+            return
+        plan = self.plan
+        target = max(len(self.holders(at)), self.floor())
+        if plan.seats == "peak":
+            target = max(target, self.paid_seats)
+        old = self.paid_seats
+        if target > old:
+            self.pending.extend(self.price_change(old, target, at, changes, increase=True))
+            self.paid_seats = target
+        elif target < old and plan.decreases == "credit":
+            self.pending.extend(self.price_change(old, target, at, changes, increase=False))
+            self.paid_seats = target
+        else:
+            return
+        self.invoice_pending_on_change(at)
+
+    def price_change(
+        self, old: int, new: int, at: datetime, changes: Sequence[MemberChange], increase: bool
+    ) -> list[Line]:
+        plan = self.plan
+        pricing, term = plan.pricing, self.term()
+        if increase and plan.increases.charge == "none":
+            return []
+        if increase and plan.increases.charge == "full":
+            fraction, how = Fraction(1), "the full term"
+        else:
+            granularity = plan.increases.proration
+            fraction = fraction_remaining(term, at, granularity, self.account.timezone)
+            how = describe_fraction(fraction, term, at, granularity, self.account.timezone)
+        span = Period(at, term.end)
+        date = self.day(at)
+        moved = tuple(dict.fromkeys(change.member for change in changes))
+        cause = (
+            f"Seats went from {old} to {new} on {date} "
+            f"({', '.join(f'{c.member} {c.action}d' for c in changes) or 'no member change'}); "
+            f"priced for {how} of the term {self.day(term.start)} – {self.day(term.end)}."
+        )
+
+        def line(kind: str, description: str, quantity: int, cost: int, sign: int) -> Line:
+            return Line(
+                kind=kind,
+                description=description,
+                quantity=quantity,
+                unit_price=pricing.unit_price(quantity) if kind != "additional_seats" else None,
+                amount=sign * round_half_up(cost * fraction),
+                period=span,
+                explanation=Explanation(cause, members=moved, changes=tuple(changes)),
+            )
+
+        seat = plan.seat_name
+        if plan.increases.lines == "delta":
+            difference = abs(new - old)
+            cost = abs(pricing.cost(new) - pricing.cost(old))
+            if increase:
+                made = line(
+                    "additional_seats",
+                    f"{difference} × Additional {seat.lower()} after {date} ({old} → {new})",
+                    difference,
+                    cost,
+                    1,
+                )
+                same_rate = pricing.unit_price(new) == pricing.unit_price(old)
+                rate = pricing.unit_price(new) if same_rate or old == 0 else None
+                return [_with_unit_price(made, rate)]
+            return [
+                line(
+                    "unused_time",
+                    f"Unused time on {difference} × {seat} after {date} ({old} → {new})",
+                    difference,
+                    cost,
+                    -1,
+                )
+            ]
+        lines = []
+        if new > 0:
+            lines.append(
+                line(
+                    "remaining_time",
+                    f"Remaining time on {new} × {seat} after {date}",
+                    new,
+                    pricing.cost(new),
+                    1,
+                )
+            )
+        if old > 0:
+            lines.append(
+                line(
+                    "unused_time",
+                    f"Unused time on {old} × {seat} after {date}",
+                    old,
+                    pricing.cost(old),
+                    -1,
+                )
+            )
+        return lines
+
+    def invoice_pending_on_change(self, at: datetime) -> None:
+        mode = self.plan.pending.invoice
+        total = lines_total(self.pending)
+        due_now = mode == "immediately" or (
+            mode == "threshold" and total > 0 and total >= self.plan.pending.threshold
+        )
+        if due_now and self.pending:
+            lines, period = self.take_pending(at)
+            self.issue("interim", at, period, lines)
+
+    # -- monthly anniversaries ------------------------------------------------------------------
+
+    def monthly(self, month_index: int, at: datetime) -> None:
+        plan = self.plan
+        total = lines_total(self.pending)
+        take = (
+            plan.pending.invoice == "monthly"
+            and bool(self.pending)
+            and total > 0
+            and total >= plan.pending.threshold
+        )
+        if plan.statements:
+            month = self.schedule.month(month_index - 1)
+            lines = self.take_pending(at)[0] if take else []
+            in_use = len(self.holders(at))
+            info = Line(
+                kind="info",
+                description=(
+                    f"{self.paid_seats} × {plan.seat_name} licensed, {in_use} in use, "
+                    f"{max(self.paid_seats - in_use, 0)} unoccupied"
+                ),
+                quantity=self.paid_seats,
+                unit_price=None,
+                amount=0,
+                period=month,
+                explanation=Explanation(
+                    f"Monthly statement on {self.day(at)}: {self.paid_seats} seat(s) paid for "
+                    f"this term, {in_use} member(s) holding one.",
+                    members=tuple(self.holders(at)),
+                ),
+            )
+            self.issue("statement", at, month, [*lines, info])
+        elif take:
+            lines, period = self.take_pending(at)
+            self.issue("interim", at, period, lines)
+
+    # -- arrears plans --------------------------------------------------------------------------
+
+    def bill_cycle(self, cycle: Period, at: datetime) -> None:
+        plan = self.plan
+        if plan.seats == "ever_active":
+            counted = self.seats.holders_during(cycle, plan.count_invited)
+            count = len(counted)
+            how = (
+                f"{count} member(s) held a seat at some time between {self.day(cycle.start)} "
+                f"and {self.day(cycle.end)} (each counted once)"
+            )
+        elif plan.seats == "peak":
+            counted = self.seats.holders_during(cycle, plan.count_invited)
+            count = self.seats.peak_during(cycle, plan.count_invited)
+            how = f"at most {count} member(s) held a seat at one time during the cycle"
+        else:
+            counted = self.holders(at)
+            count = len(counted)
+            how = f"{count} member(s) held a seat at the end of the cycle"
+        seats = max(count, self.floor())
+        line = Line(
+            kind="seats",
+            description=(
+                f"{seats} × {plan.seat_name} "
+                f"(at {plan.pricing.describe(seats, self.cur)} / {plan.interval})"
+            ),
+            quantity=seats,
+            unit_price=plan.pricing.unit_price(seats),
+            amount=plan.pricing.cost(seats),
+            period=cycle,
+            explanation=Explanation(
+                f"Billed in arrears: {how}; minimum {plan.minimum_seats}.",
+                members=tuple(counted),
+            ),
+        )
+        carried, _ = self.take_pending(at)
+        self.paid_seats = seats
+        self.issue("arrears", at, cycle, [line, *carried])
+
+    # -- term boundaries and the end ----------------------------------------------------------
+
+    def boundary(self, term_index: int, at: datetime) -> None:
+        if self.ends_at is not None and self.ends_at <= at:
+            self.finish(at)
+            return
+        if self.plan.billing == "arrears":
+            self.bill_cycle(self.schedule.term(term_index - 1), at)
+            self.term_index = term_index
+        else:
+            self.renew(at)
+
+    def finish(self, at: datetime) -> None:
+        """The subscription ends: pending items go on a ``final`` invoice; arrears plans do not
+        bill the last cycle (SPEC 2.2)."""
+        self.ended = True
+        if self.pending:
+            lines, period = self.take_pending(at)
+            self.issue("final", at, period, lines)
+
+    def cancel(self, at: datetime) -> None:
+        if self.ends_at is not None:
+            return
+        index = 0
+        while self.schedule.boundary(index) < at:
+            index += 1
+        self.ends_at = self.schedule.boundary(index)
+
+    def state(self, until: datetime) -> AccountState:
+        status = "cancelled" if self.ended else "active"
+        billed = 0 if self.ended else self.paid_seats
+        if (
+            not self.ended
+            and self.plan.billing == "arrears"
+            and until >= self.schedule.service_start
+        ):
+            cycle = Period(self.schedule.boundary(self.term_index), until)
+            if self.plan.seats == "ever_active":
+                so_far = len(self.seats.holders_during(cycle, self.plan.count_invited))
+            else:
+                so_far = len(self.holders(until))
+            billed = max(so_far, self.floor())
+        return AccountState(
+            status=status,
+            billed_seats=billed,
+            committed_seats=self.committed,
+            credit_balance=self.balance,
+            ends_at=self.ends_at,
+            pending=tuple(self.pending),
+        )
+
+
+def _with_unit_price(line: Line, unit_price: int | None) -> Line:
+    return Line(
+        line.kind,
+        line.description,
+        line.quantity,
+        unit_price,
+        line.amount,
+        line.period,
+        line.explanation,
+    )
+
+
+def generate_invoices(
+    plan: Plan,
+    account: Account,
+    events: Iterable[TimelineEvent],
+    until: datetime,
+) -> BillingResult:
+    """Every invoice the plan issues for the account from its service start up to ``until``
+    (scheduled actions at ``until`` included), in the order they are issued."""
+    ordered = list(events)
+    for earlier, later in pairwise(ordered):
+        if later.at < earlier.at:
+            raise TimelineError("time goes backwards", at=later.at)
+    seats = SeatTimeline(e for e in ordered if isinstance(e, MemberChange))
+    schedule = make_schedule(
+        account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
+    )
+    run = _Run(plan, account, seats, schedule, committed=account.committed_seats)
+    groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
+    next_group = 0
+    month_index = 0
+    while not run.ended:
+        action_at = schedule.anniversary(month_index)
+        while next_group < len(groups) and groups[next_group][0] <= action_at:
+            _apply_group(run, *groups[next_group])
+            next_group += 1
+        if action_at > until:
+            break
+        _scheduled_action(run, month_index, action_at)
+        month_index += 1
+    for at, group in groups[next_group:]:
+        _apply_group(run, at, group)
+    return BillingResult(tuple(run.invoices), run.state(until), seats)
+
+
+def _apply_group(run: _Run, at: datetime, group: list[TimelineEvent]) -> None:
+    changes = [event for event in group if isinstance(event, MemberChange)]
+    if any(isinstance(event, Cancel) for event in group):
+        run.cancel(at)
+    if changes and run.plan.billing == "advance":
+        run.on_member_changes(at, changes)
+
+
+def _scheduled_action(run: _Run, month_index: int, at: datetime) -> None:
+    schedule = run.schedule
+    if month_index == 0:
+        if run.ends_at is not None and run.ends_at <= at:
+            run.ended = True
+        elif run.plan.billing == "advance":
+            run.start(at)
+        else:
+            run.started = True
+            run.pending_since = at
+        return
+    if schedule.is_term_boundary(month_index):
+        run.boundary(schedule.term_of_month(month_index), at)
+    else:
+        run.monthly(month_index, at)

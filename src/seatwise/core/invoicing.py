@@ -1,0 +1,116 @@
+"""Invoices and their lines (SPEC section 6), and the credit-balance rule.
+
+An invoice's total is the sum of its lines and never negative. When the other lines sum to a
+net credit, a ``balance_applied`` line of the opposite amount brings the total to zero and the
+credit goes to the account's balance; later invoices use that balance first, each by a
+negative ``balance_applied`` line no larger than what the invoice would otherwise cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from seatwise.core.money import Currency
+from seatwise.core.periods import Period
+from seatwise.core.seat_timeline import MemberChange
+
+INVOICE_KINDS = ("initial", "renewal", "arrears", "interim", "statement", "credits", "final")
+LINE_KINDS = (
+    "seats",
+    "remaining_time",
+    "unused_time",
+    "additional_seats",
+    "credits_purchase",
+    "credits_overage",
+    "balance_applied",
+    "adjustment",
+    "info",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a line exists: in words, and the members and member changes that produced it."""
+
+    summary: str
+    members: tuple[str, ...] = ()
+    changes: tuple[MemberChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One invoice line. ``amount`` is in minor units, rounded once when the line was made."""
+
+    kind: str
+    description: str
+    quantity: int
+    unit_price: int | None
+    amount: int
+    period: Period
+    explanation: Explanation
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """An invoice as the billing core proposes it: no number or payment status yet."""
+
+    kind: str
+    issued_at: datetime
+    due_at: datetime
+    period: Period
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def key(self) -> tuple[str, datetime, datetime]:
+        """What makes an invoice unique for its account: kind and period."""
+        return (self.kind, self.period.start, self.period.end)
+
+
+def lines_total(lines: Sequence[Line]) -> int:
+    return sum(line.amount for line in lines)
+
+
+def apply_credit_balance(
+    lines: Sequence[Line], balance: int, period: Period, cur: Currency
+) -> tuple[tuple[Line, ...], int]:
+    """The lines with a ``balance_applied`` line where one is due, and the balance after."""
+    subtotal = lines_total(lines)
+    if subtotal < 0:
+        credit = -subtotal
+        extra = Line(
+            kind="balance_applied",
+            description=f"Credit of {cur.display(credit)} added to your credit balance",
+            quantity=1,
+            unit_price=credit,
+            amount=credit,
+            period=period,
+            explanation=Explanation(
+                f"The other lines sum to a credit of {cur.display(credit)}; an invoice is never "
+                f"negative, so the credit is kept on the account's balance "
+                f"(now {cur.display(balance + credit)}) and used by the next invoices.",
+            ),
+        )
+        return (*lines, extra), balance + credit
+    if subtotal > 0 and balance > 0:
+        used = min(balance, subtotal)
+        extra = Line(
+            kind="balance_applied",
+            description=f"Applied from your credit balance of {cur.display(balance)}",
+            quantity=1,
+            unit_price=-used,
+            amount=-used,
+            period=period,
+            explanation=Explanation(
+                f"The account had a credit balance of {cur.display(balance)}; "
+                f"{cur.display(used)} of it pays this invoice, "
+                f"{cur.display(balance - used)} remains.",
+            ),
+        )
+        return (*lines, extra), balance - used
+    return tuple(lines), balance

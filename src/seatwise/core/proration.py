@@ -1,0 +1,45 @@
+"""Proration fractions (SPEC section 5).
+
+Day granularity: (days from the change's calendar date to the term's end date) /
+(days from the term's start date to its end date), with dates in the account's time zone.
+Second granularity: the same with seconds. Both are exact fractions; the caller multiplies a
+cost by one and rounds the product once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from seatwise.core.periods import Period, local_date
+
+
+def fraction_remaining(term: Period, change: datetime, granularity: str, tz: ZoneInfo) -> Fraction:
+    """The share of ``term`` left from ``change`` to its end, in days or seconds."""
+    if not term.start <= change <= term.end:
+        raise ValueError("the change is outside the term")
+    if granularity == "second":
+        return Fraction(_micros(term.end - change), _micros(term.end - term.start))
+    start_day = local_date(term.start, tz)
+    end_day = local_date(term.end, tz)
+    change_day = local_date(change, tz)
+    return Fraction((end_day - change_day).days, (end_day - start_day).days)
+
+
+def describe_fraction(
+    fraction: Fraction, term: Period, change: datetime, granularity: str, tz: ZoneInfo
+) -> str:
+    """How a fraction was obtained, for explanations: ``337/365 days``."""
+    if granularity == "second":
+        left = _micros(term.end - change) // 1_000_000
+        whole = _micros(term.end - term.start) // 1_000_000
+        return f"{left}/{whole} seconds"
+    left_days = (local_date(term.end, tz) - local_date(change, tz)).days
+    whole_days = (local_date(term.end, tz) - local_date(term.start, tz)).days
+    return f"{left_days}/{whole_days} days"
+
+
+def _micros(span: timedelta) -> int:
+    """A span as an exact integer count of microseconds (no float on the way)."""
+    return span // timedelta(microseconds=1)

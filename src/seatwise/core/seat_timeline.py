@@ -1,0 +1,166 @@
+"""Members, their states over time, and occupancy (SPEC sections 1 and 2).
+
+A member is ``invited``, ``active``, ``deactivated`` or ``deleted``. The legal transitions:
+
+    (new) ──invite──▶ invited ──activate──▶ active ◀──reactivate── deactivated
+    (new) ──activate───────────────────────▶ active ──deactivate──▶ deactivated
+    invited, active, deactivated ──delete──▶ deleted (final)
+
+A member *holds a seat* while ``active``, or while ``invited`` when the plan counts invited
+members. :class:`SeatTimeline` answers the three seat measures of a plan: occupancy at an
+instant, the peak occupancy over a period, and the distinct members holding a seat at any
+instant of a period (intervals are half-open; a hold of zero length counts for nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from seatwise.core.errors import TimelineError
+from seatwise.core.periods import Period
+
+INVITED, ACTIVE, DEACTIVATED, DELETED = "invited", "active", "deactivated", "deleted"
+STATES = (INVITED, ACTIVE, DEACTIVATED, DELETED)
+
+# action -> {state before (None: the member does not exist yet) -> state after}
+TRANSITIONS: dict[str, dict[str | None, str]] = {
+    "invite": {None: INVITED},
+    "activate": {None: ACTIVE, INVITED: ACTIVE},
+    "deactivate": {ACTIVE: DEACTIVATED},
+    "reactivate": {DEACTIVATED: ACTIVE},
+    "delete": {INVITED: DELETED, ACTIVE: DELETED, DEACTIVATED: DELETED},
+}
+MEMBER_ACTIONS = tuple(TRANSITIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person in an account. ``email`` is where billing mail reaches them, if they have one."""
+
+    id: str
+    manage_billing: bool = False
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """At ``at``, ``action`` (a key of :data:`TRANSITIONS`) happens to member ``member``."""
+
+    at: datetime
+    member: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpan:
+    """Member ``member`` is in ``state`` over ``[start, end)`` (``end`` None: still is)."""
+
+    member: str
+    state: str
+    start: datetime
+    end: datetime | None
+    cause: MemberChange
+
+
+def holds_seat(state: str, count_invited: bool) -> bool:
+    return state == ACTIVE or (count_invited and state == INVITED)
+
+
+class SeatTimeline:
+    """The validated history of every member of one account."""
+
+    def __init__(self, changes: Iterable[MemberChange]) -> None:
+        self._spans: dict[str, list[StateSpan]] = {}
+        self._last: datetime | None = None
+        for change in changes:
+            self.apply(change)
+
+    def apply(self, change: MemberChange) -> None:
+        """Record one change; :class:`TimelineError` if the transition is illegal."""
+        if self._last is not None and change.at < self._last:
+            raise TimelineError("time goes backwards", member=change.member, at=change.at)
+        self._last = change.at
+        moves = TRANSITIONS.get(change.action)
+        if moves is None:
+            raise TimelineError(
+                f"unknown action {change.action!r}", member=change.member, at=change.at
+            )
+        spans = self._spans.get(change.member)
+        before = spans[-1].state if spans else None
+        after = moves.get(before)
+        if after is None:
+            if before is None:
+                reason = f"cannot {change.action} a member who does not exist"
+            else:
+                reason = f"cannot {change.action} a member who is {before}"
+            raise TimelineError(reason, member=change.member, at=change.at)
+        if spans:
+            previous = spans[-1]
+            spans[-1] = StateSpan(
+                previous.member, previous.state, previous.start, change.at, previous.cause
+            )
+        self._spans.setdefault(change.member, []).append(
+            StateSpan(change.member, after, change.at, None, change)
+        )
+
+    @property
+    def members(self) -> list[str]:
+        return list(self._spans)
+
+    def exists(self, member: str) -> bool:
+        return member in self._spans
+
+    def state_at(self, member: str, instant: datetime) -> str | None:
+        """The member's state at ``instant`` (changes at ``instant`` included), None if not yet."""
+        state = None
+        for span in self._spans.get(member, []):
+            if span.start <= instant:
+                state = span.state
+        return state
+
+    def spans(self, member: str) -> Sequence[StateSpan]:
+        return self._spans.get(member, [])
+
+    def holders_at(self, instant: datetime, count_invited: bool) -> list[str]:
+        """Members holding a seat at ``instant``, changes at that instant applied."""
+        return [
+            member
+            for member in self._spans
+            if (state := self.state_at(member, instant)) is not None
+            and holds_seat(state, count_invited)
+        ]
+
+    def occupancy(self, instant: datetime, count_invited: bool) -> int:
+        return len(self.holders_at(instant, count_invited))
+
+    def seat_spans(self, period: Period, count_invited: bool) -> list[StateSpan]:
+        """Spans during which a member holds a seat that overlap ``period`` for a positive time."""
+        return [
+            span
+            for spans in self._spans.values()
+            for span in spans
+            if holds_seat(span.state, count_invited)
+            and span.start < period.end
+            and (span.end is None or span.end > period.start)
+            and span.start != span.end
+        ]
+
+    def holders_during(self, period: Period, count_invited: bool) -> list[str]:
+        """Distinct members holding a seat at any instant of ``[start, end)``, first seen first."""
+        seen: dict[str, None] = {}
+        for span in sorted(self.seat_spans(period, count_invited), key=lambda s: s.start):
+            seen.setdefault(span.member, None)
+        return list(seen)
+
+    def peak_during(self, period: Period, count_invited: bool) -> int:
+        """The greatest occupancy at any instant of ``[start, end)``."""
+        instants = {period.start}
+        instants.update(
+            span.start
+            for spans in self._spans.values()
+            for span in spans
+            if period.start < span.start < period.end
+        )
+        return max(self.occupancy(instant, count_invited) for instant in instants)

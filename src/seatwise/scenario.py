@@ -1,0 +1,366 @@
+"""Scenario files (SPEC section 9): a plan, one account, a timeline, and ``until``.
+
+:func:`load_scenario` reads and validates a file strictly — every error names the file, the
+line and the problem. :func:`run_scenario` bills it with the pure core and returns the JSON
+document of SPEC section 9. The format is an interface: it is documented in the README and
+only ever extended compatibly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from seatwise.core.account import Account, Cancel
+from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
+from seatwise.core.errors import NotSupportedYet, PlanError, TimelineError
+from seatwise.core.invoicing import Invoice
+from seatwise.core.periods import iso
+from seatwise.core.plans import Plan, parse_plan
+from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
+from seatwise.yaml_source import Node, SourceError, load
+
+PAYMENT_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)$")
+MEMBER_EVENTS = ("invite", "activate", "deactivate", "reactivate", "delete")
+CREDIT_EVENTS = ("buy_credits", "assign", "start", "unassign")
+EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "payment_method", *CREDIT_EVENTS)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to run."""
+
+    file: str
+    name: str
+    plan: Plan
+    account: Account
+    payment_method: str
+    events: tuple[TimelineEvent, ...]
+    until: datetime
+    expect: Node | None = field(default=None, compare=False)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; :class:`SourceError` on any problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SourceError(file, None, f"cannot read the file: {error.strerror}") from None
+    return parse_scenario(text, file)
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    root = load(text, file)
+    top = root.mapping(
+        {"name", "plan", "account", "members", "events", "until", "expect"},
+        required=("plan", "account", "until"),
+    )
+    plan = _plan(top["plan"])
+    account_fields = top["account"].mapping(
+        {"subscribed_at", "start_at", "committed_seats", "timezone", "contacts", "payment_method"},
+        required=("subscribed_at",),
+    )
+    tz = _timezone(account_fields.get("timezone"))
+    subscribed_at = account_fields["subscribed_at"].instant(tz)
+    start_at = None
+    if "start_at" in account_fields:
+        start_at = account_fields["start_at"].instant(tz)
+        if start_at < subscribed_at:
+            account_fields["start_at"].fail("the contract cannot start before the subscription")
+    committed = (
+        account_fields["committed_seats"].integer(0) if "committed_seats" in account_fields else 0
+    )
+    contacts = (
+        tuple(c.text() for c in account_fields["contacts"]) if "contacts" in account_fields else ()
+    )
+    payment_method = "succeeds"
+    if "payment_method" in account_fields:
+        payment_method = _payment_method(account_fields["payment_method"])
+
+    builder = _TimelineBuilder(subscribed_at)
+    members: list[Member] = []
+    if "members" in top:
+        for entry in top["members"]:
+            members.extend(builder.initial_members(entry))
+    until = top["until"].instant(tz)
+    if until < subscribed_at:
+        top["until"].fail("`until` is before the subscription")
+    events: list[TimelineEvent] = list(builder.changes)
+    if "events" in top:
+        for entry in top["events"]:
+            events.extend(builder.event(entry, tz, until))
+
+    name = top["name"].text() if "name" in top else Path(file).stem
+    account = Account(
+        subscribed_at=subscribed_at,
+        committed_seats=committed,
+        start_at=start_at,
+        timezone=tz,
+        contacts=contacts,
+        members=tuple(members) + tuple(builder.later_members),
+    )
+    return Scenario(
+        file, name, plan, account, payment_method, tuple(events), until, top.get("expect")
+    )
+
+
+def _plan(node: Node) -> Plan:
+    lines: dict[str, int] = {}
+    data = node.to_data(lines)
+    if not isinstance(data, dict):
+        node.fail("must be a mapping of plan fields")
+    try:
+        return parse_plan(data)
+    except PlanError as error:
+        path = error.path
+        while path and path not in lines:
+            path = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", path)
+        line = lines.get(path, node.line)
+        raise SourceError(node.file, line, f"plan.{error.path}: {error.reason}") from None
+
+
+def _timezone(node: Node | None) -> ZoneInfo:
+    if node is None:
+        return ZoneInfo("UTC")
+    name = node.text()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        node.fail(f"{name!r} is not an IANA time zone such as Europe/Paris")
+
+
+def _payment_method(node: Node) -> str:
+    value = node.text()
+    if not PAYMENT_METHODS.match(value):
+        node.fail(f"{value!r} is not succeeds, declines, declines_first_N or none")
+    if value.startswith("declines"):
+        raise SourceError(
+            node.file,
+            node.line,
+            f"{node.path}: {value!r} is not supported yet: failed payments and "
+            "dunning arrive with the payments capability",
+        )
+    return value
+
+
+class _TimelineBuilder:
+    """Turns member entries and events into validated member changes, with line numbers."""
+
+    def __init__(self, subscribed_at: datetime) -> None:
+        self.subscribed_at = subscribed_at
+        self.seats = SeatTimeline([])
+        self.changes: list[MemberChange] = []
+        self.later_members: list[Member] = []
+        self.known: set[str] = set()
+        self.counter = 0
+        self.last_at = subscribed_at
+
+    def fresh_id(self) -> str:
+        while True:
+            self.counter += 1
+            candidate = f"m{self.counter}"
+            if candidate not in self.known:
+                return candidate
+
+    def record(self, node: Node, change: MemberChange) -> None:
+        try:
+            self.seats.apply(change)
+        except TimelineError as error:
+            node.fail(str(error))
+        self.known.add(change.member)
+        self.changes.append(change)
+
+    def initial_members(self, entry: Node) -> list[Member]:
+        fields = entry.mapping({"id", "count", "state", "manage_billing", "email"})
+        if ("id" in fields) == ("count" in fields):
+            entry.fail("a member entry needs either `id` or `count`")
+        state = fields["state"].text() if "state" in fields else "active"
+        if state not in ("active", "invited", "deactivated"):
+            fields["state"].fail(f"{state!r} is not active, invited or deactivated")
+        manage = fields["manage_billing"].boolean() if "manage_billing" in fields else False
+        email = fields["email"].text() if "email" in fields else None
+        if "count" in fields:
+            if email is not None:
+                fields["email"].fail("give an `email` to one member (with `id`), not to a count")
+            ids = [self.fresh_id() for _ in range(fields["count"].integer(1))]
+        else:
+            ids = [fields["id"].text()]
+            if ids[0] in self.known:
+                fields["id"].fail(f"member {ids[0]!r} is listed twice")
+        at = self.subscribed_at
+        for member_id in ids:
+            first = "invite" if state == "invited" else "activate"
+            self.record(entry, MemberChange(at, member_id, first))
+            if state == "deactivated":
+                self.record(entry, MemberChange(at, member_id, "deactivate"))
+        return [Member(member_id, manage, email) for member_id in ids]
+
+    def event(self, entry: Node, tz: ZoneInfo, until: datetime) -> list[TimelineEvent]:
+        fields = entry.mapping({"at", *EVENT_KINDS}, required=("at",))
+        actions = [key for key in fields if key != "at"]
+        if len(actions) != 1:
+            entry.fail(f"an event has `at` and exactly one action ({', '.join(EVENT_KINDS)})")
+        at = fields["at"].instant(tz)
+        if at < self.subscribed_at:
+            fields["at"].fail("the event is before the subscription")
+        if at < self.last_at:
+            fields["at"].fail(f"time goes backwards: the previous event is at {iso(self.last_at)}")
+        if at > until:
+            fields["at"].fail(f"the event is after `until` ({iso(until)})")
+        self.last_at = at
+        action = actions[0]
+        value = fields[action]
+        if action in MEMBER_EVENTS:
+            return list(self.member_event(value, action, at))
+        if action == "cancel":
+            if not value.boolean():
+                value.fail("write `cancel: true`")
+            return [Cancel(at)]
+        if action == "payment_method":
+            _payment_method(value)
+            return []
+        self.credit_event(value, action)
+        raise AssertionError("unreachable")
+
+    def member_event(self, value: Node, action: str, at: datetime) -> list[MemberChange]:
+        if value.is_scalar and value.node.tag == "tag:yaml.org,2002:int":
+            if action not in ("invite", "activate"):
+                value.fail(f"`{action}` takes a list of member ids")
+            ids = [self.fresh_id() for _ in range(value.integer(1))]
+        elif value.is_scalar:
+            ids = [value.text()]
+        else:
+            ids = [item.text() for item in value]
+        changes = []
+        for member_id in ids:
+            if action in ("deactivate", "reactivate", "delete") and member_id not in self.known:
+                value.fail(f"unknown member {member_id!r}")
+            if action == "invite" and member_id in self.known:
+                value.fail(f"member {member_id!r} already exists and cannot be invited again")
+            is_new = member_id not in self.known
+            change = MemberChange(at, member_id, action)
+            self.record(value, change)
+            changes.append(change)
+            if is_new:
+                self.later_members.append(Member(member_id))
+        return changes
+
+    def credit_event(self, value: Node, action: str) -> None:
+        if action == "buy_credits":
+            value.integer(1)
+        else:
+            required: tuple[str, ...] = ("member", "content")
+            allowed = {"member", "content", *(("credits",) if action == "assign" else ())}
+            if action == "assign":
+                required = (*required, "credits")
+            fields = value.mapping(allowed, required=required)
+            member = fields["member"].text()
+            if member not in self.known:
+                fields["member"].fail(f"unknown member {member!r}")
+            fields["content"].text()
+            if "credits" in fields:
+                fields["credits"].integer(1)
+        raise SourceError(
+            value.file,
+            value.line,
+            f"{value.path}: `{action}` is not supported yet: credits arrive with "
+            "the credits capability",
+        )
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    scenario: Scenario
+    billing: BillingResult
+    numbers: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+
+def run_scenario(scenario: Scenario) -> SimulationResult:
+    """Bill the scenario from its subscription to ``until`` with the pure core."""
+    try:
+        result = generate_invoices(scenario.plan, scenario.account, scenario.events, scenario.until)
+    except (TimelineError, NotSupportedYet) as error:
+        raise SourceError(scenario.file, None, str(error)) from None
+    numbers = tuple(f"INV-{index:06d}" for index in range(1, len(result.invoices) + 1))
+    statuses = tuple(_status(scenario, invoice) for invoice in result.invoices)
+    return SimulationResult(scenario, result, numbers, statuses)
+
+
+def _status(scenario: Scenario, invoice: Invoice) -> str:
+    """Until payments exist: nothing to pay, or a card that succeeds under automatic
+    collection, means paid at issue; anything else stays open."""
+    if invoice.total == 0:
+        return "paid"
+    if scenario.plan.collection == "charge_automatically" and scenario.payment_method == "succeeds":
+        return "paid"
+    return "open"
+
+
+def document(result: SimulationResult) -> dict[str, Any]:
+    """The JSON document of SPEC section 9."""
+    scenario, billing = result.scenario, result.billing
+    cur = scenario.plan.currency
+    invoices = []
+    notifications = []
+    for invoice, number, status in zip(
+        billing.invoices, result.numbers, result.statuses, strict=True
+    ):
+        invoices.append(
+            {
+                "number": number,
+                "kind": invoice.kind,
+                "status": status,
+                "issued_at": iso(invoice.issued_at),
+                "due_at": iso(invoice.due_at),
+                "period_start": iso(invoice.period.start),
+                "period_end": iso(invoice.period.end),
+                "lines": [
+                    {
+                        "kind": line.kind,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_price": None
+                        if line.unit_price is None
+                        else cur.format(line.unit_price),
+                        "period_start": iso(line.period.start),
+                        "period_end": iso(line.period.end),
+                        "amount": cur.format(line.amount),
+                    }
+                    for line in invoice.lines
+                ],
+                "total": cur.format(invoice.total),
+            }
+        )
+        recipients = scenario.account.billing_recipients(billing.seats, invoice.issued_at)
+        if recipients:
+            notifications.append(
+                {
+                    "at": iso(invoice.issued_at),
+                    "kind": "invoice_issued",
+                    "to": list(recipients),
+                    "invoice": number,
+                }
+            )
+    state = billing.state
+    return {
+        "name": scenario.name,
+        "currency": cur.code,
+        "invoices": invoices,
+        "notifications": notifications,
+        "account": {
+            "status": state.status,
+            "billed_seats": state.billed_seats,
+            "committed_seats": state.committed_seats,
+            "credit_balance": cur.format(state.credit_balance),
+            "credits": {"balance": 0, "assigned": 0},
+        },
+    }
