@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-UTC_ZONE = ZoneInfo("UTC")
-
 from seatwise.core.seat_timeline import ACTIVE, Member, SeatTimeline
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True, slots=True)
