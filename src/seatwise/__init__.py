@@ -1,1 +1,64 @@
-"""Seatwise: a billing engine for per-seat SaaS plans and prepaid credits."""
+"""Seatwise: a billing engine for per-seat SaaS plans and prepaid credits.
+
+The pure core is usable without a database::
+
+    from datetime import datetime, UTC
+    import seatwise
+
+    plan = seatwise.parse_plan({"preset": "seats-annual", "currency": "EUR", "price": "108.00"})
+    start = datetime(2021, 2, 15, tzinfo=UTC)
+    account = seatwise.Account(subscribed_at=start)
+    events = [seatwise.MemberChange(start, f"m{i}", "activate") for i in range(80)]
+    result = seatwise.generate_invoices(plan, account, events, until=start)
+    assert result.invoices[0].total == 864000   # minor units: €8,640.00
+"""
+
+from seatwise.core.account import Account, Cancel
+from seatwise.core.billing import AccountState, BillingResult, generate_invoices
+from seatwise.core.errors import (
+    InvalidAmount,
+    NotSupportedYet,
+    PlanError,
+    SeatwiseError,
+    TimelineError,
+)
+from seatwise.core.invoicing import Explanation, Invoice, Line
+from seatwise.core.money import Currency, currency, round_half_up
+from seatwise.core.periods import Period
+from seatwise.core.plans import Plan, parse_plan
+from seatwise.core.presets import PRESETS
+from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
+from seatwise.scenario import Scenario, document, load_scenario, parse_scenario, run_scenario
+from seatwise.yaml_source import SourceError
+
+__all__ = [
+    "PRESETS",
+    "Account",
+    "AccountState",
+    "BillingResult",
+    "Cancel",
+    "Currency",
+    "Explanation",
+    "InvalidAmount",
+    "Invoice",
+    "Line",
+    "Member",
+    "MemberChange",
+    "NotSupportedYet",
+    "Period",
+    "Plan",
+    "PlanError",
+    "Scenario",
+    "SeatTimeline",
+    "SeatwiseError",
+    "SourceError",
+    "TimelineError",
+    "currency",
+    "document",
+    "generate_invoices",
+    "load_scenario",
+    "parse_plan",
+    "parse_scenario",
+    "round_half_up",
+    "run_scenario",
+]

@@ -81,6 +81,10 @@ class _Run:
     pending_since: datetime | None = None
     balance: int = 0
     invoices: list[Invoice] = field(default_factory=list)
+    events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
+
+    def events_at(self, at: datetime) -> list[TimelineEvent]:
+        return self.events_by_instant.get(at, [])
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -133,14 +137,22 @@ class _Run:
 
     # -- advance plans --------------------------------------------------------------------------
 
-    def start(self, at: datetime) -> None:
+    def start(self, at: datetime, changes: Sequence[MemberChange]) -> None:
+        """The initial invoice. With committed seats it charges exactly the agreed seats, and
+        members beyond them are a true-up from the first instant (pending items), so the
+        initial invoice always matches the contract; without, it charges the occupancy."""
         self.started = True
         self.pending_since = at
-        seats = max(len(self.holders(at)), self.floor())
+        if self.committed > 0:
+            seats = self.floor()
+            why = f"Charged in advance for the {self.committed} agreed seat(s)."
+        else:
+            seats = max(len(self.holders(at)), self.floor())
+            why = "Charged in advance for the members holding a seat at the start."
         self.paid_seats = seats
         term = self.term()
-        line = self.seats_line(seats, term, at, "Charged in advance for the first term.")
-        self.issue("initial", at, term, [line])
+        self.issue("initial", at, term, [self.seats_line(seats, term, at, why)])
+        self.on_member_changes(at, changes)
 
     def renew(self, at: datetime) -> None:
         previous = self.paid_seats
@@ -424,6 +436,7 @@ def generate_invoices(
     )
     run = _Run(plan, account, seats, schedule, committed=account.committed_seats)
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
+    run.events_by_instant = dict(groups)
     next_group = 0
     month_index = 0
     while not run.ended:
@@ -454,7 +467,7 @@ def _scheduled_action(run: _Run, month_index: int, at: datetime) -> None:
         if run.ends_at is not None and run.ends_at <= at:
             run.ended = True
         elif run.plan.billing == "advance":
-            run.start(at)
+            run.start(at, [e for e in run.events_at(at) if isinstance(e, MemberChange)])
         else:
             run.started = True
             run.pending_since = at

@@ -77,7 +77,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "decreases": "keep",
         "pending": {"invoice": "monthly", "threshold": "0"},
         "renewal_seats": "peak",
-        "collection": "send_invoice",
     },
 }
 

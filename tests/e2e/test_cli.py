@@ -1,0 +1,82 @@
+"""The `seatwise` command as a user runs it: a real process, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+
+
+def seatwise(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "seatwise.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_simulate_json_prints_spec_5_amounts() -> None:
+    done = seatwise("simulate", str(SCENARIOS / "spec5_contract_remaining_unused.yaml"), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert set(doc) == {"name", "currency", "invoices", "notifications", "account"}
+    amounts = {line["kind"]: line["amount"] for line in doc["invoices"][1]["lines"]}
+    assert amounts == {"remaining_time": "8176.64", "unused_time": "-7977.21"}
+
+
+def test_simulate_table_is_readable() -> None:
+    done = seatwise("simulate", str(SCENARIOS / "spec5_contract_remaining_unused.yaml"))
+    assert done.returncode == 0
+    assert "Remaining time on 82 × Seat after 15 Mar 2021" in done.stdout
+    assert "8176.64" in done.stdout and "INV-000002" in done.stdout
+
+
+def test_invalid_scenario_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "plan: {price: '1.00'}\naccount: {subscribed_at: 2024-01-01T00:00:00Z}\n"
+        "events:\n  - {at: 2024-02-01T00:00:00Z, deactivate: [nobody]}\n"
+        "until: 2024-03-01T00:00:00Z\n"
+    )
+    done = seatwise("simulate", str(bad), "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"{bad}:4: events[0].deactivate: unknown member 'nobody'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_file_exits_2() -> None:
+    done = seatwise("simulate", "/nonexistent/scenario.yaml")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_check_reports_a_difference(tmp_path: Path) -> None:
+    text = (SCENARIOS / "minimum_seats_advance.yaml").read_text()
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        text.replace(
+            'total: "50.00", lines: [{kind: seats, quantity: 5}]}\n    - {kind: renewal',
+            'total: "51.00", lines: [{kind: seats, quantity: 5}]}\n    - {kind: renewal',
+        )
+    )
+    done = seatwise("simulate", str(wrong), "--check")
+    assert done.returncode == 1
+    assert "invoices[0].total: expected 51.00, got 50.00" in done.stderr
+
+
+def test_demo_prints_a_year_for_every_preset() -> None:
+    done = seatwise("demo")
+    assert done.returncode == 0, done.stderr
+    for preset_word in ("licences", "active users", "seats monthly", "seats annual", "contract"):
+        assert preset_word in done.stdout.lower()
+
+
+def test_help_everywhere() -> None:
+    for args in (("--help",), ("simulate", "--help"), ("demo", "--help")):
+        done = seatwise(*args)
+        assert done.returncode == 0 and "Usage" in done.stdout

@@ -1,0 +1,25 @@
+"""Every scenario file here is billed and compared with its hand-written `expect:` block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seatwise.expectations import mismatches
+from seatwise.scenario import document, load_scenario, run_scenario
+
+HERE = Path(__file__).parent
+FILES = sorted(HERE.glob("*.yaml"))
+
+
+def test_there_are_enough_scenarios() -> None:
+    assert len(FILES) >= 25
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_scenario_matches_its_expectation(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.expect is not None, f"{path.name} has no expect: block"
+    doc = document(run_scenario(scenario))
+    assert mismatches(scenario.expect, doc) == []

@@ -1,0 +1,63 @@
+from datetime import UTC, datetime
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from seatwise.core.periods import Period, add_months, make_schedule
+from seatwise.core.proration import describe_fraction, fraction_remaining
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def test_month_end_clamping_is_relative_to_the_anchor() -> None:
+    schedule = make_schedule(at(2024, 1, 31), 0, "month", UTC_ZONE)
+    assert [schedule.anniversary(m).date().isoformat() for m in range(1, 5)] == [
+        "2024-02-29",
+        "2024-03-31",
+        "2024-04-30",
+        "2024-05-31",
+    ]
+    assert add_months(at(2023, 1, 31), 1, UTC_ZONE) == at(2023, 2, 28)
+
+
+def test_anchor_delay_makes_the_first_cycle_longer() -> None:
+    schedule = make_schedule(at(2024, 1, 7, 10), 24, "month", UTC_ZONE)
+    assert schedule.term(0) == Period(at(2024, 1, 7, 10), at(2024, 2, 8, 10))
+    assert schedule.term(1) == Period(at(2024, 2, 8, 10), at(2024, 3, 8, 10))
+
+
+def test_annual_terms_and_the_month_index() -> None:
+    schedule = make_schedule(at(2021, 2, 15), 0, "year", UTC_ZONE)
+    assert schedule.term(1) == Period(at(2022, 2, 15), at(2023, 2, 15))
+    assert schedule.is_term_boundary(12) and not schedule.is_term_boundary(3)
+    assert schedule.term_containing(at(2022, 2, 14, 23, 59)) == 0
+    assert schedule.term_containing(at(2022, 2, 15)) == 1
+
+
+def test_anniversaries_keep_local_wall_time_across_dst() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    schedule = make_schedule(datetime(2024, 3, 1, 9, tzinfo=paris), 0, "month", paris)
+    # 09:00 in Paris is 08:00Z in winter and 07:00Z in summer.
+    assert schedule.anniversary(1) == at(2024, 4, 1, 7)
+
+
+def test_day_fraction_of_spec_5() -> None:
+    term = Period(at(2021, 2, 15), at(2022, 2, 15))
+    change = at(2021, 3, 15, 9)
+    assert fraction_remaining(term, change, "day", UTC_ZONE) == Fraction(337, 365)
+    assert describe_fraction(Fraction(337, 365), term, change, "day", UTC_ZONE) == "337/365 days"
+
+
+def test_second_fraction() -> None:
+    term = Period(at(2023, 1, 1), at(2024, 1, 1))
+    assert fraction_remaining(term, at(2023, 7, 2, 12), "second", UTC_ZONE) == Fraction(1, 2)
+
+
+def test_whole_term_is_fraction_one() -> None:
+    term = Period(at(2024, 1, 31), at(2024, 2, 29))
+    assert fraction_remaining(term, term.start, "day", UTC_ZONE) == 1
+    assert fraction_remaining(term, term.start, "second", UTC_ZONE) == 1
+    assert fraction_remaining(term, term.end, "day", UTC_ZONE) == 0

@@ -1,0 +1,115 @@
+"""An invalid scenario is refused with the file, the line and the problem."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from seatwise.scenario import parse_scenario
+from seatwise.yaml_source import SourceError
+
+BASE = """\
+plan:
+  preset: seats-annual
+  currency: EUR
+  price: "108.00"
+account:
+  subscribed_at: 2021-02-15T00:00:00Z
+members:
+  - {count: 3}
+  - {id: ana, state: invited}
+events:
+  - {at: 2021-03-01T00:00:00Z, activate: [ana]}
+until: 2022-01-01T00:00:00Z
+"""
+
+
+def refuse(text: str) -> SourceError:
+    with pytest.raises(SourceError) as caught:
+        parse_scenario(textwrap.dedent(text), "case.yaml")
+    return caught.value
+
+
+def with_event(event: str) -> str:
+    return BASE.replace("until:", f"  - {event}\nuntil:")
+
+
+def test_the_base_scenario_is_valid() -> None:
+    scenario = parse_scenario(BASE, "case.yaml")
+    assert len(scenario.events) == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        (BASE + "colour: red\n", 13, "colour: unknown field"),
+        (BASE.replace("  price:", "  speed: 3\n  price:"), 4, "plan.speed: unknown field"),
+        (BASE.replace('"108.00"', '"10,8"'), 4, "plan.price: '10,8' is not a decimal amount"),
+        (BASE.replace('"108.00"', '"108.001"'), 4, "more decimals than EUR"),
+        (BASE.replace("seats-annual", "seats-weekly"), 2, "unknown preset 'seats-weekly'"),
+        (with_event("{at: 2021-03-02T00:00:00Z, deactivate: [zed]}"), 12, "unknown member 'zed'"),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, reactivate: [m1]}"),
+            12,
+            "member 'm1' at 2021-03-02T00:00:00Z: cannot reactivate a member who is active",
+        ),
+        (
+            with_event("{at: 2021-02-20T00:00:00Z, delete: [m1]}"),
+            12,
+            "time goes backwards: the previous event is at 2021-03-01T00:00:00Z",
+        ),
+        (with_event("{at: 2023-01-01T00:00:00Z, delete: [m1]}"), 12, "after `until`"),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, delete: [m1], deactivate: [m2]}"),
+            12,
+            "exactly one action",
+        ),
+        (with_event("{at: 2021-03-02T00:00:00, delete: [m1]}"), 12, "has no time zone"),
+        (with_event("{at: next tuesday, delete: [m1]}"), 12, "not an ISO 8601 instant"),
+        (with_event("{at: 2021-03-02T00:00:00Z, invite: [ana]}"), 12, "already exists"),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, buy_credits: 100}"),
+            12,
+            "`buy_credits` is not supported yet",
+        ),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x, credits: 1}}"),
+            12,
+            "`assign` is not supported yet",
+        ),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, assign: {member: zz, content: x, credits: 1}}"),
+            12,
+            "unknown member 'zz'",
+        ),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, payment_method: declines}"),
+            12,
+            "'declines' is not supported yet",
+        ),
+        (
+            with_event("{at: 2021-03-02T00:00:00Z, payment_method: cheque}"),
+            12,
+            "not succeeds, declines",
+        ),
+        (BASE.replace("  - {count: 3}", "  - {count: 3, id: x}"), 8, "either `id` or `count`"),
+        (BASE.replace("  - {count: 3}", "  - {count: three}"), 8, "not a whole number"),
+        (
+            BASE.replace("account:\n", "account:\n  timezone: Mars/Olympus\n"),
+            6,
+            "not an IANA time zone",
+        ),
+        (BASE.replace("until: 2022", "until: 2020"), 12, "before the subscription"),
+        (BASE.replace("plan:\n", "plan:\n  currency: USD\n"), 4, "duplicate field 'currency'"),
+        ("plan: [unclosed\n", 2, "not valid YAML"),
+        ("", 1, "the file is empty"),
+        (BASE.replace("until: 2022-01-01T00:00:00Z\n", ""), 1, "missing field 'until'"),
+    ],
+)
+def test_refused_with_file_line_and_reason(text: str, line: int, reason: str) -> None:
+    error = refuse(text)
+    assert error.file == "case.yaml"
+    assert error.line == line, str(error)
+    assert reason in str(error)
+    assert str(error).startswith(f"case.yaml:{line}: ")
