@@ -138,12 +138,14 @@ class _Run:
     # -- advance plans --------------------------------------------------------------------------
 
     def start(self, at: datetime, changes: Sequence[MemberChange]) -> None:
-        """The initial invoice. With committed seats it charges exactly the agreed seats, and
-        members beyond them are a true-up from the first instant (pending items), so the
-        initial invoice always matches the contract; without, it charges the occupancy."""
+        """The initial invoice charges what a renewal would. A plan that renews at the term's
+        maximum (``renewal_seats: peak``, a contract) starts every term at its committed seats:
+        the initial invoice charges exactly the agreed seats, so it matches the contract, and
+        members beyond them are a true-up from the first instant (pending items). A plan that
+        renews at occupancy charges the occupancy, not below committed and minimum."""
         self.started = True
         self.pending_since = at
-        if self.committed > 0:
+        if self.plan.renewal_seats == "peak" and self.committed > 0:
             seats = self.floor()
             why = f"Charged in advance for the {self.committed} agreed seat(s)."
         else:
