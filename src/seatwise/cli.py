@@ -32,12 +32,13 @@ def main() -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document of SPEC §9.")
+@click.option("--explain", is_flag=True, help="Print under each line why it is there.")
 @click.option(
     "--check",
     is_flag=True,
     help="Compare the result with the file's `expect:` block; exit 1 on any difference.",
 )
-def simulate(file: Path, as_json: bool, check: bool) -> None:
+def simulate(file: Path, as_json: bool, explain: bool, check: bool) -> None:
     """Bill the scenario FILE from its subscription to `until` on a fresh in-memory store.
 
     Exit status 0 on success, 2 if the scenario is invalid (the message names the file, the
@@ -45,7 +46,8 @@ def simulate(file: Path, as_json: bool, check: bool) -> None:
     """
     try:
         scenario = load_scenario(file)
-        doc = document(run_scenario(scenario))
+        result = run_scenario(scenario)
+        doc = document(result)
         problems = []
         if check:
             if scenario.expect is None:
@@ -57,13 +59,20 @@ def simulate(file: Path, as_json: bool, check: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif not check:
-        click.echo(invoice_table(doc))
+        explanations = None
+        if explain:
+            explanations = [
+                [line.explanation.summary for line in invoice.lines]
+                for invoice in result.billing.invoices
+            ]
+        click.echo(invoice_table(doc, explanations))
     if check:
         for problem in problems:
             click.echo(f"{file}: {problem}", err=True)
         if problems:
             sys.exit(EXIT_MISMATCH)
-        click.echo(f"{file}: as expected ({len(doc['invoices'])} invoices)", err=as_json)
+        count = len(doc["invoices"])
+        click.echo(f"{file}: as expected ({count} invoice{'' if count == 1 else 's'})", err=as_json)
 
 
 def example_files() -> list[tuple[str, str]]:

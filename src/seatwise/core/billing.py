@@ -208,8 +208,7 @@ class _Run:
         date = self.day(at)
         moved = tuple(dict.fromkeys(change.member for change in changes))
         cause = (
-            f"Seats went from {old} to {new} on {date} "
-            f"({', '.join(f'{c.member} {c.action}d' for c in changes) or 'no member change'}); "
+            f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
             f"priced for {how} of the term {self.day(term.start)} – {self.day(term.end)}."
         )
 
@@ -406,6 +405,22 @@ class _Run:
             ends_at=self.ends_at,
             pending=tuple(self.pending),
         )
+
+
+def describe_changes(changes: Sequence[MemberChange], shown: int = 5) -> str:
+    """Member changes in words, grouped by action: ``m81, m82 activated; m3 deleted``."""
+    if not changes:
+        return "no member change"
+    by_action: dict[str, list[str]] = {}
+    for change in changes:
+        by_action.setdefault(change.action, []).append(change.member)
+    parts = []
+    for action, members in by_action.items():
+        names = ", ".join(members[:shown])
+        if len(members) > shown:
+            names += f" and {len(members) - shown} more"
+        parts.append(f"{names} {action}d")
+    return "; ".join(parts)
 
 
 def _with_unit_price(line: Line, unit_price: int | None) -> Line:
