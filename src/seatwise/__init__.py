@@ -17,7 +17,6 @@ from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import AccountState, BillingResult, generate_invoices
 from seatwise.core.errors import (
     InvalidAmount,
-    NotSupportedYet,
     PlanError,
     SeatwiseError,
     TimelineError,
@@ -44,7 +43,6 @@ __all__ = [
     "Line",
     "Member",
     "MemberChange",
-    "NotSupportedYet",
     "Period",
     "Plan",
     "PlanError",

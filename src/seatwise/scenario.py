@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
-from seatwise.core.errors import NotSupportedYet, PlanError, TimelineError
+from seatwise.core.errors import PlanError, TimelineError
 from seatwise.core.invoicing import Invoice
 from seatwise.core.periods import iso
 from seatwise.core.plans import Plan, parse_plan
@@ -288,7 +288,7 @@ def run_scenario(scenario: Scenario) -> SimulationResult:
     """Bill the scenario from its subscription to ``until`` with the pure core."""
     try:
         result = generate_invoices(scenario.plan, scenario.account, scenario.events, scenario.until)
-    except (TimelineError, NotSupportedYet) as error:
+    except TimelineError as error:
         raise SourceError(scenario.file, None, str(error)) from None
     numbers = tuple(f"INV-{index:06d}" for index in range(1, len(result.invoices) + 1))
     statuses = tuple(_status(scenario, invoice) for invoice in result.invoices)

@@ -115,9 +115,9 @@ class _Run:
         self.pending_since = at
         return lines, Period(since, at)
 
-    def seats_line(self, seats: int, period: Period, at: datetime, why: str) -> Line:
+    def seats_line(self, seats: int, period: Period, why: str, members: Sequence[str]) -> Line:
+        """The ``seats`` line charging ``seats`` seats for one whole term or cycle."""
         plan = self.plan
-        holders = self.holders(at)
         return Line(
             kind="seats",
             description=(
@@ -129,10 +129,15 @@ class _Run:
             amount=plan.pricing.cost(seats),
             period=period,
             explanation=Explanation(
-                f"{why} {len(holders)} member(s) held a seat on {self.day(at)}; "
-                f"committed seats {self.committed}, minimum {plan.minimum_seats}.",
-                members=tuple(holders),
+                f"{why}; committed seats {self.committed}, minimum {plan.minimum_seats}.",
+                members=tuple(members),
             ),
+        )
+
+    def advance_seats_line(self, seats: int, period: Period, at: datetime, why: str) -> Line:
+        holders = self.holders(at)
+        return self.seats_line(
+            seats, period, f"{why} {len(holders)} member(s) held a seat on {self.day(at)}", holders
         )
 
     # -- advance plans --------------------------------------------------------------------------
@@ -153,7 +158,7 @@ class _Run:
             why = "Charged in advance for the members holding a seat at the start."
         self.paid_seats = seats
         term = self.term()
-        self.issue("initial", at, term, [self.seats_line(seats, term, at, why)])
+        self.issue("initial", at, term, [self.advance_seats_line(seats, term, at, why)])
         self.on_member_changes(at, changes)
 
     def renew(self, at: datetime) -> None:
@@ -170,7 +175,7 @@ class _Run:
         self.term_index += 1
         self.paid_seats = seats
         term = self.term()
-        self.issue("renewal", at, term, [self.seats_line(seats, term, at, why), *carried])
+        self.issue("renewal", at, term, [self.advance_seats_line(seats, term, at, why), *carried])
 
     def on_member_changes(self, at: datetime, changes: Sequence[MemberChange]) -> None:
         """Price a change of occupancy inside the current term of an advance plan."""
@@ -336,21 +341,7 @@ class _Run:
             count = len(counted)
             how = f"{count} member(s) held a seat at the end of the cycle"
         seats = max(count, self.floor())
-        line = Line(
-            kind="seats",
-            description=(
-                f"{seats} × {plan.seat_name} "
-                f"(at {plan.pricing.describe(seats, self.cur)} / {plan.interval})"
-            ),
-            quantity=seats,
-            unit_price=plan.pricing.unit_price(seats),
-            amount=plan.pricing.cost(seats),
-            period=cycle,
-            explanation=Explanation(
-                f"Billed in arrears: {how}; minimum {plan.minimum_seats}.",
-                members=tuple(counted),
-            ),
-        )
+        line = self.seats_line(seats, cycle, f"Billed in arrears: {how}", counted)
         carried, _ = self.take_pending(at)
         self.paid_seats = seats
         self.issue("arrears", at, cycle, [line, *carried])

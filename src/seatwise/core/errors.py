@@ -36,7 +36,3 @@ class TimelineError(SeatwiseError):
         self.member = member
         self.at = at
         self.reason = message
-
-
-class NotSupportedYet(SeatwiseError):
-    """A valid input that names a capability this version does not have yet."""

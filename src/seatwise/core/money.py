@@ -112,10 +112,6 @@ def currency(code: str) -> Currency:
     return Currency(code, digits, symbol)
 
 
-def known_currencies() -> list[str]:
-    return sorted(_CURRENCIES)
-
-
 def parse_decimal(text: str) -> Decimal:
     """A decimal string as an exact ``Decimal``; :class:`InvalidAmount` if it is not one."""
     cleaned = text.strip()

@@ -8,7 +8,6 @@ so tiers and flat prices follow one rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seatwise.core.money import Currency
@@ -82,7 +81,3 @@ class SeatPricing:
             if seats >= tier.first:
                 reached = tier
         return reached
-
-
-def tiers_from(pairs: Sequence[tuple[int, int]]) -> tuple[Tier, ...]:
-    return tuple(Tier(first, price) for first, price in pairs)
