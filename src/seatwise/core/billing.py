@@ -217,61 +217,40 @@ class _Run:
             f"priced for {how} of the term {self.day(term.start)} – {self.day(term.end)}."
         )
 
-        def line(kind: str, description: str, quantity: int, cost: int, sign: int) -> Line:
+        def line(kind: str, description: str, quantity: int, cost: int, rate: int | None) -> Line:
+            """A line for ``cost`` (signed, minor units, whole term) times the fraction."""
             return Line(
                 kind=kind,
                 description=description,
                 quantity=quantity,
-                unit_price=pricing.unit_price(quantity) if kind != "additional_seats" else None,
-                amount=sign * round_half_up(cost * fraction),
+                unit_price=rate,
+                amount=round_half_up(cost * fraction),
                 period=span,
                 explanation=Explanation(cause, members=moved, changes=tuple(changes)),
             )
 
         seat = plan.seat_name
         if plan.increases.lines == "delta":
+            # One line for C(new) − C(old), signed: with volume tiers more seats can cost less.
             difference = abs(new - old)
-            cost = abs(pricing.cost(new) - pricing.cost(old))
+            same_rate = pricing.unit_price(new) == pricing.unit_price(old) or old == 0
+            rate = pricing.unit_price(new) if same_rate else None
             if increase:
-                made = line(
-                    "additional_seats",
-                    f"{difference} × Additional {seat.lower()} after {date} ({old} → {new})",
-                    difference,
-                    cost,
-                    1,
-                )
-                same_rate = pricing.unit_price(new) == pricing.unit_price(old)
-                rate = pricing.unit_price(new) if same_rate or old == 0 else None
-                return [_with_unit_price(made, rate)]
-            return [
-                line(
-                    "unused_time",
-                    f"Unused time on {difference} × {seat} after {date} ({old} → {new})",
-                    difference,
-                    cost,
-                    -1,
-                )
-            ]
+                kind = "additional_seats"
+                text = f"{difference} × Additional {seat.lower()} after {date} ({old} → {new})"
+            else:
+                kind = "unused_time"
+                text = f"Unused time on {difference} × {seat} after {date} ({old} → {new})"
+            return [line(kind, text, difference, pricing.cost(new) - pricing.cost(old), rate)]
         lines = []
         if new > 0:
-            lines.append(
-                line(
-                    "remaining_time",
-                    f"Remaining time on {new} × {seat} after {date}",
-                    new,
-                    pricing.cost(new),
-                    1,
-                )
-            )
+            text = f"Remaining time on {new} × {seat} after {date}"
+            rate = pricing.unit_price(new)
+            lines.append(line("remaining_time", text, new, pricing.cost(new), rate))
         if old > 0:
+            text = f"Unused time on {old} × {seat} after {date}"
             lines.append(
-                line(
-                    "unused_time",
-                    f"Unused time on {old} × {seat} after {date}",
-                    old,
-                    pricing.cost(old),
-                    -1,
-                )
+                line("unused_time", text, old, -pricing.cost(old), pricing.unit_price(old))
             )
         return lines
 
@@ -412,18 +391,6 @@ def describe_changes(changes: Sequence[MemberChange], shown: int = 5) -> str:
             names += f" and {len(members) - shown} more"
         parts.append(f"{names} {action}d")
     return "; ".join(parts)
-
-
-def _with_unit_price(line: Line, unit_price: int | None) -> Line:
-    return Line(
-        line.kind,
-        line.description,
-        line.quantity,
-        unit_price,
-        line.amount,
-        line.period,
-        line.explanation,
-    )
 
 
 def generate_invoices(
