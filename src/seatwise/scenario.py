@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.account import Account, Cancel
@@ -224,8 +224,7 @@ class _TimelineBuilder:
         if action == "payment_method":
             _payment_method(value)
             return []
-        self.credit_event(value, action)
-        raise AssertionError("unreachable")
+        self.refuse_credit_event(value, action)
 
     def member_event(self, value: Node, action: str, at: datetime) -> list[MemberChange]:
         if value.is_scalar and value.node.tag == "tag:yaml.org,2002:int":
@@ -250,7 +249,8 @@ class _TimelineBuilder:
                 self.later_members.append(Member(member_id))
         return changes
 
-    def credit_event(self, value: Node, action: str) -> None:
+    def refuse_credit_event(self, value: Node, action: str) -> NoReturn:
+        """Validate a credit event's shape, then refuse it: credits are not built yet."""
         if action == "buy_credits":
             value.integer(1)
         else:
