@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.errors import TimelineError
-from seatwise.core.invoicing import Explanation, Invoice, Line, apply_credit_balance, lines_total
+from seatwise.core.invoicing import Explanation, Invoice, Line, lines_total, settle
 from seatwise.core.money import Currency, round_half_up
 from seatwise.core.periods import Period, Schedule, add_days, local_date, make_schedule
 from seatwise.core.plans import Plan
@@ -52,9 +52,14 @@ class AccountState:
 
 @dataclass(frozen=True, slots=True)
 class BillingResult:
+    """``invoices`` are settled against the credit balance from zero, as a simulation issues
+    them; ``proposed`` are the same invoices before settlement, for an engine that settles
+    against the balance it has stored (see :mod:`seatwise.core.reconcile`)."""
+
     invoices: tuple[Invoice, ...]
     state: AccountState
     seats: SeatTimeline
+    proposed: tuple[Invoice, ...] = ()
 
 
 def format_day(instant: datetime, tz: ZoneInfo) -> str:
@@ -79,7 +84,6 @@ class _Run:
     ends_at: datetime | None = None
     pending: list[Line] = field(default_factory=list)
     pending_since: datetime | None = None
-    balance: int = 0
     invoices: list[Invoice] = field(default_factory=list)
     events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
 
@@ -105,9 +109,8 @@ class _Run:
         return self.schedule.term(self.term_index)
 
     def issue(self, kind: str, at: datetime, period: Period, lines: Sequence[Line]) -> None:
-        settled, self.balance = apply_credit_balance(lines, self.balance, period, self.cur)
         due = add_days(at, self.plan.net_days, self.account.timezone)
-        self.invoices.append(Invoice(kind, at, due, period, settled))
+        self.invoices.append(Invoice(kind, at, due, period, tuple(lines)))
 
     def take_pending(self, at: datetime) -> tuple[list[Line], Period]:
         lines, self.pending = self.pending, []
@@ -353,7 +356,7 @@ class _Run:
             index += 1
         self.ends_at = self.schedule.boundary(index)
 
-    def state(self, until: datetime) -> AccountState:
+    def state(self, until: datetime, balance: int) -> AccountState:
         status = "cancelled" if self.ended else "active"
         billed = 0 if self.ended else self.paid_seats
         if (
@@ -371,7 +374,7 @@ class _Run:
             status=status,
             billed_seats=billed,
             committed_seats=self.committed,
-            credit_balance=self.balance,
+            credit_balance=balance,
             ends_at=self.ends_at,
             pending=tuple(self.pending),
         )
@@ -425,7 +428,9 @@ def generate_invoices(
         month_index += 1
     for at, group in groups[next_group:]:
         _apply_group(run, at, group)
-    return BillingResult(tuple(run.invoices), run.state(until), seats)
+    proposed = tuple(run.invoices)
+    settled, balance = settle(proposed, 0, plan.currency)
+    return BillingResult(settled, run.state(until, balance), seats, proposed)
 
 
 def _apply_group(run: _Run, at: datetime, group: list[TimelineEvent]) -> None:

@@ -9,7 +9,7 @@ negative ``balance_applied`` line no larger than what the invoice would otherwis
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from seatwise.core.money import Currency
@@ -50,6 +50,7 @@ class Line:
     amount: int
     period: Period
     explanation: Explanation
+    corrects: str | None = None  # an ``adjustment`` line: the number of the invoice it corrects
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,27 @@ class Invoice:
 
 def lines_total(lines: Sequence[Line]) -> int:
     return sum(line.amount for line in lines)
+
+
+def billable_total(invoice: Invoice) -> int:
+    """What the invoice charges for seats and usage: its total without the lines that move
+    money between invoices (``balance_applied``, ``adjustment``)."""
+    return sum(
+        line.amount for line in invoice.lines if line.kind not in ("balance_applied", "adjustment")
+    )
+
+
+def settle(
+    invoices: Sequence[Invoice], opening_balance: int, cur: Currency
+) -> tuple[tuple[Invoice, ...], int]:
+    """Apply the credit balance to invoices in the order they are issued (SPEC 6), starting
+    from ``opening_balance``; returns the settled invoices and the closing balance."""
+    balance = opening_balance
+    settled = []
+    for invoice in invoices:
+        lines, balance = apply_credit_balance(invoice.lines, balance, invoice.period, cur)
+        settled.append(replace(invoice, lines=lines))
+    return tuple(settled), balance
 
 
 def apply_credit_balance(
