@@ -26,6 +26,7 @@ from seatwise.core.money import Currency, currency, round_half_up
 from seatwise.core.periods import Period
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.presets import PRESETS
+from seatwise.core.reconcile import IssuedInvoice, Reconciliation, reconcile
 from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
 from seatwise.scenario import Scenario, document, load_scenario, parse_scenario, run_scenario
 from seatwise.yaml_source import SourceError
@@ -40,12 +41,14 @@ __all__ = [
     "Explanation",
     "InvalidAmount",
     "Invoice",
+    "IssuedInvoice",
     "Line",
     "Member",
     "MemberChange",
     "Period",
     "Plan",
     "PlanError",
+    "Reconciliation",
     "Scenario",
     "SeatTimeline",
     "SeatwiseError",
@@ -57,6 +60,7 @@ __all__ = [
     "load_scenario",
     "parse_plan",
     "parse_scenario",
+    "reconcile",
     "round_half_up",
     "run_scenario",
 ]
