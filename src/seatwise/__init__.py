@@ -21,7 +21,7 @@ from seatwise.core.errors import (
     SeatwiseError,
     TimelineError,
 )
-from seatwise.core.invoicing import Explanation, Invoice, Line
+from seatwise.core.invoicing import Explanation, Invoice, Line, settle
 from seatwise.core.money import Currency, currency, round_half_up
 from seatwise.core.periods import Period
 from seatwise.core.plans import Plan, parse_plan
@@ -63,4 +63,5 @@ __all__ = [
     "reconcile",
     "round_half_up",
     "run_scenario",
+    "settle",
 ]
