@@ -103,5 +103,20 @@ def demo(as_json: bool) -> None:
             click.echo()
 
 
+@main.command()
+@click.option(
+    "--database-url",
+    envvar="SEATWISE_DATABASE_URL",
+    help="Default: $SEATWISE_DATABASE_URL, else sqlite:///./seatwise.db. "
+    "PostgreSQL: postgresql://user@host/db",
+)
+def migrate(database_url: str | None) -> None:
+    """Create the database schema, or upgrade it to the newest version."""
+    from seatwise.store.database import migrate as run_migrations
+
+    where = run_migrations(database_url)
+    click.echo(f"schema up to date: {where}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -89,3 +89,10 @@ def test_explain_prints_why_each_line_exists() -> None:
     assert "Seats went from 81 to 83 on 15 Mar 2021 (m81, m82 activated)" in text
     assert "337/365 days of the term 15 Feb 2021 – 15 Feb 2022" in text
     assert "(m1, m2, m3, m4, m5 and 76 more activated)" in text
+
+
+def test_migrate_creates_the_sqlite_file(tmp_path: Path) -> None:
+    database = tmp_path / "billing.db"
+    done = seatwise("migrate", "--database-url", f"sqlite:///{database}")
+    assert done.returncode == 0, done.stderr
+    assert "schema up to date" in done.stdout and database.exists()

@@ -1,0 +1,51 @@
+"""The database URL, engines, and ``migrate`` (Alembic, shipped inside the package)."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+DEFAULT_URL = "sqlite:///./seatwise.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """``explicit``, else ``SEATWISE_DATABASE_URL``, else ``./seatwise.db`` (SQLite)."""
+    url = explicit or os.environ.get("SEATWISE_DATABASE_URL") or DEFAULT_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the URL; SQLite gets foreign keys on and a busy timeout for workers."""
+    resolved = database_url(url)
+    if resolved.startswith("sqlite"):
+        engine = create_engine(resolved, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(resolved)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("seatwise.store") / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str | None = None, revision: str = "head") -> str:
+    """Create or upgrade the schema to ``revision``; returns the URL migrated (no password)."""
+    resolved = database_url(url)
+    command.upgrade(alembic_config(resolved), revision)
+    return make_engine(resolved).url.render_as_string(hide_password=True)

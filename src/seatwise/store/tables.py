@@ -1,0 +1,152 @@
+"""The schema. Money columns are ``BigInteger`` minor units; instants are :class:`UTCDateTime`.
+
+The unique key ``(account_id, kind, period_start, period_end)`` on ``invoices`` is what makes an
+invoice issued exactly once per account, kind and period (SPEC 11), whatever runs at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from seatwise.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("definition", Text, nullable=False),  # the plan's fields as JSON, before presets
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("plan_id", String(100), ForeignKey("plans.id"), nullable=False),
+    Column("subscribed_at", UTCDateTime, nullable=False),
+    Column("start_at", UTCDateTime),
+    Column("committed_seats", Integer, nullable=False, default=0),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("payment_method", String(64), nullable=False, default="succeeds"),
+    Column("status", String(20), nullable=False, default="active"),
+    Column("credit_balance", BigInteger, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
+    Column("email", String(320), primary_key=True),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
+    Column("member_id", String(200), primary_key=True),
+    Column("manage_billing", Boolean, nullable=False, default=False),
+    Column("email", String(320)),
+)
+
+timeline_events = Table(
+    "timeline_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(20), nullable=False),  # invite … delete, cancel
+    Column("member_id", String(200)),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "seq"),
+)
+
+invoice_sequences = Table(
+    "invoice_sequences",
+    metadata,
+    Column("prefix", String(20), primary_key=True),
+    Column("next_number", BigInteger, nullable=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    UniqueConstraint(
+        "account_id", "kind", "period_start", "period_end", name="uq_invoices_account_kind_period"
+    ),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", BigInteger),
+    Column("amount", BigInteger, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("explanation", Text, nullable=False),  # JSON: summary, members, changes
+    Column("corrects", String(40)),  # adjustment lines: the invoice number corrected
+)
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("number", String(40), nullable=False, unique=True),
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id"),
+        nullable=False,
+    ),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+)

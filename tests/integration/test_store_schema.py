@@ -1,0 +1,106 @@
+"""The schema on SQLite and PostgreSQL: migrations, instants, money, the exactly-once key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from seatwise.store.database import make_engine, migrate
+from seatwise.store.tables import accounts, invoices, metadata, plans
+
+NOW = datetime(2024, 3, 31, 22, 30, tzinfo=UTC)
+
+
+def test_migrate_creates_every_table_and_is_idempotent(database_url: str) -> None:
+    migrate(database_url)
+    migrate(database_url)  # a second run changes nothing and does not fail
+    engine = make_engine(database_url)
+    assert set(inspect(engine).get_table_names()) >= set(metadata.tables)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert context.get_current_revision() == "0001"
+        assert compare_metadata(context, metadata) == []  # migrations match the tables
+    engine.dispose()
+
+
+def seed(database_url: str) -> None:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(insert(plans).values(id="p", definition="{}", created_at=NOW))
+        connection.execute(
+            insert(accounts).values(
+                id="acme",
+                plan_id="p",
+                subscribed_at=NOW,
+                committed_seats=0,
+                timezone="UTC",
+                payment_method="succeeds",
+                status="active",
+                credit_balance=0,
+                created_at=NOW,
+            )
+        )
+    engine.dispose()
+
+
+def invoice_row(number: str, **changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "account_id": "acme",
+        "number": number,
+        "kind": "renewal",
+        "status": "open",
+        "currency": "EUR",
+        "period_start": NOW,
+        "period_end": NOW + timedelta(days=30),
+        "issued_at": NOW,
+        "due_at": NOW + timedelta(days=30),
+        "total": 817664,
+    }
+    row.update(changes)
+    return row
+
+
+def test_instants_come_back_aware_in_utc_and_money_exact(database_url: str) -> None:
+    seed(database_url)
+    paris = timezone(timedelta(hours=2))
+    issued = datetime(2024, 4, 1, 0, 30, tzinfo=paris)  # the same instant as NOW
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(invoices).values(
+                invoice_row("INV-000001", issued_at=issued, total=9_007_199_254_740_993)
+            )
+        )
+        row = connection.execute(select(invoices.c.issued_at, invoices.c.total)).one()
+    assert row.issued_at == NOW and row.issued_at.tzinfo == UTC
+    assert row.total == 9_007_199_254_740_993  # beyond a float's exact integers
+    engine.dispose()
+
+
+def test_a_naive_instant_is_refused(database_url: str) -> None:
+    seed(database_url)
+    engine = make_engine(database_url)
+    with pytest.raises(StatementError, match="has no time zone"), engine.begin() as connection:
+        connection.execute(
+            insert(invoices).values(invoice_row("INV-000001", issued_at=datetime(2024, 4, 1)))
+        )
+    engine.dispose()
+
+
+def test_one_invoice_per_account_kind_and_period(database_url: str) -> None:
+    seed(database_url)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(insert(invoices).values(invoice_row("INV-000001")))
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(invoices).values(invoice_row("INV-000002")))
+    with engine.begin() as connection:  # another kind for the same period is fine
+        connection.execute(insert(invoices).values(invoice_row("INV-000002", kind="interim")))
+        assert len(connection.execute(select(invoices.c.id)).all()) == 2
+    engine.dispose()
