@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
+from seatwise.core.collection import status_at_issue
 from seatwise.core.errors import PlanError, TimelineError
 from seatwise.core.invoicing import Invoice
+from seatwise.core.money import Currency
 from seatwise.core.periods import iso
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
@@ -42,6 +44,7 @@ class Scenario:
     events: tuple[TimelineEvent, ...]
     until: datetime
     expect: Node | None = field(default=None, compare=False)
+    plan_data: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -60,7 +63,7 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         {"name", "plan", "account", "members", "events", "until", "expect"},
         required=("plan", "account", "until"),
     )
-    plan = _plan(top["plan"])
+    plan, plan_data = _plan(top["plan"])
     account_fields = top["account"].mapping(
         {"subscribed_at", "start_at", "committed_seats", "timezone", "contacts", "payment_method"},
         required=("subscribed_at",),
@@ -105,17 +108,25 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         members=tuple(members) + tuple(builder.later_members),
     )
     return Scenario(
-        file, name, plan, account, payment_method, tuple(events), until, top.get("expect")
+        file,
+        name,
+        plan,
+        account,
+        payment_method,
+        tuple(events),
+        until,
+        top.get("expect"),
+        plan_data,
     )
 
 
-def _plan(node: Node) -> Plan:
+def _plan(node: Node) -> tuple[Plan, dict[str, Any]]:
     lines: dict[str, int] = {}
     data = node.to_data(lines)
     if not isinstance(data, dict):
         node.fail("must be a mapping of plan fields")
     try:
-        return parse_plan(data)
+        return parse_plan(data), data
     except PlanError as error:
         path = error.path
         while path and path not in lines:
@@ -291,18 +302,37 @@ def run_scenario(scenario: Scenario) -> SimulationResult:
     except TimelineError as error:
         raise SourceError(scenario.file, None, str(error)) from None
     numbers = tuple(f"INV-{index:06d}" for index in range(1, len(result.invoices) + 1))
-    statuses = tuple(_status(scenario, invoice) for invoice in result.invoices)
+    statuses = tuple(
+        status_at_issue(scenario.plan, scenario.payment_method, invoice)
+        for invoice in result.invoices
+    )
     return SimulationResult(scenario, result, numbers, statuses)
 
 
-def _status(scenario: Scenario, invoice: Invoice) -> str:
-    """Until payments exist: nothing to pay, or a card that succeeds under automatic
-    collection, means paid at issue; anything else stays open."""
-    if invoice.total == 0:
-        return "paid"
-    if scenario.plan.collection == "charge_automatically" and scenario.payment_method == "succeeds":
-        return "paid"
-    return "open"
+def invoice_json(cur: Currency, number: str, status: str, invoice: Invoice) -> dict[str, Any]:
+    """One invoice as the JSON document of SPEC section 9 shows it."""
+    return {
+        "number": number,
+        "kind": invoice.kind,
+        "status": status,
+        "issued_at": iso(invoice.issued_at),
+        "due_at": iso(invoice.due_at),
+        "period_start": iso(invoice.period.start),
+        "period_end": iso(invoice.period.end),
+        "lines": [
+            {
+                "kind": line.kind,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": None if line.unit_price is None else cur.format(line.unit_price),
+                "period_start": iso(line.period.start),
+                "period_end": iso(line.period.end),
+                "amount": cur.format(line.amount),
+            }
+            for line in invoice.lines
+        ],
+        "total": cur.format(invoice.total),
+    }
 
 
 def document(result: SimulationResult) -> dict[str, Any]:
@@ -314,32 +344,7 @@ def document(result: SimulationResult) -> dict[str, Any]:
     for invoice, number, status in zip(
         billing.invoices, result.numbers, result.statuses, strict=True
     ):
-        invoices.append(
-            {
-                "number": number,
-                "kind": invoice.kind,
-                "status": status,
-                "issued_at": iso(invoice.issued_at),
-                "due_at": iso(invoice.due_at),
-                "period_start": iso(invoice.period.start),
-                "period_end": iso(invoice.period.end),
-                "lines": [
-                    {
-                        "kind": line.kind,
-                        "description": line.description,
-                        "quantity": line.quantity,
-                        "unit_price": None
-                        if line.unit_price is None
-                        else cur.format(line.unit_price),
-                        "period_start": iso(line.period.start),
-                        "period_end": iso(line.period.end),
-                        "amount": cur.format(line.amount),
-                    }
-                    for line in invoice.lines
-                ],
-                "total": cur.format(invoice.total),
-            }
-        )
+        invoices.append(invoice_json(cur, number, status, invoice))
         recipients = scenario.account.billing_recipients(billing.seats, invoice.issued_at)
         if recipients:
             notifications.append(

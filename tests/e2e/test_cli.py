@@ -96,3 +96,22 @@ def test_migrate_creates_the_sqlite_file(tmp_path: Path) -> None:
     done = seatwise("migrate", "--database-url", f"sqlite:///{database}")
     assert done.returncode == 0, done.stderr
     assert "schema up to date" in done.stdout and database.exists()
+
+
+def test_import_bill_and_list_invoices_like_simulate(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'billing.db'}"
+    scenario = str(SCENARIOS / "spec9_contract_two_interims.yaml")
+    assert seatwise("migrate", "--database-url", url).returncode == 0
+    done = seatwise("import", scenario, "--account-id", "acme", "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    until = "2022-02-16T00:00:00Z"
+    done = seatwise("bill", "--until", until, "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    assert "3 invoice(s), 7 line(s)" in done.stdout
+    rerun = seatwise("bill", "--until", until, "--database-url", url)
+    assert "0 invoice(s), 0 line(s)" in rerun.stdout
+    stored = json.loads(seatwise("invoices", "acme", "--database-url", url).stdout)
+    simulated = json.loads(seatwise("simulate", scenario, "--json").stdout)["invoices"]
+    assert stored == simulated
+    unknown = seatwise("invoices", "nobody", "--database-url", url)
+    assert unknown.returncode == 2 and "no account 'nobody'" in unknown.stderr

@@ -22,16 +22,24 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for the URL; SQLite gets foreign keys on and a busy timeout for workers."""
+    """An engine for the URL. SQLite gets foreign keys, a busy timeout, and transactions that
+    take the write lock at BEGIN, so concurrent workers serialize instead of failing."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         engine = create_engine(resolved, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            connection.isolation_level = None  # SQLAlchemy, not pysqlite, begins transactions
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # Take the write lock at BEGIN: two writers queue (busy timeout) instead of
+            # failing when a read transaction tries to upgrade.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(resolved)

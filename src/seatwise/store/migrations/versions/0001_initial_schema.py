@@ -161,6 +161,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("invoice_id", "position", name=op.f("pk_invoice_lines")),
     )
+    # The invoice numbers start at INV-000001; seeded here so that concurrent first runs never
+    # race to create the row.
+    op.bulk_insert(
+        sa.table(
+            "invoice_sequences",
+            sa.column("prefix", sa.String),
+            sa.column("next_number", sa.BigInteger),
+        ),
+        [{"prefix": "INV-", "next_number": 1}],
+    )
 
 
 def downgrade() -> None:

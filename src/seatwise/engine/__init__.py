@@ -1,0 +1,1 @@
+"""Use cases over the pure core and the store: importing accounts, billing runs."""

@@ -1,0 +1,324 @@
+"""Every query of the store, over a connection the caller's unit of work owns.
+
+Nothing here commits: a billing run decides where a transaction begins and ends
+(:mod:`seatwise.engine.unit_of_work`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, insert, select, update
+
+from seatwise.core.account import Account, Cancel
+from seatwise.core.billing import TimelineEvent
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.invoicing import Explanation, Invoice, Line
+from seatwise.core.periods import Period, iso
+from seatwise.core.plans import Plan, parse_plan
+from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.store.tables import (
+    accounts,
+    contacts,
+    invoice_lines,
+    invoice_sequences,
+    invoices,
+    members,
+    plans,
+    timeline_events,
+)
+
+INVOICE_PREFIX = "INV-"
+
+
+class UnknownAccount(SeatwiseError):
+    """No account has this id."""
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """An account's billing inputs as stored: plan, account, timeline, balance."""
+
+    id: str
+    plan: Plan
+    account: Account
+    events: tuple[TimelineEvent, ...]
+    payment_method: str
+    status: str
+    credit_balance: int
+
+
+@dataclass(frozen=True)
+class StoredInvoice:
+    number: str
+    status: str
+    invoice: Invoice
+
+
+def save_plan(
+    connection: Connection, plan_id: str, definition: dict[str, Any], now: datetime
+) -> None:
+    parse_plan(definition)  # refuse an invalid plan before storing it
+    connection.execute(
+        insert(plans).values(
+            id=plan_id,
+            definition=json.dumps(definition, default=str, sort_keys=True),
+            created_at=now,
+        )
+    )
+
+
+def save_account(
+    connection: Connection,
+    account_id: str,
+    plan_id: str,
+    account: Account,
+    payment_method: str,
+    events: Sequence[TimelineEvent],
+    now: datetime,
+) -> None:
+    connection.execute(
+        insert(accounts).values(
+            id=account_id,
+            plan_id=plan_id,
+            subscribed_at=account.subscribed_at,
+            start_at=account.start_at,
+            committed_seats=account.committed_seats,
+            timezone=account.timezone.key,
+            payment_method=payment_method,
+            status="active",
+            credit_balance=0,
+            created_at=now,
+        )
+    )
+    if account.contacts:
+        connection.execute(
+            insert(contacts),
+            [{"account_id": account_id, "email": email} for email in account.contacts],
+        )
+    if account.members:
+        connection.execute(
+            insert(members),
+            [
+                {
+                    "account_id": account_id,
+                    "member_id": m.id,
+                    "manage_billing": m.manage_billing,
+                    "email": m.email,
+                }
+                for m in account.members
+            ],
+        )
+    append_events(connection, account_id, events, now, first_seq=1)
+
+
+def append_events(
+    connection: Connection,
+    account_id: str,
+    events: Sequence[TimelineEvent],
+    now: datetime,
+    first_seq: int,
+) -> None:
+    rows = [
+        {
+            "account_id": account_id,
+            "seq": first_seq + index,
+            "at": event.at,
+            "action": event.action if isinstance(event, MemberChange) else "cancel",
+            "member_id": event.member if isinstance(event, MemberChange) else None,
+            "recorded_at": now,
+        }
+        for index, event in enumerate(events)
+    ]
+    if rows:
+        connection.execute(insert(timeline_events), rows)
+
+
+def account_ids(connection: Connection) -> list[str]:
+    return list(connection.scalars(select(accounts.c.id).order_by(accounts.c.id)))
+
+
+def lock_account(connection: Connection, account_id: str) -> None:
+    """Hold the account's row until the transaction ends, so that two workers billing the
+    same account take turns (PostgreSQL; SQLite's writers are serialized already)."""
+    query = select(accounts.c.id).where(accounts.c.id == account_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    connection.execute(query).one()
+
+
+def load_account(connection: Connection, account_id: str) -> StoredAccount:
+    row = connection.execute(
+        select(accounts, plans.c.definition)
+        .join(plans, plans.c.id == accounts.c.plan_id)
+        .where(accounts.c.id == account_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+    plan = parse_plan(json.loads(row.definition))
+    emails = tuple(
+        connection.scalars(
+            select(contacts.c.email)
+            .where(contacts.c.account_id == account_id)
+            .order_by(contacts.c.email)
+        )
+    )
+    people = tuple(
+        Member(m.member_id, m.manage_billing, m.email)
+        for m in connection.execute(
+            select(members).where(members.c.account_id == account_id).order_by(members.c.member_id)
+        )
+    )
+    events: list[TimelineEvent] = []
+    for event in connection.execute(
+        select(timeline_events)
+        .where(timeline_events.c.account_id == account_id)
+        .order_by(timeline_events.c.seq)
+    ):
+        if event.action == "cancel":
+            events.append(Cancel(event.at))
+        else:
+            events.append(MemberChange(event.at, event.member_id, event.action))
+    account = Account(
+        subscribed_at=row.subscribed_at,
+        committed_seats=row.committed_seats,
+        start_at=row.start_at,
+        timezone=ZoneInfo(row.timezone),
+        contacts=emails,
+        members=people,
+    )
+    return StoredAccount(
+        account_id, plan, account, tuple(events), row.payment_method, row.status, row.credit_balance
+    )
+
+
+def issued_invoices(connection: Connection, account_id: str) -> list[StoredInvoice]:
+    """The account's invoices with their lines, in the order they were issued."""
+    heads = connection.execute(
+        select(invoices).where(invoices.c.account_id == account_id).order_by(invoices.c.id)
+    ).all()
+    if not heads:
+        return []
+    by_invoice: dict[int, list[Line]] = {head.id: [] for head in heads}
+    for row in connection.execute(
+        select(invoice_lines)
+        .where(invoice_lines.c.invoice_id.in_(list(by_invoice)))
+        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+    ):
+        by_invoice[row.invoice_id].append(_line(row))
+    return [
+        StoredInvoice(
+            head.number,
+            head.status,
+            Invoice(
+                head.kind,
+                head.issued_at,
+                head.due_at,
+                Period(head.period_start, head.period_end),
+                tuple(by_invoice[head.id]),
+            ),
+        )
+        for head in heads
+    ]
+
+
+def next_invoice_number(connection: Connection) -> str:
+    """Take the next number of the sequence; inside the issuing transaction, so a rollback
+    gives it back and numbers have no gaps."""
+    taken = connection.execute(
+        update(invoice_sequences)
+        .where(invoice_sequences.c.prefix == INVOICE_PREFIX)
+        .values(next_number=invoice_sequences.c.next_number + 1)
+        .returning(invoice_sequences.c.next_number)
+    ).scalar()
+    if taken is None:
+        raise LookupError("no invoice number sequence: run `seatwise migrate` first")
+    return f"{INVOICE_PREFIX}{taken - 1:06d}"
+
+
+def insert_invoice(
+    connection: Connection,
+    account_id: str,
+    number: str,
+    status: str,
+    currency_code: str,
+    invoice: Invoice,
+) -> None:
+    invoice_id = connection.execute(
+        insert(invoices)
+        .values(
+            account_id=account_id,
+            number=number,
+            kind=invoice.kind,
+            status=status,
+            currency=currency_code,
+            period_start=invoice.period.start,
+            period_end=invoice.period.end,
+            issued_at=invoice.issued_at,
+            due_at=invoice.due_at,
+            total=invoice.total,
+        )
+        .returning(invoices.c.id)
+    ).scalar_one()
+    connection.execute(
+        insert(invoice_lines),
+        [
+            {
+                "invoice_id": invoice_id,
+                "position": position,
+                "kind": line.kind,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "amount": line.amount,
+                "period_start": line.period.start,
+                "period_end": line.period.end,
+                "explanation": _explanation_json(line.explanation),
+                "corrects": line.corrects,
+            }
+            for position, line in enumerate(invoice.lines)
+        ],
+    )
+
+
+def update_account_after_billing(
+    connection: Connection, account_id: str, status: str, credit_balance: int
+) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(status=status, credit_balance=credit_balance)
+    )
+
+
+def _explanation_json(explanation: Explanation) -> str:
+    return json.dumps(
+        {
+            "summary": explanation.summary,
+            "members": list(explanation.members),
+            "changes": [[iso(c.at), c.member, c.action] for c in explanation.changes],
+        }
+    )
+
+
+def _line(row: Any) -> Line:
+    data = json.loads(row.explanation)
+    changes = tuple(
+        MemberChange(datetime.fromisoformat(at), member, action)
+        for at, member, action in data["changes"]
+    )
+    return Line(
+        kind=row.kind,
+        description=row.description,
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        amount=row.amount,
+        period=Period(row.period_start, row.period_end),
+        explanation=Explanation(data["summary"], tuple(data["members"]), changes),
+        corrects=row.corrects,
+    )
