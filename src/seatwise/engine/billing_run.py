@@ -22,6 +22,7 @@ from seatwise.core.invoicing import settle
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.scenario import Scenario
 from seatwise.store import repository
+from seatwise.store.database import write_transaction
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class BillingReport:
 
 def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: datetime) -> None:
     """Store a scenario's plan, account and timeline as account ``account_id``."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         repository.save_plan(connection, account_id, dict(scenario.plan_data), now)
         repository.save_account(
             connection,
@@ -82,7 +83,7 @@ def bill(
         ids = repository.account_ids(connection)
     invoices = lines = 0
     for account_id in ids:
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             issued, written = bill_account(connection, account_id, until)
         invoices += issued
         lines += written

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 DEFAULT_URL = "sqlite:///./seatwise.db"
+WRITE_INTENT = "seatwise_write_intent"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -22,8 +25,8 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for the URL. SQLite gets foreign keys, a busy timeout, and transactions that
-    take the write lock at BEGIN, so concurrent workers serialize instead of failing."""
+    """An engine for the URL. SQLite gets foreign keys, a busy timeout, and transactions begun
+    by SQLAlchemy (not pysqlite), deferred unless opened by :func:`write_transaction`."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         engine = create_engine(resolved, connect_args={"timeout": 30})
@@ -36,13 +39,24 @@ def make_engine(url: str | None = None) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection: Any) -> None:
-            # Take the write lock at BEGIN: two writers queue (busy timeout) instead of
-            # failing when a read transaction tries to upgrade.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection: Connection) -> None:
+            # A transaction opened by write_transaction() takes the write lock at BEGIN, so two
+            # writers queue (busy timeout) instead of failing on a lock upgrade; any other
+            # transaction begins deferred, so readers never wait for a writer to finish.
+            immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(resolved)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from its start."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_INTENT: True})
+        with connection.begin():
+            yield connection
 
 
 def alembic_config(url: str) -> Config:

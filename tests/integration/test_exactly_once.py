@@ -1,0 +1,120 @@
+"""Exactly once (SPEC 11): a `seatwise bill` killed mid-run and run again, and two `seatwise
+bill` processes at once, issue each invoice exactly once with no gap in the numbering."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from seatwise.core.billing import generate_invoices
+from seatwise.core.collection import status_at_issue
+from seatwise.engine.billing_run import import_scenario
+from seatwise.scenario import invoice_json, load_scenario
+from seatwise.store import repository
+from seatwise.store.database import make_engine, migrate
+from seatwise.store.tables import invoices
+
+SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+UNTIL = "2031-01-01T00:00:00Z"
+RECORDED = datetime(2020, 1, 1, tzinfo=UTC)
+COPIES = 3  # each scenario file imported this many times: about a hundred accounts
+
+
+def bill_process(database_url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "seatwise.cli",
+            "bill",
+            "--until",
+            UTC_UNTIL_TEXT,
+            "--database-url",
+            database_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+UTC_UNTIL_TEXT = UNTIL
+
+
+@pytest.fixture
+def loaded(database_url: str) -> Engine:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    for copy in range(COPIES):
+        for path in SCENARIOS:
+            import_scenario(engine, load_scenario(path), f"{path.stem}-{copy}", RECORDED)
+    return engine
+
+
+def invoice_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(invoices)).scalar_one())
+
+
+def assert_billed_exactly_once(engine: Engine) -> None:
+    """Every account holds exactly the invoices the pure core proposes, and the numbers run
+    from INV-000001 without a gap or a repeat."""
+    until = datetime.fromisoformat(UNTIL)
+    numbers: list[str] = []
+    with engine.connect() as connection:
+        for account_id in repository.account_ids(connection):
+            stored = repository.load_account(connection, account_id)
+            cur = stored.plan.currency
+            expected = generate_invoices(stored.plan, stored.account, stored.events, until)
+            got: list[dict[str, Any]] = []
+            for entry in repository.issued_invoices(connection, account_id):
+                numbers.append(entry.number)
+                got.append(invoice_json(cur, "-", entry.status, entry.invoice))
+            want = [
+                invoice_json(
+                    cur, "-", status_at_issue(stored.plan, stored.payment_method, inv), inv
+                )
+                for inv in expected.invoices
+            ]
+            assert got == want, account_id
+    assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, len(numbers) + 1)]
+
+
+def test_a_run_killed_midway_then_run_again_bills_exactly_once(
+    loaded: Engine, database_url: str
+) -> None:
+    process = bill_process(database_url)
+    deadline = time.monotonic() + 60
+    while invoice_count(loaded) < 150 and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    partial = invoice_count(loaded)
+    assert partial >= 150
+    again = bill_process(database_url)
+    _out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert invoice_count(loaded) > partial
+    assert_billed_exactly_once(loaded)
+
+
+def test_two_workers_at_once_bill_exactly_once(loaded: Engine, database_url: str) -> None:
+    workers = [bill_process(database_url), bill_process(database_url)]
+    results = [worker.communicate(timeout=300) for worker in workers]
+    for worker, (_out, err) in zip(workers, results, strict=True):
+        assert worker.returncode == 0, err
+    issued = [int(out.split(": ")[1].split(" invoice")[0]) for out, _err in results]
+    assert sum(issued) == invoice_count(loaded)  # what one issued, the other did not
+    assert_billed_exactly_once(loaded)
