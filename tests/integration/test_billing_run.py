@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from seatwise.core.periods import add_months
+from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine.billing_run import bill, bill_account, import_scenario
 from seatwise.scenario import document, invoice_json, load_scenario, run_scenario
 from seatwise.store import repository
@@ -96,3 +97,31 @@ def test_billing_month_by_month_equals_billing_at_once(engine: Engine, name: str
     bill(engine, scenario.until)
     expected = document(run_scenario(scenario))
     assert stored_invoices(engine, name, scenario.plan.currency) == expected["invoices"]
+
+
+def test_a_late_event_is_settled_by_an_adjustment_never_a_rewrite(engine: Engine) -> None:
+    path = next(p for p in SCENARIOS if p.stem == "spec22_active_users_two_cycles")
+    scenario = load_scenario(path)
+    import_scenario(engine, scenario, "initech", RECORDED)
+    bill(engine, datetime(2024, 3, 8, 10, tzinfo=UTC))  # cycles ending 8 Feb and 8 Mar
+    before = stored_invoices(engine, "initech", scenario.plan.currency)
+    assert [invoice["total"] for invoice in before] == ["24.00", "32.00"]
+    # Reported on 20 Mar: "late" had been active from 20 Jan to 25 Jan (first cycle).
+    late = [
+        MemberChange(datetime(2024, 1, 20, tzinfo=UTC), "late", "activate"),
+        MemberChange(datetime(2024, 1, 25, tzinfo=UTC), "late", "delete"),
+    ]
+    with engine.begin() as connection:
+        seq = repository.next_event_seq(connection, "initech")
+        repository.append_events(connection, "initech", late, RECORDED, seq)
+    bill(engine, datetime(2024, 4, 8, 10, tzinfo=UTC))
+    after = stored_invoices(engine, "initech", scenario.plan.currency)
+    assert after[:2] == before  # issued invoices are never rewritten
+    third = after[2]
+    assert [(line["kind"], line["amount"]) for line in third["lines"]] == [
+        ("seats", "32.00"),
+        ("adjustment", "8.00"),
+    ]
+    assert third["lines"][1]["description"] == "Adjustment to INV-000001 (arrears, late events)"
+    assert third["total"] == "40.00"
+    assert bill(engine, datetime(2024, 4, 8, 10, tzinfo=UTC)).invoices == 0

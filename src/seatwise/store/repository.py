@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import TimelineEvent
@@ -117,6 +117,14 @@ def save_account(
     append_events(connection, account_id, events, now, first_seq=1)
 
 
+def next_event_seq(connection: Connection, account_id: str) -> int:
+    """The recording number the account's next event gets."""
+    last = connection.execute(
+        select(func.max(timeline_events.c.seq)).where(timeline_events.c.account_id == account_id)
+    ).scalar()
+    return int(last or 0) + 1
+
+
 def append_events(
     connection: Connection,
     account_id: str,
@@ -178,7 +186,8 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
     for event in connection.execute(
         select(timeline_events)
         .where(timeline_events.c.account_id == account_id)
-        .order_by(timeline_events.c.seq)
+        # effective time first: an event reported late sorts where it happened
+        .order_by(timeline_events.c.at, timeline_events.c.seq)
     ):
         if event.action == "cancel":
             events.append(Cancel(event.at))
