@@ -52,6 +52,18 @@ class Line:
     explanation: Explanation
     corrects: str | None = None  # an ``adjustment`` line: the number of the invoice it corrects
 
+    @staticmethod
+    def of_amount(
+        kind: str,
+        description: str,
+        amount: int,
+        period: Period,
+        why: str,
+        corrects: str | None = None,
+    ) -> Line:
+        """A line for one amount of money (1 × the amount), such as ``balance_applied``."""
+        return Line(kind, description, 1, amount, amount, period, Explanation(why), corrects)
+
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
@@ -105,34 +117,26 @@ def apply_credit_balance(
     subtotal = lines_total(lines)
     if subtotal < 0:
         credit = -subtotal
-        extra = Line(
-            kind="balance_applied",
-            description=f"Credit of {cur.display(credit)} added to your credit balance",
-            quantity=1,
-            unit_price=credit,
-            amount=credit,
-            period=period,
-            explanation=Explanation(
-                f"The other lines sum to a credit of {cur.display(credit)}; an invoice is never "
-                f"negative, so the credit is kept on the account's balance "
-                f"(now {cur.display(balance + credit)}) and used by the next invoices.",
-            ),
+        extra = Line.of_amount(
+            "balance_applied",
+            f"Credit of {cur.display(credit)} added to your credit balance",
+            credit,
+            period,
+            f"The other lines sum to a credit of {cur.display(credit)}; an invoice is never "
+            f"negative, so the credit is kept on the account's balance "
+            f"(now {cur.display(balance + credit)}) and used by the next invoices.",
         )
         return (*lines, extra), balance + credit
     if subtotal > 0 and balance > 0:
         used = min(balance, subtotal)
-        extra = Line(
-            kind="balance_applied",
-            description=f"Applied from your credit balance of {cur.display(balance)}",
-            quantity=1,
-            unit_price=-used,
-            amount=-used,
-            period=period,
-            explanation=Explanation(
-                f"The account had a credit balance of {cur.display(balance)}; "
-                f"{cur.display(used)} of it pays this invoice, "
-                f"{cur.display(balance - used)} remains.",
-            ),
+        extra = Line.of_amount(
+            "balance_applied",
+            f"Applied from your credit balance of {cur.display(balance)}",
+            -used,
+            period,
+            f"The account had a credit balance of {cur.display(balance)}; "
+            f"{cur.display(used)} of it pays this invoice, "
+            f"{cur.display(balance - used)} remains.",
         )
         return (*lines, extra), balance - used
     return tuple(lines), balance

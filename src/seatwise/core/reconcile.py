@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from seatwise.core.invoicing import Explanation, Invoice, Line, billable_total
+from seatwise.core.invoicing import Invoice, Line, billable_total
 from seatwise.core.money import Currency
 from seatwise.core.periods import add_days, iso
 
@@ -108,17 +108,13 @@ def _adjustments(
                 f"billed from {cur.display(billed)} to {cur.display(should)}."
             )
         lines.append(
-            Line(
-                kind="adjustment",
-                description=f"Adjustment to {entry.number} ({entry.invoice.kind}, late events)",
-                quantity=1,
-                unit_price=owed,
-                amount=owed,
-                period=period,
-                explanation=Explanation(
-                    f"{reason} The invoice is not rewritten; this line settles the "
-                    f"difference of {cur.display(owed)}."
-                ),
+            Line.of_amount(
+                "adjustment",
+                f"Adjustment to {entry.number} ({entry.invoice.kind}, late events)",
+                owed,
+                period,
+                f"{reason} The invoice is not rewritten; this line settles the "
+                f"difference of {cur.display(owed)}.",
                 corrects=entry.number,
             )
         )
