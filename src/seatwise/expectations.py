@@ -28,7 +28,7 @@ def mismatches(expected: Node, actual: Any, path: str = "") -> list[str]:
         if not isinstance(actual, dict):
             return [f"{where}: expected a mapping, got {_text(actual)}"]
         found: list[str] = []
-        for key, child in expected.mapping(allowed=set(actual) | {"\0"}).items():
+        for key, child in expected.mapping(allowed=set(actual)).items():
             found.extend(mismatches(child, actual[key], f"{path}.{key}" if path else key))
         return found
     if expected.is_sequence:

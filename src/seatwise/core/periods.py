@@ -59,9 +59,6 @@ class Period:
     start: datetime
     end: datetime
 
-    def __contains__(self, instant: object) -> bool:
-        return isinstance(instant, datetime) and self.start <= instant < self.end
-
 
 @dataclass(frozen=True, slots=True)
 class Schedule:

@@ -14,7 +14,7 @@ instant of a period (intervals are half-open; a hold of zero length counts for n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,7 +61,6 @@ class StateSpan:
     state: str
     start: datetime
     end: datetime | None
-    cause: MemberChange
 
 
 def holds_seat(state: str, count_invited: bool) -> bool:
@@ -98,19 +97,10 @@ class SeatTimeline:
             raise TimelineError(reason, member=change.member, at=change.at)
         if spans:
             previous = spans[-1]
-            spans[-1] = StateSpan(
-                previous.member, previous.state, previous.start, change.at, previous.cause
-            )
+            spans[-1] = StateSpan(previous.member, previous.state, previous.start, change.at)
         self._spans.setdefault(change.member, []).append(
-            StateSpan(change.member, after, change.at, None, change)
+            StateSpan(change.member, after, change.at, None)
         )
-
-    @property
-    def members(self) -> list[str]:
-        return list(self._spans)
-
-    def exists(self, member: str) -> bool:
-        return member in self._spans
 
     def state_at(self, member: str, instant: datetime) -> str | None:
         """The member's state at ``instant`` (changes at ``instant`` included), None if not yet."""
@@ -119,9 +109,6 @@ class SeatTimeline:
             if span.start <= instant:
                 state = span.state
         return state
-
-    def spans(self, member: str) -> Sequence[StateSpan]:
-        return self._spans.get(member, [])
 
     def holders_at(self, instant: datetime, count_invited: bool) -> list[str]:
         """Members holding a seat at ``instant``, changes at that instant applied."""

@@ -54,7 +54,7 @@ def bill_account(connection: Connection, account_id: str, until: datetime) -> tu
     plan, account = stored.plan, stored.account
     result = generate_invoices(plan, account, stored.events, until)
     history = repository.issued_invoices(connection, account_id)
-    plan_now = reconcile(
+    due = reconcile(
         result.proposed,
         [IssuedInvoice(entry.number, entry.invoice) for entry in history],
         until,
@@ -62,7 +62,7 @@ def bill_account(connection: Connection, account_id: str, until: datetime) -> tu
         plan.net_days,
         account.timezone,
     )
-    settled, balance = settle(plan_now.to_issue, stored.credit_balance, plan.currency)
+    settled, balance = settle(due.to_issue, stored.credit_balance, plan.currency)
     lines = 0
     for invoice in settled:
         number = repository.next_invoice_number(connection)
