@@ -9,19 +9,16 @@ from importlib import resources
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.periods import iso
 from seatwise.engine.clock import SystemClock
+from seatwise.engine.recording import ACTIONS
+from seatwise.engine.simulation import simulate as simulate_on_store
 from seatwise.expectations import mismatches
 from seatwise.report import invoice_table
-from seatwise.scenario import (
-    document,
-    invoice_json,
-    load_scenario,
-    parse_scenario,
-    run_scenario,
-)
+from seatwise.scenario import document, invoice_json, load_scenario, parse_scenario
 
 EXIT_INVALID = 2
 EXIT_MISMATCH = 1
@@ -55,7 +52,7 @@ def simulate(file: Path, as_json: bool, explain: bool, check: bool) -> None:
     """
     try:
         scenario = load_scenario(file)
-        result = run_scenario(scenario)
+        result = simulate_on_store(scenario)
         doc = document(result)
         problems = []
         if check:
@@ -96,20 +93,40 @@ def example_files() -> list[tuple[str, str]]:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON documents instead of tables.")
-def demo(as_json: bool) -> None:
-    """Simulate a realistic year of one customer for each preset and print the invoices."""
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("seatwise-demo.db"),
+    show_default=True,
+    help="The SQLite file the demo bills in (emptied first).",
+)
+def demo(as_json: bool, database: Path) -> None:
+    """Bill a realistic year of one customer for each preset, on an SQLite file, and print
+    the invoices; then `seatwise invoices`, `explain` and `project` work on that file."""
+    from seatwise.store.database import make_engine, migrate
+
+    database.unlink(missing_ok=True)
+    url = f"sqlite:///{database}"
+    migrate(url)
+    engine = make_engine(url)
     for name, text in example_files():
+        account_id = name.removesuffix(".yaml")
         try:
-            doc = document(run_scenario(parse_scenario(text, name)))
+            result = simulate_on_store(parse_scenario(text, name), engine, account_id)
         except SeatwiseError as error:
             _fail(error)
             return
+        doc = document(result)
         if as_json:
             click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         else:
             click.echo("=" * 100)
+            click.echo(f"account {account_id}")
             click.echo(invoice_table(doc))
             click.echo()
+    engine.dispose()
+    if not as_json:
+        click.echo(f"Billed on {database}. Try: seatwise explain INV-000001 --database-url {url}")
 
 
 @main.command()
@@ -167,8 +184,13 @@ def import_command(file: Path, account_id: str | None, database_url: str | None)
 
 @main.command()
 @click.option("--until", help="Process everything due up to this instant (default: now).")
+@click.option(
+    "--drafts",
+    is_flag=True,
+    help="Store what is due as unnumbered drafts to review; `seatwise finalize` issues them.",
+)
 @DATABASE_OPTION
-def bill(until: str | None, database_url: str | None) -> None:
+def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
     """Issue every invoice due up to --until, for every account. Safe to run again: what was
     issued is never issued twice."""
     from seatwise.engine import billing_run
@@ -181,19 +203,23 @@ def bill(until: str | None, database_url: str | None) -> None:
         with engine.connect() as connection:
             count = len(repository.account_ids(connection))
         with click.progressbar(length=count, label="billing", file=sys.stderr) as bar:
-            report = billing_run.bill(engine, instant, progress=lambda _account: bar.update(1))
+            report = billing_run.bill(
+                engine, instant, progress=lambda _account: bar.update(1), drafts=drafts
+            )
     else:
-        report = billing_run.bill(engine, instant)
+        report = billing_run.bill(engine, instant, drafts=drafts)
+    what = "draft(s)" if drafts else "invoice(s)"
     click.echo(
         f"billed {report.accounts} account(s) up to {iso(instant)}: "
-        f"{report.invoices} invoice(s), {report.lines} line(s)"
+        f"{report.invoices} {what}, {report.lines} line(s)"
     )
 
 
 @main.command(name="invoices")
 @click.argument("account_id")
+@click.option("--drafts", is_flag=True, help="Show the account's drafts instead.")
 @DATABASE_OPTION
-def invoices_command(account_id: str, database_url: str | None) -> None:
+def invoices_command(account_id: str, drafts: bool, database_url: str | None) -> None:
     """Print the invoices issued to ACCOUNT_ID as JSON (the format of `simulate --json`)."""
     from seatwise.store import repository
     from seatwise.store.database import make_engine
@@ -204,7 +230,7 @@ def invoices_command(account_id: str, database_url: str | None) -> None:
         except SeatwiseError as error:
             _fail(error)
             return
-        entries = repository.issued_invoices(connection, account_id)
+        entries = repository.issued_invoices(connection, account_id, drafts=drafts)
     cur = stored.plan.currency
     click.echo(
         json.dumps(
@@ -212,6 +238,179 @@ def invoices_command(account_id: str, database_url: str | None) -> None:
             indent=2,
             ensure_ascii=False,
         )
+    )
+
+
+def _engine(database_url: str | None) -> Engine:
+    from seatwise.store.database import make_engine
+
+    return make_engine(database_url)
+
+
+@main.command()
+@click.argument("account_id")
+@click.argument("action", type=click.Choice(ACTIONS))
+@click.argument("member", required=False)
+@click.option("--at", "at_text", help="When it happened (default: now). Never in the future.")
+@click.option("--email", help="A new member's email, for billing mail.")
+@click.option("--manage-billing", is_flag=True, help="A new member who manages billing.")
+@DATABASE_OPTION
+def event(
+    account_id: str,
+    action: str,
+    member: str | None,
+    at_text: str | None,
+    email: str | None,
+    manage_billing: bool,
+    database_url: str | None,
+) -> None:
+    """Record that ACTION happened to MEMBER of ACCOUNT_ID (or `cancel` for the account).
+
+    An event dated before a period already invoiced is accepted: the next `seatwise bill`
+    settles it as an adjustment line; issued invoices are never rewritten."""
+    from seatwise.core.seat_timeline import Member
+    from seatwise.engine.recording import make_event, record_event
+
+    at = _instant(at_text)
+    try:
+        change = make_event(action, at, member)
+        details = Member(member, manage_billing, email) if member else None
+        recorded = record_event(_engine(database_url), account_id, change, SystemClock(), details)
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    late = " (late: the next invoice will carry an adjustment)" if recorded.late else ""
+    who = f" {member}" if member else ""
+    click.echo(f"recorded #{recorded.seq}: {action}{who} at {iso(at)}{late}")
+
+
+@main.command()
+@click.argument("account_id")
+@click.option("--at", "at_text", help="The instant (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def project(account_id: str, at_text: str | None, as_json: bool, database_url: str | None) -> None:
+    """Show the projected invoice of ACCOUNT_ID: what its next invoice would hold if the cycle
+    ended now (or --at), with the members it counts."""
+    from seatwise.engine.queries import projected_invoice
+    from seatwise.report import projection_json, projection_text
+
+    try:
+        projected = projected_invoice(_engine(database_url), account_id, _instant(at_text))
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(projection_json(projected), indent=2, ensure_ascii=False))
+    else:
+        click.echo(projection_text(projected))
+
+
+@main.command()
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def explain(number: str, as_json: bool, database_url: str | None) -> None:
+    """Explain invoice NUMBER line by line: the members, events and dates behind each line,
+    its credit notes and its status history."""
+    from seatwise.engine.queries import explain_invoice
+    from seatwise.report import explanation_json, explanation_text
+
+    try:
+        details = explain_invoice(_engine(database_url), number)
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(explanation_json(details), indent=2, ensure_ascii=False))
+    else:
+        click.echo(explanation_text(details))
+
+
+@main.command()
+@click.argument("account_id")
+@DATABASE_OPTION
+def finalize(account_id: str, database_url: str | None) -> None:
+    """Finalize ACCOUNT_ID's drafts: recompute them from the timeline, number them and issue
+    them; from then on they are immutable."""
+    from seatwise.engine.billing_run import finalize_drafts
+
+    try:
+        report = finalize_drafts(_engine(database_url), account_id)
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    click.echo(f"finalized {report.invoices} invoice(s), {report.lines} line(s)")
+
+
+def _status_command(name: str, verb: str, help_text: str) -> None:
+    @main.command(name=name, help=help_text)
+    @click.argument("number")
+    @click.option("--reason", required=name != "mark-paid", help="Why, for the history.")
+    @click.option("--at", "at_text", help="When (default: now).")
+    @DATABASE_OPTION
+    def command(
+        number: str, reason: str | None, at_text: str | None, database_url: str | None
+    ) -> None:
+        from seatwise.engine import invoice_lifecycle
+
+        operation = {
+            "void": invoice_lifecycle.void,
+            "mark-uncollectible": invoice_lifecycle.mark_uncollectible,
+            "mark-paid": invoice_lifecycle.mark_paid,
+        }[name]
+        try:
+            operation(_engine(database_url), number, _instant(at_text), reason or "paid")
+        except SeatwiseError as error:
+            _fail(error)
+            return
+        click.echo(f"{number} {verb}")
+
+
+_status_command(
+    "void",
+    "voided",
+    "Void invoice NUMBER, issued in error: nothing is owed on it, and credit it used returns "
+    "to the account's balance. Its charges are not billed again.",
+)
+_status_command(
+    "mark-uncollectible",
+    "marked uncollectible",
+    "Write invoice NUMBER off as a bad debt; it can still be paid or voided later.",
+)
+_status_command("mark-paid", "marked paid", "Record that invoice NUMBER was paid outside Seatwise.")
+
+
+@main.command(name="credit-note")
+@click.argument("number")
+@click.option("--amount", required=True, help='In the invoice\'s currency, like "12.50".')
+@click.option("--reason", required=True, help="Why, printed on the credit note.")
+@click.option("--at", "at_text", help="When (default: now).")
+@DATABASE_OPTION
+def credit_note(
+    number: str, amount: str, reason: str, at_text: str | None, database_url: str | None
+) -> None:
+    """Credit part or all of invoice NUMBER. An unpaid invoice then owes that much less; a
+    paid one gives the amount back as account credit, used first by the next invoices."""
+    from seatwise.core.money import to_minor
+    from seatwise.engine.invoice_lifecycle import issue_credit_note
+    from seatwise.engine.queries import explain_invoice
+
+    engine = _engine(database_url)
+    try:
+        cur = explain_invoice(engine, number).currency
+        issued = issue_credit_note(engine, number, to_minor(amount, cur), reason, _instant(at_text))
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    where = (
+        f"; {cur.display(issued.to_balance)} to the account's credit balance"
+        if issued.to_balance
+        else ""
+    )
+    click.echo(
+        f"credit note {issued.number}: {cur.display(issued.amount)} on {number} "
+        f"(now {issued.invoice_status}){where}"
     )
 
 

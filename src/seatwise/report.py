@@ -1,9 +1,16 @@
-"""Readable text tables of a simulation, for terminals and ``seatwise demo``."""
+"""What a person reads: invoice tables, explained invoices, projected invoices."""
 
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 from typing import Any
+
+from seatwise.core.invoicing import Line
+from seatwise.core.money import Currency
+from seatwise.core.periods import iso
+from seatwise.engine.queries import InvoiceDetails, ProjectedInvoice
+from seatwise.scenario import invoice_json
 
 
 def _day(instant: str) -> str:
@@ -41,3 +48,119 @@ def invoice_table(doc: dict[str, Any], explanations: list[list[str]] | None = No
         f"credit balance {account['credit_balance']} {doc['currency']}"
     )
     return "\n".join(out)
+
+
+def _when(instant: datetime) -> str:
+    return _day(iso(instant))
+
+
+def _wrapped(text: str, indent: str) -> list[str]:
+    return [f"{indent}{part}" for part in textwrap.wrap(text, 88)]
+
+
+def line_block(cur: Currency, line: Line, indent: str = "    ") -> list[str]:
+    """One invoice line with its explanation: the why, the members, the events."""
+    price = "" if line.unit_price is None else f" at {cur.display(line.unit_price)}"
+    out = [
+        f"{indent}{line.kind}: {line.description}",
+        f"{indent}  {line.quantity}{price} for {_when(line.period.start)} → "
+        f"{_when(line.period.end)}: {cur.display(line.amount)}",
+    ]
+    out.extend(_wrapped(line.explanation.summary, indent + "  "))
+    if line.explanation.members:
+        members = ", ".join(line.explanation.members)
+        out.extend(_wrapped(f"Members ({len(line.explanation.members)}): {members}", indent + "  "))
+    for change in line.explanation.changes:
+        out.append(f"{indent}  event: {_when(change.at)} {change.member} {change.action}d")
+    return out
+
+
+def explanation_text(details: InvoiceDetails) -> str:
+    """``seatwise explain``: an invoice as its customer's admin would want it explained."""
+    cur, stored = details.currency, details.stored
+    invoice = stored.invoice
+    out = [
+        f"{stored.number}  {invoice.kind} invoice for account {stored.account_id}, {stored.status}",
+        f"issued {_when(invoice.issued_at)}, due {_when(invoice.due_at)}, "
+        f"period {_when(invoice.period.start)} → {_when(invoice.period.end)}",
+        "",
+    ]
+    for line in invoice.lines:
+        out.extend(line_block(cur, line))
+        out.append("")
+    out.append(f"total {cur.display(invoice.total)}, amount due {cur.display(details.amount_due)}")
+    for note in details.credit_notes:
+        out.append(
+            f"credit note {note.number} on {_when(note.issued_at)}: "
+            f"{cur.display(note.amount)} — {note.reason}"
+        )
+    out.append("history:")
+    for change in details.history:
+        before = change.from_status or "(new)"
+        out.append(f"  {_when(change.at)}  {before} → {change.to_status}: {change.reason}")
+    return "\n".join(out)
+
+
+def projection_text(projected: ProjectedInvoice) -> str:
+    """``seatwise project``: the next invoice if the cycle ended now, and who it counts."""
+    cur, projection = projected.currency, projected.projection
+    out = [
+        f"Projected invoice for account {projected.account_id} at {_when(projection.at)}",
+        projection.note,
+        "",
+    ]
+    invoice = projection.invoice
+    if invoice is None:
+        return "\n".join(out)
+    out.append(
+        f"{invoice.kind}, period {_when(invoice.period.start)} → {_when(invoice.period.end)}"
+    )
+    for line in invoice.lines:
+        out.extend(line_block(cur, line))
+    out.append(f"total {cur.display(invoice.total)}")
+    out.append(f"members counted ({len(projection.members)}): {', '.join(projection.members)}")
+    return "\n".join(out)
+
+
+def projection_json(projected: ProjectedInvoice) -> dict[str, Any]:
+    projection = projected.projection
+    invoice = projection.invoice
+    return {
+        "account": projected.account_id,
+        "at": iso(projection.at),
+        "note": projection.note,
+        "invoice": None
+        if invoice is None
+        else invoice_json(projected.currency, None, "projected", invoice),
+        "members": list(projection.members),
+    }
+
+
+def explanation_json(details: InvoiceDetails) -> dict[str, Any]:
+    stored, cur = details.stored, details.currency
+    data = invoice_json(cur, stored.number, stored.status, stored.invoice)
+    for entry, line in zip(data["lines"], stored.invoice.lines, strict=True):
+        entry["explanation"] = {
+            "summary": line.explanation.summary,
+            "members": list(line.explanation.members),
+            "events": [
+                {"at": iso(c.at), "member": c.member, "action": c.action}
+                for c in line.explanation.changes
+            ],
+        }
+    data["account"] = stored.account_id
+    data["amount_due"] = cur.format(details.amount_due)
+    data["credit_notes"] = [
+        {
+            "number": note.number,
+            "amount": cur.format(note.amount),
+            "reason": note.reason,
+            "issued_at": iso(note.issued_at),
+        }
+        for note in details.credit_notes
+    ]
+    data["history"] = [
+        {"at": iso(c.at), "from": c.from_status, "to": c.to_status, "reason": c.reason}
+        for c in details.history
+    ]
+    return data

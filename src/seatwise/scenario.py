@@ -309,7 +309,9 @@ def run_scenario(scenario: Scenario) -> SimulationResult:
     return SimulationResult(scenario, result, numbers, statuses)
 
 
-def invoice_json(cur: Currency, number: str, status: str, invoice: Invoice) -> dict[str, Any]:
+def invoice_json(
+    cur: Currency, number: str | None, status: str, invoice: Invoice
+) -> dict[str, Any]:
     """One invoice as the JSON document of SPEC section 9 shows it."""
     return {
         "number": number,

@@ -69,8 +69,8 @@ def format_day(instant: datetime, tz: ZoneInfo) -> str:
 
 
 @dataclass
-class _Run:
-    """The mutable state of one walk through time; only :func:`generate_invoices` sees it."""
+class BillingWalk:
+    """The mutable state of one walk through time (:func:`walk`); private to the core."""
 
     plan: Plan
     account: Account
@@ -404,6 +404,16 @@ def generate_invoices(
 ) -> BillingResult:
     """Every invoice the plan issues for the account from its service start up to ``until``
     (scheduled actions at ``until`` included), in the order they are issued."""
+    run = walk(plan, account, events, until)
+    proposed = tuple(run.invoices)
+    settled, balance = settle(proposed, 0, plan.currency)
+    return BillingResult(settled, run.state(until, balance), run.seats, proposed)
+
+
+def walk(
+    plan: Plan, account: Account, events: Iterable[TimelineEvent], until: datetime
+) -> BillingWalk:
+    """Walk the timeline up to ``until``; the walk's state is left as it stands then."""
     ordered = list(events)
     for earlier, later in pairwise(ordered):
         if later.at < earlier.at:
@@ -412,7 +422,7 @@ def generate_invoices(
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
     )
-    run = _Run(plan, account, seats, schedule, committed=account.committed_seats)
+    run = BillingWalk(plan, account, seats, schedule, committed=account.committed_seats)
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
     run.events_by_instant = dict(groups)
     next_group = 0
@@ -428,12 +438,10 @@ def generate_invoices(
         month_index += 1
     for at, group in groups[next_group:]:
         _apply_group(run, at, group)
-    proposed = tuple(run.invoices)
-    settled, balance = settle(proposed, 0, plan.currency)
-    return BillingResult(settled, run.state(until, balance), seats, proposed)
+    return run
 
 
-def _apply_group(run: _Run, at: datetime, group: list[TimelineEvent]) -> None:
+def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> None:
     changes = [event for event in group if isinstance(event, MemberChange)]
     if any(isinstance(event, Cancel) for event in group):
         run.cancel(at)
@@ -441,7 +449,7 @@ def _apply_group(run: _Run, at: datetime, group: list[TimelineEvent]) -> None:
         run.on_member_changes(at, changes)
 
 
-def _scheduled_action(run: _Run, month_index: int, at: datetime) -> None:
+def _scheduled_action(run: BillingWalk, month_index: int, at: datetime) -> None:
     schedule = run.schedule
     if month_index == 0:
         if run.ends_at is not None and run.ends_at <= at:

@@ -11,8 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
 
 DEFAULT_URL = "sqlite:///./seatwise.db"
+MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
 WRITE_INTENT = "seatwise_write_intent"
 
 
@@ -29,7 +31,12 @@ def make_engine(url: str | None = None) -> Engine:
     by SQLAlchemy (not pysqlite), deferred unless opened by :func:`write_transaction`."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
-        engine = create_engine(resolved, connect_args={"timeout": 30})
+        if resolved in MEMORY_URLS:  # one connection, shared, or each would see its own database
+            engine = create_engine(
+                resolved, connect_args={"check_same_thread": False}, poolclass=StaticPool
+            )
+        else:
+            engine = create_engine(resolved, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -64,6 +71,17 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(resources.files("seatwise.store") / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def memory_engine() -> Engine:
+    """A fresh in-memory SQLite database with the schema, migrated like any other."""
+    engine = make_engine("sqlite://")
+    config = alembic_config("sqlite://")
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()
+    return engine
 
 
 def migrate(url: str | None = None, revision: str = "head") -> str:

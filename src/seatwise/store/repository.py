@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.errors import SeatwiseError
+from seatwise.core.invoice_states import DRAFT, PAID
 from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period, iso
 from seatwise.core.plans import Plan, parse_plan
@@ -25,8 +26,10 @@ from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.store.tables import (
     accounts,
     contacts,
+    credit_notes,
     invoice_lines,
     invoice_sequences,
+    invoice_status_changes,
     invoices,
     members,
     plans,
@@ -34,10 +37,15 @@ from seatwise.store.tables import (
 )
 
 INVOICE_PREFIX = "INV-"
+CREDIT_NOTE_PREFIX = "CN-"
 
 
 class UnknownAccount(SeatwiseError):
     """No account has this id."""
+
+
+class UnknownInvoice(SeatwiseError):
+    """No invoice has this number."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,11 @@ class StoredAccount:
 
 @dataclass(frozen=True)
 class StoredInvoice:
-    number: str
+    """An invoice as stored; ``number`` is None while it is a draft."""
+
+    id: int
+    account_id: str
+    number: str | None
     status: str
     invoice: Invoice
 
@@ -206,11 +218,21 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
     )
 
 
-def issued_invoices(connection: Connection, account_id: str) -> list[StoredInvoice]:
-    """The account's invoices with their lines, in the order they were issued."""
+def issued_invoices(
+    connection: Connection, account_id: str, drafts: bool = False
+) -> list[StoredInvoice]:
+    """The account's finalized invoices with their lines, in the order they were issued (with
+    ``drafts``: its drafts only)."""
+    status_filter = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
     heads = connection.execute(
-        select(invoices).where(invoices.c.account_id == account_id).order_by(invoices.c.id)
+        select(invoices)
+        .where(invoices.c.account_id == account_id, status_filter)
+        .order_by(invoices.c.id)
     ).all()
+    return _with_lines(connection, heads)
+
+
+def _with_lines(connection: Connection, heads: Sequence[Any]) -> list[StoredInvoice]:
     if not heads:
         return []
     by_invoice: dict[int, list[Line]] = {head.id: [] for head in heads}
@@ -222,6 +244,8 @@ def issued_invoices(connection: Connection, account_id: str) -> list[StoredInvoi
         by_invoice[row.invoice_id].append(_line(row))
     return [
         StoredInvoice(
+            head.id,
+            head.account_id,
             head.number,
             head.status,
             Invoice(
@@ -236,44 +260,71 @@ def issued_invoices(connection: Connection, account_id: str) -> list[StoredInvoi
     ]
 
 
-def next_invoice_number(connection: Connection) -> str:
-    """Take the next number of the sequence; inside the issuing transaction, so a rollback
-    gives it back and numbers have no gaps."""
+def find_invoice(connection: Connection, number: str) -> StoredInvoice:
+    """The finalized invoice with this number; :class:`UnknownInvoice` if there is none."""
+    head = connection.execute(select(invoices).where(invoices.c.number == number)).one_or_none()
+    if head is None:
+        raise UnknownInvoice(f"no invoice numbered {number!r}")
+    return _with_lines(connection, [head])[0]
+
+
+def next_numbers(connection: Connection, prefix: str, count: int) -> list[str]:
+    """Take the next ``count`` numbers of a sequence (``INV-``, ``CN-``); inside the issuing
+    transaction, so a rollback gives them back and numbers have no gaps."""
+    if count == 0:
+        return []
     taken = connection.execute(
         update(invoice_sequences)
-        .where(invoice_sequences.c.prefix == INVOICE_PREFIX)
-        .values(next_number=invoice_sequences.c.next_number + 1)
+        .where(invoice_sequences.c.prefix == prefix)
+        .values(next_number=invoice_sequences.c.next_number + count)
         .returning(invoice_sequences.c.next_number)
     ).scalar()
     if taken is None:
-        raise LookupError("no invoice number sequence: run `seatwise migrate` first")
-    return f"{INVOICE_PREFIX}{taken - 1:06d}"
+        raise LookupError(f"no {prefix} number sequence: run `seatwise migrate` first")
+    first = taken - count
+    return [f"{prefix}{first + index:06d}" for index in range(count)]
 
 
-def insert_invoice(
+@dataclass(frozen=True)
+class NewInvoice:
+    """An invoice to store: ``number`` None for a draft."""
+
+    number: str | None
+    status: str
+    invoice: Invoice
+
+
+def insert_invoices(
     connection: Connection,
     account_id: str,
-    number: str,
-    status: str,
     currency_code: str,
-    invoice: Invoice,
+    entries: Sequence[NewInvoice],
 ) -> None:
-    invoice_id = connection.execute(
-        insert(invoices)
-        .values(
-            account_id=account_id,
-            number=number,
-            kind=invoice.kind,
-            status=status,
-            currency=currency_code,
-            period_start=invoice.period.start,
-            period_end=invoice.period.end,
-            issued_at=invoice.issued_at,
-            due_at=invoice.due_at,
-            total=invoice.total,
+    """Store invoices with their lines and their first status, three statements in all."""
+    if not entries:
+        return
+    ids = (
+        connection.execute(
+            insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "account_id": account_id,
+                    "number": entry.number,
+                    "kind": entry.invoice.kind,
+                    "status": entry.status,
+                    "currency": currency_code,
+                    "period_start": entry.invoice.period.start,
+                    "period_end": entry.invoice.period.end,
+                    "issued_at": entry.invoice.issued_at,
+                    "due_at": entry.invoice.due_at,
+                    "total": entry.invoice.total,
+                }
+                for entry in entries
+            ],
         )
-        .returning(invoices.c.id)
-    ).scalar_one()
+        .scalars()
+        .all()
+    )
     connection.execute(
         insert(invoice_lines),
         [
@@ -290,8 +341,138 @@ def insert_invoice(
                 "explanation": _explanation_json(line.explanation),
                 "corrects": line.corrects,
             }
-            for position, line in enumerate(invoice.lines)
+            for invoice_id, entry in zip(ids, entries, strict=True)
+            for position, line in enumerate(entry.invoice.lines)
         ],
+    )
+    connection.execute(
+        insert(invoice_status_changes),
+        [
+            {
+                "invoice_id": invoice_id,
+                "at": entry.invoice.issued_at,
+                "from_status": None,
+                "to_status": entry.status,
+                "reason": _first_reason(entry),
+            }
+            for invoice_id, entry in zip(ids, entries, strict=True)
+        ],
+    )
+
+
+def _first_reason(entry: NewInvoice) -> str:
+    if entry.number is None:
+        return "drafted by a billing run"
+    if entry.status == PAID:
+        return "issued; nothing to pay" if entry.invoice.total == 0 else "issued and charged"
+    return "issued"
+
+
+def delete_drafts(connection: Connection, account_id: str) -> int:
+    """Remove the account's drafts (they are recomputed, never kept); how many there were."""
+    ids = list(
+        connection.scalars(
+            select(invoices.c.id).where(
+                invoices.c.account_id == account_id, invoices.c.status == DRAFT
+            )
+        )
+    )
+    if ids:
+        for table in (invoice_lines, invoice_status_changes):
+            connection.execute(delete(table).where(table.c.invoice_id.in_(ids)))
+        connection.execute(delete(invoices).where(invoices.c.id.in_(ids)))
+    return len(ids)
+
+
+def change_status(
+    connection: Connection, invoice_id: int, old: str, new: str, at: datetime, reason: str
+) -> None:
+    """Move an invoice from ``old`` to ``new`` and record it; the caller checked the move."""
+    moved = connection.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id, invoices.c.status == old)
+        .values(status=new)
+    ).rowcount
+    if moved != 1:
+        raise LookupError(f"invoice {invoice_id} is no longer {old}")
+    connection.execute(
+        insert(invoice_status_changes).values(
+            invoice_id=invoice_id, at=at, from_status=old, to_status=new, reason=reason
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    at: datetime
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+def status_history(connection: Connection, invoice_id: int) -> list[StatusChange]:
+    return [
+        StatusChange(row.at, row.from_status, row.to_status, row.reason)
+        for row in connection.execute(
+            select(invoice_status_changes)
+            .where(invoice_status_changes.c.invoice_id == invoice_id)
+            .order_by(invoice_status_changes.c.id)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class StoredCreditNote:
+    number: str
+    invoice_number: str
+    amount: int
+    reason: str
+    issued_at: datetime
+
+
+def credit_notes_of(connection: Connection, invoice_id: int) -> list[StoredCreditNote]:
+    return [
+        StoredCreditNote(row.number, row.invoice_number, row.amount, row.reason, row.issued_at)
+        for row in connection.execute(
+            select(credit_notes, invoices.c.number.label("invoice_number"))
+            .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
+            .where(credit_notes.c.invoice_id == invoice_id)
+            .order_by(credit_notes.c.id)
+        )
+    ]
+
+
+def insert_credit_note(
+    connection: Connection,
+    invoice_id: int,
+    number: str,
+    amount: int,
+    reason: str,
+    at: datetime,
+) -> None:
+    connection.execute(
+        insert(credit_notes).values(
+            number=number, invoice_id=invoice_id, amount=amount, reason=reason, issued_at=at
+        )
+    )
+
+
+def add_to_credit_balance(connection: Connection, account_id: str, amount: int) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(credit_balance=accounts.c.credit_balance + amount)
+    )
+
+
+def add_member(connection: Connection, account_id: str, member: Member) -> None:
+    connection.execute(
+        insert(members).values(
+            account_id=account_id,
+            member_id=member.id,
+            manage_billing=member.manage_billing,
+            email=member.email,
+        )
     )
 
 

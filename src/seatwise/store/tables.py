@@ -98,7 +98,7 @@ invoices = Table(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
-    Column("number", String(40), nullable=False, unique=True),
+    Column("number", String(40), unique=True),  # None while a draft (numbered on finalizing)
     Column("kind", String(20), nullable=False),
     Column("status", String(20), nullable=False),
     Column("currency", String(3), nullable=False),
@@ -149,4 +149,23 @@ credit_notes = Table(
     Column("amount", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
+)
+
+invoice_status_changes = Table(
+    "invoice_status_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(20)),  # None when the invoice was created
+    Column("to_status", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
 )

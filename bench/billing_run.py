@@ -1,0 +1,227 @@
+"""Benchmark: a year of billing for N accounts through ``seatwise bill``, on SQLite and PostgreSQL.
+
+    python bench/billing_run.py [--accounts 10000] [--databases sqlite,postgresql] [--out FILE]
+
+Each account gets one of the five presets, 10–50 members and a year of member events (hires,
+leavers, returns, deletions). The accounts are stored first (not timed); then one billing run
+processes the year (timed) and the JSON reports accounts/s, invoices/s and lines/s, the time
+spent in the store's writes, and the peak resident memory. In the same run the very line rows
+that billing persisted are written again by the fastest raw path of each database, a DB-API
+``executemany`` (SQLite) and ``COPY`` (PostgreSQL), into a table of the same shape; the ratio
+says how close the engine's persistence comes to it.
+
+This is a measurement, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+
+from seatwise.core.account import Account
+from seatwise.core.seat_timeline import MemberChange
+from seatwise.engine import billing_run
+from seatwise.store import repository
+from seatwise.store.database import make_engine, migrate, write_transaction
+from seatwise.store.tables import invoice_lines
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+YEAR_END = datetime(2026, 1, 1, tzinfo=UTC)
+PLANS: dict[str, dict[str, Any]] = {
+    "licences-annual": {"preset": "licences-annual", "currency": "USD", "price": "120.00"},
+    "active-users-monthly": {"preset": "active-users-monthly", "currency": "EUR", "price": "9.00"},
+    "seats-monthly": {"preset": "seats-monthly", "currency": "USD", "price": "12.00"},
+    "seats-annual": {"preset": "seats-annual", "currency": "GBP", "price": "96.00"},
+    "contract-annual": {"preset": "contract-annual", "currency": "EUR", "price": "108.00"},
+}
+LINE_COLUMNS = [column.name for column in invoice_lines.columns]
+RAW_TABLE = "bench_raw_lines"
+
+
+def account_year(rng: random.Random) -> tuple[str, Account, list[MemberChange]]:
+    """One account: a preset, 10–50 members at the start, and a year of changes."""
+    preset = rng.choice(list(PLANS))
+    subscribed = START + timedelta(days=rng.randrange(0, 28), hours=rng.randrange(0, 24))
+    size = rng.randint(10, 50)
+    committed = size if preset in ("licences-annual", "contract-annual") else 0
+    state: dict[str, str] = {}
+    events: list[MemberChange] = []
+    for index in range(1, size + 1):
+        member = f"m{index}"
+        events.append(MemberChange(subscribed, member, "activate"))
+        state[member] = "active"
+    at = subscribed
+    next_id = size + 1
+    while True:
+        at += timedelta(hours=rng.randint(24, 24 * 12), minutes=rng.randrange(60))
+        if at >= YEAR_END - timedelta(days=1):
+            break
+        roll = rng.random()
+        active = [m for m, s in state.items() if s == "active"]
+        away = [m for m, s in state.items() if s == "deactivated"]
+        if roll < 0.40 or not active:
+            member, action = f"m{next_id}", "activate"
+            next_id += 1
+        elif roll < 0.70:
+            member, action = rng.choice(active), "deactivate"
+        elif roll < 0.90 and away:
+            member, action = rng.choice(away), "reactivate"
+        else:
+            member, action = rng.choice(active), "delete"
+        events.append(MemberChange(at, member, action))
+        state[member] = {"deactivate": "deactivated", "delete": "deleted"}.get(action, "active")
+    account = Account(subscribed_at=subscribed, committed_seats=committed)
+    return preset, account, events
+
+
+def load_accounts(engine: Engine, count: int, seed: int) -> int:
+    """Store ``count`` accounts; returns the number of events stored."""
+    rng = random.Random(seed)
+    recorded = datetime.now(UTC)
+    stored = 0
+    with write_transaction(engine) as connection:
+        for plan_id, definition in PLANS.items():
+            repository.save_plan(connection, plan_id, definition, recorded)
+        for index in range(count):
+            preset, account, events = account_year(rng)
+            repository.save_account(
+                connection, f"acct-{index:06d}", preset, account, "succeeds", events, recorded
+            )
+            stored += len(events)
+    return stored
+
+
+def raw_line_rate(engine: Engine) -> tuple[int, float, str]:
+    """Write the persisted line rows again by the database's fastest raw path; rows/s."""
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(select(invoice_lines))]
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {RAW_TABLE}"))
+        like = (
+            f"CREATE TABLE {RAW_TABLE} AS SELECT * FROM invoice_lines WHERE 0 = 1"
+            if dialect == "sqlite"
+            else f"CREATE TABLE {RAW_TABLE} (LIKE invoice_lines INCLUDING ALL)"
+        )
+        connection.execute(text(like))
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        if dialect == "sqlite":
+            marks = ", ".join("?" for _ in LINE_COLUMNS)
+            cursor.executemany(f"INSERT INTO {RAW_TABLE} VALUES ({marks})", rows)
+            method = "executemany"
+        else:
+            columns = ", ".join(LINE_COLUMNS)
+            with cursor.copy(f"COPY {RAW_TABLE} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in rows:
+                    copy.write_row(row)
+            method = "COPY"
+        raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE {RAW_TABLE}"))
+    return len(rows), len(rows) / elapsed, method
+
+
+def run(url: str, count: int, seed: int) -> dict[str, Any]:
+    migrate(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    events = load_accounts(engine, count, seed)
+    load_seconds = time.perf_counter() - started
+
+    billing_run.STORE_SECONDS.reset()
+    started = time.perf_counter()
+    report = billing_run.bill(engine, YEAR_END)
+    seconds = time.perf_counter() - started
+    store_seconds = billing_run.STORE_SECONDS.total
+
+    rows, raw_rate, method = raw_line_rate(engine)
+    assert rows == report.lines, (rows, report.lines)
+    persisted_rate = report.lines / store_seconds
+    engine.dispose()
+    return {
+        "database": engine.dialect.name,
+        "accounts": report.accounts,
+        "events": events,
+        "invoices": report.invoices,
+        "lines": report.lines,
+        "load_seconds": round(load_seconds, 2),
+        "bill_seconds": round(seconds, 2),
+        "accounts_per_second": round(report.accounts / seconds, 1),
+        "invoices_per_second": round(report.invoices / seconds, 1),
+        "lines_per_second": round(report.lines / seconds, 1),
+        "store_write_seconds": round(store_seconds, 2),
+        "lines_persisted_per_second": round(persisted_rate, 1),
+        "raw_method": method,
+        "raw_lines_per_second": round(raw_rate, 1),
+        "persisted_to_raw_ratio": round(persisted_rate / raw_rate, 3),
+        "end_to_end_to_raw_ratio": round(report.lines / seconds / raw_rate, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgresql-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/seatwise_bench",
+        help="a database that may be emptied; created if missing",
+    )
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+
+    results = []
+    for name in args.databases.split(","):
+        if name == "sqlite":
+            folder = tempfile.mkdtemp(prefix="seatwise-bench-")
+            url = f"sqlite:///{folder}/bench.db"
+        else:
+            url = fresh_postgresql(args.postgresql_url)
+        print(f"billing {args.accounts} accounts on {name} …", file=sys.stderr)
+        results.append(run(url, args.accounts, args.seed))
+    output = {
+        "benchmark": "billing_run",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "accounts": args.accounts,
+        "period": [START.isoformat(), YEAR_END.isoformat()],
+        "results": results,
+    }
+    rendered = json.dumps(output, indent=2)
+    print(rendered)
+    if args.out:
+        args.out.write_text(rendered + "\n", encoding="utf-8")
+
+
+def fresh_postgresql(url: str) -> str:
+    """Drop and create the benchmark's database, so each run starts empty."""
+    base, _, name = url.rpartition("/")
+    admin = make_engine(f"{base}/postgres").execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Moving finalized invoices through their life, and crediting them (SPEC 6).
+
+Every operation runs in one transaction that locks the invoice's account first, checks the
+move with :mod:`seatwise.core.invoice_states`, records it in the invoice's status history and
+commits; a refused operation changes nothing. The invoice itself — its lines and total — is
+never edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from seatwise.core.invoice_states import (
+    PAID,
+    UNCOLLECTIBLE,
+    VOID,
+    check_transition,
+    credit_note_effect,
+)
+from seatwise.store import repository
+from seatwise.store.database import write_transaction
+from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
+
+
+def _locked_invoice(connection: Connection, number: str) -> StoredInvoice:
+    found = repository.find_invoice(connection, number)
+    repository.lock_account(connection, found.account_id)
+    return repository.find_invoice(connection, number)  # as it is now that we hold the lock
+
+
+def _move(engine: Engine, number: str, new: str, at: datetime, reason: str) -> StoredInvoice:
+    with write_transaction(engine) as connection:
+        invoice = _locked_invoice(connection, number)
+        check_transition(number, invoice.status, new)
+        repository.change_status(connection, invoice.id, invoice.status, new, at, reason)
+        if new == VOID:
+            # Credit the voided invoice took from the account's balance goes back to it.
+            used = -sum(
+                line.amount
+                for line in invoice.invoice.lines
+                if line.kind == "balance_applied" and line.amount < 0
+            )
+            if used:
+                repository.add_to_credit_balance(connection, invoice.account_id, used)
+    return invoice
+
+
+def mark_paid(engine: Engine, number: str, at: datetime, reason: str = "paid") -> None:
+    """Record that an open (or uncollectible) invoice was paid outside the gateway."""
+    _move(engine, number, PAID, at, reason)
+
+
+def void(engine: Engine, number: str, at: datetime, reason: str) -> None:
+    """Cancel an invoice issued in error: nothing is owed on it. The billing engine counts its
+    charges as billed, so it does not bill them again; to bill differently, record the events
+    that were missing and the difference arrives as an adjustment."""
+    _move(engine, number, VOID, at, reason)
+
+
+def mark_uncollectible(engine: Engine, number: str, at: datetime, reason: str) -> None:
+    """Write an invoice off as a bad debt; it may still be paid or voided later."""
+    _move(engine, number, UNCOLLECTIBLE, at, reason)
+
+
+@dataclass(frozen=True)
+class CreditNoteIssued:
+    number: str
+    invoice: str
+    amount: int
+    to_balance: int
+    invoice_status: str
+
+
+def issue_credit_note(
+    engine: Engine, number: str, amount: int, reason: str, at: datetime
+) -> CreditNoteIssued:
+    """Credit ``amount`` (minor units) of invoice ``number``: an unpaid invoice then owes that
+    much less (and is paid once nothing is left); a paid one gives it back as account credit,
+    used first by the next invoices."""
+    with write_transaction(engine) as connection:
+        invoice = _locked_invoice(connection, number)
+        cur = repository.load_account(connection, invoice.account_id).plan.currency
+        credited = sum(note.amount for note in repository.credit_notes_of(connection, invoice.id))
+        effect = credit_note_effect(
+            number, invoice.status, invoice.invoice.total, credited, amount, cur
+        )
+        (note_number,) = repository.next_numbers(connection, CREDIT_NOTE_PREFIX, 1)
+        repository.insert_credit_note(connection, invoice.id, note_number, amount, reason, at)
+        if effect.to_balance:
+            repository.add_to_credit_balance(connection, invoice.account_id, effect.to_balance)
+        if effect.status != invoice.status:
+            repository.change_status(
+                connection,
+                invoice.id,
+                invoice.status,
+                effect.status,
+                at,
+                f"settled by credit note {note_number}",
+            )
+    return CreditNoteIssued(note_number, number, amount, effect.to_balance, effect.status)

@@ -1,0 +1,81 @@
+"""Reading an account's billing from the store: its state, its projected invoice, and an
+invoice explained line by line (SPEC 6 and 10). Nothing here writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from seatwise.core.billing import AccountState, BillingResult, generate_invoices
+from seatwise.core.money import Currency
+from seatwise.core.projection import Projection, project_invoice
+from seatwise.store import repository
+from seatwise.store.repository import StatusChange, StoredAccount, StoredCreditNote, StoredInvoice
+
+
+def account_state(stored: StoredAccount, at: datetime) -> AccountState:
+    """Where the account stands at ``at``: seats recomputed from its timeline, status and
+    credit balance as the store holds them (credit notes and voids move the balance)."""
+    return recompute(stored, at).state
+
+
+def recompute(stored: StoredAccount, at: datetime) -> BillingResult:
+    """The core's billing of the stored timeline up to ``at``, its state completed by the
+    store's status and credit balance."""
+    result = generate_invoices(stored.plan, stored.account, stored.events, at)
+    state = replace(result.state, status=stored.status, credit_balance=stored.credit_balance)
+    return replace(result, state=state)
+
+
+@dataclass(frozen=True)
+class ProjectedInvoice:
+    account_id: str
+    currency: Currency
+    projection: Projection
+
+
+def projected_invoice(engine: Engine, account_id: str, at: datetime) -> ProjectedInvoice:
+    """What the account's next invoice would hold if its cycle ended at ``at``, using the
+    credit balance the account has now; with the members it counts."""
+    with engine.connect() as connection:
+        stored = repository.load_account(connection, account_id)
+    projection = project_invoice(
+        stored.plan, stored.account, stored.events, at, stored.credit_balance
+    )
+    return ProjectedInvoice(account_id, stored.plan.currency, projection)
+
+
+@dataclass(frozen=True)
+class InvoiceDetails:
+    """A finalized invoice with everything needed to explain it."""
+
+    stored: StoredInvoice
+    currency: Currency
+    history: tuple[StatusChange, ...]
+    credit_notes: tuple[StoredCreditNote, ...]
+
+    @property
+    def amount_due(self) -> int:
+        """What is still to pay: nothing once paid or void, else the total less credit notes."""
+        if self.stored.status in ("paid", "void"):
+            return 0
+        return self.stored.invoice.total - sum(note.amount for note in self.credit_notes)
+
+
+def invoice_details(connection: Connection, number: str) -> InvoiceDetails:
+    stored = repository.find_invoice(connection, number)
+    plan = repository.load_account(connection, stored.account_id).plan
+    return InvoiceDetails(
+        stored,
+        plan.currency,
+        tuple(repository.status_history(connection, stored.id)),
+        tuple(repository.credit_notes_of(connection, stored.id)),
+    )
+
+
+def explain_invoice(engine: Engine, number: str) -> InvoiceDetails:
+    """Invoice ``number`` with its lines' explanations, its status history and credit notes."""
+    with engine.connect() as connection:
+        return invoice_details(connection, number)

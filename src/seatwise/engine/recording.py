@@ -1,0 +1,110 @@
+"""Recording what happens in an account: member changes and cancellation (SPEC 4).
+
+The timeline is the source of truth and is only ever appended to. An event is checked against
+everything already recorded before it is stored, so a stored timeline is always one the core
+can bill:
+
+* an event dated after now (the injected clock) is refused — the future is not known;
+* an event that would make a member's history illegal (deactivating someone never activated,
+  anything after a deletion…) is refused, naming the member and the instant;
+* an event dated before a period already invoiced is accepted: the next billing run settles
+  the difference as an ``adjustment`` line on the next invoice; issued invoices never change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from seatwise.core.account import Cancel
+from seatwise.core.billing import TimelineEvent
+from seatwise.core.errors import SeatwiseError, TimelineError
+from seatwise.core.periods import iso
+from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
+from seatwise.engine.clock import Clock
+from seatwise.store import repository
+from seatwise.store.database import write_transaction
+
+ACTIONS = (*MEMBER_ACTIONS, "cancel")
+
+
+class EventRefused(SeatwiseError):
+    """An event that cannot be recorded; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """``late``: the event falls before the end of a period already invoiced, so its effect
+    arrives as an adjustment on the next invoice."""
+
+    seq: int
+    late: bool
+
+
+def make_event(action: str, at: datetime, member: str | None) -> TimelineEvent:
+    """The event for a CLI or API request; :class:`EventRefused` if it does not make sense."""
+    if action not in ACTIONS:
+        raise EventRefused(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+    if action == "cancel":
+        if member is not None:
+            raise EventRefused("member: a cancellation concerns the account, not a member")
+        return Cancel(at)
+    if not member:
+        raise EventRefused(f"member: `{action}` needs the member it happens to")
+    return MemberChange(at, member, action)
+
+
+def record_event(
+    engine: Engine,
+    account_id: str,
+    event: TimelineEvent,
+    clock: Clock,
+    new_member: Member | None = None,
+) -> Recorded:
+    """Append ``event`` to the account's timeline, or refuse it and store nothing.
+
+    ``new_member`` gives the billing details (``manage_billing``, email) of a member who first
+    appears with this event (``invite`` or ``activate``).
+    """
+    now = clock.now()
+    if event.at > now:
+        raise EventRefused(
+            f"at: {iso(event.at)} is in the future (now is {iso(now)}); record events when "
+            "they happen"
+        )
+    with write_transaction(engine) as connection:
+        repository.lock_account(connection, account_id)
+        stored = repository.load_account(connection, account_id)
+        if event.at < stored.account.subscribed_at:
+            since = iso(stored.account.subscribed_at)
+            raise EventRefused(f"at: {iso(event.at)} is before the subscription ({since})")
+        if isinstance(event, MemberChange):
+            _check_member_history(stored.events, event)
+            known = {member.id for member in stored.account.members}
+            if event.member not in known:
+                details = new_member or Member(event.member)
+                if details.id != event.member:
+                    raise EventRefused("member: the new member's details name another member")
+                repository.add_member(connection, account_id, details)
+        elif any(isinstance(e, Cancel) for e in stored.events):
+            raise EventRefused(f"account {account_id!r} is already cancelled")
+        seq = repository.next_event_seq(connection, account_id)
+        repository.append_events(connection, account_id, [event], now, first_seq=seq)
+        invoiced_to = max(
+            (e.invoice.period.end for e in repository.issued_invoices(connection, account_id)),
+            default=None,
+        )
+    return Recorded(seq, invoiced_to is not None and event.at < invoiced_to)
+
+
+def _check_member_history(events: tuple[TimelineEvent, ...], event: MemberChange) -> None:
+    """The member's history with ``event`` in its place (after events at the same instant
+    recorded earlier) must stay legal, before and after it."""
+    changes = [e for e in events if isinstance(e, MemberChange) and e.member == event.member]
+    position = sum(1 for e in changes if e.at <= event.at)
+    try:
+        SeatTimeline([*changes[:position], event, *changes[position:]])
+    except TimelineError as error:
+        raise EventRefused(str(error)) from None

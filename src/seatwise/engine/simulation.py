@@ -1,0 +1,50 @@
+"""``seatwise simulate`` and ``seatwise demo``: the engine itself, run on a store.
+
+A scenario is imported as an account, billed by the same billing run that bills a vendor's
+accounts, and read back from the store; so a simulation shows exactly what the engine would
+issue, numbers and statuses included. ``simulate`` uses a fresh in-memory SQLite database,
+migrated like any other; the demo uses a file, so that its invoices can be explored after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import Engine
+
+from seatwise.core.errors import TimelineError
+from seatwise.engine.billing_run import bill_account, import_scenario
+from seatwise.engine.queries import recompute
+from seatwise.scenario import Scenario, SimulationResult
+from seatwise.store import repository
+from seatwise.store.database import memory_engine, write_transaction
+from seatwise.yaml_source import SourceError
+
+
+def simulate(
+    scenario: Scenario, engine: Engine | None = None, account_id: str = "simulated"
+) -> SimulationResult:
+    """Bill the scenario from its subscription to ``until`` through the engine, on ``engine``
+    (a migrated database) or, by default, on a fresh in-memory one."""
+    own = engine is None
+    store = memory_engine() if engine is None else engine
+    try:
+        import_scenario(store, scenario, account_id, scenario.until)
+        try:
+            with write_transaction(store) as connection:
+                bill_account(connection, account_id, scenario.until)
+        except TimelineError as error:
+            raise SourceError(scenario.file, None, str(error)) from None
+        with store.connect() as connection:
+            stored = repository.load_account(connection, account_id)
+            issued = repository.issued_invoices(connection, account_id)
+    finally:
+        if own:
+            store.dispose()
+    billing = recompute(stored, scenario.until)
+    return SimulationResult(
+        scenario,
+        replace(billing, invoices=tuple(entry.invoice for entry in issued)),
+        tuple(entry.number or "" for entry in issued),
+        tuple(entry.status for entry in issued),
+    )
