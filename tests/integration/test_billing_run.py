@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from seatwise.cli import example_files
 from seatwise.core.periods import add_months
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine.billing_run import bill, bill_account, import_scenario
-from seatwise.scenario import document, invoice_json, load_scenario, run_scenario
+from seatwise.scenario import (
+    document,
+    invoice_json,
+    load_scenario,
+    parse_scenario,
+    run_scenario,
+)
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts
@@ -125,3 +133,25 @@ def test_a_late_event_is_settled_by_an_adjustment_never_a_rewrite(engine: Engine
     assert third["lines"][1]["description"] == "Adjustment to INV-000001 (arrears, late events)"
     assert third["total"] == "40.00"
     assert bill(engine, datetime(2024, 4, 8, 10, tzinfo=UTC)).invoices == 0
+
+
+def test_a_year_of_the_bundled_examples_bills_like_the_simulation(engine: Engine) -> None:
+    """The five example customers as one vendor's accounts, billed on the 1st and 15th of every
+    month of 2025 and up to 15 Feb 2026; each ends with exactly what the core computes."""
+    end = datetime(2026, 2, 15, tzinfo=UTC)
+    scenarios = {}
+    for name, text in example_files():
+        scenario = replace(parse_scenario(text, name), until=end)
+        scenarios[name] = scenario
+        import_scenario(engine, scenario, name, RECORDED)
+    runs = [datetime(2025, month, day, tzinfo=UTC) for month in range(1, 13) for day in (1, 15)]
+    for instant in [*runs, datetime(2026, 1, 1, tzinfo=UTC), end]:
+        bill(engine, instant)
+    total = 0
+    for name, scenario in scenarios.items():
+        expected = document(run_scenario(scenario))["invoices"]
+        got = stored_invoices(engine, name, scenario.plan.currency)
+        total += len(got)
+        strip = [{k: v for k, v in invoice.items() if k != "number"} for invoice in expected]
+        assert [{k: v for k, v in i.items() if k != "number"} for i in got] == strip, name
+    assert total >= 40

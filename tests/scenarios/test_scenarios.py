@@ -1,4 +1,5 @@
-"""Every scenario file here is billed and compared with its hand-written `expect:` block."""
+"""Every scenario file here is billed by the engine (on an in-memory store, as `seatwise
+simulate` does) and compared with its hand-written `expect:` block, and with the pure core."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from seatwise.engine.simulation import simulate
 from seatwise.expectations import mismatches
 from seatwise.scenario import document, load_scenario, run_scenario
 
@@ -21,5 +23,6 @@ def test_there_are_enough_scenarios() -> None:
 def test_scenario_matches_its_expectation(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.expect is not None, f"{path.name} has no expect: block"
-    doc = document(run_scenario(scenario))
+    doc = document(simulate(scenario))
     assert mismatches(scenario.expect, doc) == []
+    assert doc == document(run_scenario(scenario))  # the engine adds nothing to the core

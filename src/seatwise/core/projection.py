@@ -64,7 +64,10 @@ def project_invoice(
         note = f"The cycle so far, billed in arrears as if it ended on {day}."
     else:
         run.renew(at)
-        note = f"The next renewal, its seats counted as if the term ended on {day}, with the pending items."
+        note = (
+            f"The next renewal, its seats counted as if the term ended on {day}, "
+            "with the pending items."
+        )
     if len(run.invoices) == issued:
         return Projection(at, None, (), f"{note} Nothing is pending.")
     settled, _ = settle(run.invoices[issued:], credit_balance, plan.currency)
