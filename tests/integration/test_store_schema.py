@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from seatwise.store import bulk
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts, invoices, metadata, plans
 
@@ -103,4 +104,27 @@ def test_one_invoice_per_account_kind_and_period(database_url: str) -> None:
     with engine.begin() as connection:  # another kind for the same period is fine
         connection.execute(insert(invoices).values(invoice_row("INV-000002", kind="interim")))
         assert len(connection.execute(select(invoices.c.id)).all()) == 2
+    engine.dispose()
+
+
+def test_bulk_writes_store_exactly_what_sqlalchemy_stores(database_url: str) -> None:
+    """The billing run's bulk path and SQLAlchemy's statements give byte-identical rows."""
+    seed(database_url)
+    engine = make_engine(database_url)
+    instant = datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(insert(invoices), [invoice_row("INV-1", period_start=instant)])
+        (bulk_id,) = bulk.reserve_ids(connection, invoices, 1)
+        bulk.insert_rows(
+            connection,
+            invoices,
+            [{"id": bulk_id, **invoice_row("INV-2", kind="initial", period_start=instant)}],
+        )
+    with engine.connect() as connection:
+        texts = connection.execute(
+            text("SELECT CAST(period_start AS TEXT), CAST(issued_at AS TEXT) FROM invoices")
+        ).all()
+        assert texts[0] == texts[1]
+        read = connection.execute(select(invoices.c.period_start)).scalars().all()
+    assert read == [instant, instant]
     engine.dispose()

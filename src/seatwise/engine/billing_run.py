@@ -1,11 +1,12 @@
 """Billing runs over the store: everything due up to an instant, for every account.
 
-Each account is billed in one transaction that first locks the account, then recomputes its
-invoices from the whole timeline (the pure core), reconciles them with what is already issued,
-numbers and stores the new ones (or stores them as unnumbered drafts), and commits. So a run
-killed at any point leaves each account either fully billed or untouched, a second run issues
-only what is still missing, two workers take turns on an account, and the unique (account,
-kind, period) key is the last guard.
+Accounts are billed in transactions of up to 50, in id order. For each account the transaction
+locks it, recomputes its invoices from the whole timeline (the pure core), reconciles them with
+what is already issued, and numbers them; at the end it stores every new invoice of its
+accounts in one bulk write (or stores them as unnumbered drafts) and commits. So a run killed at
+any point leaves each account either fully billed or untouched, a second run issues only what
+is still missing, two workers take turns on an account (locks taken in the same order cannot
+deadlock), and the unique (account, kind, period) key is the last guard.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: da
         )
 
 
+ACCOUNTS_PER_TRANSACTION = 50
+
+
 def bill_account(
     connection: Connection, account_id: str, until: datetime, drafts: bool = False
 ) -> tuple[int, int]:
@@ -58,6 +62,16 @@ def bill_account(
     With ``drafts``, what is due is stored as unnumbered drafts instead, and the account's
     balance is left alone; drafts are recomputed on every run until one finalizes them.
     """
+    entries = prepare_account(connection, account_id, until, drafts)
+    repository.insert_invoices(connection, entries)
+    return len(entries), sum(len(entry.invoice.lines) for entry in entries)
+
+
+def prepare_account(
+    connection: Connection, account_id: str, until: datetime, drafts: bool
+) -> list[NewInvoice]:
+    """Everything of :func:`bill_account` but writing the invoices: lock the account, drop its
+    drafts, recompute, reconcile, settle, number, update the account; the invoices to store."""
     repository.lock_account(connection, account_id)
     repository.delete_drafts(connection, account_id)
     stored = repository.load_account(connection, account_id)
@@ -73,20 +87,17 @@ def bill_account(
         account.timezone,
     )
     settled, balance = settle(due.to_issue, stored.credit_balance, plan.currency)
+    code = plan.currency.code
     if drafts:
-        entries = [NewInvoice(None, DRAFT, invoice) for invoice in settled]
-    else:
-        numbers = repository.next_numbers(connection, INVOICE_PREFIX, len(settled))
-        entries = [
-            NewInvoice(number, status_at_issue(plan, stored.payment_method, invoice), invoice)
-            for number, invoice in zip(numbers, settled, strict=True)
-        ]
-    repository.insert_invoices(connection, account_id, plan.currency.code, entries)
-    if not drafts:
-        repository.update_account_after_billing(
-            connection, account_id, result.state.status, balance
+        return [NewInvoice(account_id, code, None, DRAFT, invoice) for invoice in settled]
+    numbers = repository.next_numbers(connection, INVOICE_PREFIX, len(settled))
+    repository.update_account_after_billing(connection, account_id, result.state.status, balance)
+    return [
+        NewInvoice(
+            account_id, code, number, status_at_issue(plan, stored.payment_method, invoice), invoice
         )
-    return len(settled), sum(len(invoice.lines) for invoice in settled)
+        for number, invoice in zip(numbers, settled, strict=True)
+    ]
 
 
 def bill(
@@ -95,17 +106,24 @@ def bill(
     progress: Callable[[str], Any] | None = None,
     drafts: bool = False,
 ) -> BillingReport:
-    """Bill every account up to ``until``, one transaction per account."""
+    """Bill every account up to ``until``. Accounts are taken in id order, up to
+    :data:`ACCOUNTS_PER_TRANSACTION` per transaction, whose invoices are written together at
+    its end: a transaction commits all of its accounts' invoices or none."""
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
     invoices = lines = 0
-    for account_id in ids:
+    for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
+        chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
+        entries: list[NewInvoice] = []
         with write_transaction(engine) as connection:
-            issued, written = bill_account(connection, account_id, until, drafts)
-        invoices += issued
-        lines += written
+            for account_id in chunk:
+                entries.extend(prepare_account(connection, account_id, until, drafts))
+            repository.insert_invoices(connection, entries)
+        invoices += len(entries)
+        lines += sum(len(entry.invoice.lines) for entry in entries)
         if progress is not None:
-            progress(account_id)
+            for account_id in chunk:
+                progress(account_id)
     return BillingReport(len(ids), invoices, lines)
 
 

@@ -23,6 +23,7 @@ from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period, iso
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.store import bulk
 from seatwise.store.tables import (
     accounts,
     contacts,
@@ -289,44 +290,41 @@ def next_numbers(connection: Connection, prefix: str, count: int) -> list[str]:
 class NewInvoice:
     """An invoice to store: ``number`` None for a draft."""
 
+    account_id: str
+    currency_code: str
     number: str | None
     status: str
     invoice: Invoice
 
 
-def insert_invoices(
-    connection: Connection,
-    account_id: str,
-    currency_code: str,
-    entries: Sequence[NewInvoice],
-) -> None:
-    """Store invoices with their lines and their first status, three statements in all."""
+def insert_invoices(connection: Connection, entries: Sequence[NewInvoice]) -> None:
+    """Store invoices with their lines and their first status, by the database's bulk path."""
     if not entries:
         return
-    ids = (
-        connection.execute(
-            insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "account_id": account_id,
-                    "number": entry.number,
-                    "kind": entry.invoice.kind,
-                    "status": entry.status,
-                    "currency": currency_code,
-                    "period_start": entry.invoice.period.start,
-                    "period_end": entry.invoice.period.end,
-                    "issued_at": entry.invoice.issued_at,
-                    "due_at": entry.invoice.due_at,
-                    "total": entry.invoice.total,
-                }
-                for entry in entries
-            ],
-        )
-        .scalars()
-        .all()
+    ids = bulk.reserve_ids(connection, invoices, len(entries))
+    bulk.insert_rows(
+        connection,
+        invoices,
+        [
+            {
+                "id": invoice_id,
+                "account_id": entry.account_id,
+                "number": entry.number,
+                "kind": entry.invoice.kind,
+                "status": entry.status,
+                "currency": entry.currency_code,
+                "period_start": entry.invoice.period.start,
+                "period_end": entry.invoice.period.end,
+                "issued_at": entry.invoice.issued_at,
+                "due_at": entry.invoice.due_at,
+                "total": entry.invoice.total,
+            }
+            for invoice_id, entry in zip(ids, entries, strict=True)
+        ],
     )
-    connection.execute(
-        insert(invoice_lines),
+    bulk.insert_rows(
+        connection,
+        invoice_lines,
         [
             {
                 "invoice_id": invoice_id,
@@ -345,8 +343,9 @@ def insert_invoices(
             for position, line in enumerate(entry.invoice.lines)
         ],
     )
-    connection.execute(
-        insert(invoice_status_changes),
+    bulk.insert_rows(
+        connection,
+        invoice_status_changes,
         [
             {
                 "invoice_id": invoice_id,
