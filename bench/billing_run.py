@@ -122,11 +122,11 @@ class WriteTimer:
             finally:
                 self.seconds += time.perf_counter() - started
 
-        repository.insert_invoices = timed  # type: ignore[assignment]
+        repository.insert_invoices = timed
         try:
             yield
         finally:
-            repository.insert_invoices = original  # type: ignore[assignment]
+            repository.insert_invoices = original
 
 
 def raw_line_rate(engine: Engine) -> tuple[int, float, str]:
@@ -162,7 +162,7 @@ def raw_line_rate(engine: Engine) -> tuple[int, float, str]:
             method = "executemany"
         else:
             columns = ", ".join(LINE_COLUMNS)
-            with cursor.copy(f"COPY {RAW_TABLE} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY {RAW_TABLE} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             method = "COPY"

@@ -11,6 +11,9 @@ The pure core is usable without a database::
     events = [seatwise.MemberChange(start, f"m{i}", "activate") for i in range(80)]
     result = seatwise.generate_invoices(plan, account, events, until=start)
     assert result.invoices[0].total == 864000   # minor units: €8,640.00
+
+The engine over a database lives in :mod:`seatwise.engine` (billing runs, recording events,
+the invoice lifecycle, projected and explained invoices) and :mod:`seatwise.store`.
 """
 
 from seatwise.core.account import Account, Cancel
@@ -21,11 +24,13 @@ from seatwise.core.errors import (
     SeatwiseError,
     TimelineError,
 )
+from seatwise.core.invoice_states import InvoiceStateError
 from seatwise.core.invoicing import Explanation, Invoice, Line, settle
 from seatwise.core.money import Currency, currency, round_half_up
 from seatwise.core.periods import Period
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.presets import PRESETS
+from seatwise.core.projection import Projection, project_invoice
 from seatwise.core.reconcile import IssuedInvoice, Reconciliation, reconcile
 from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
 from seatwise.scenario import Scenario, document, load_scenario, parse_scenario, run_scenario
@@ -41,6 +46,7 @@ __all__ = [
     "Explanation",
     "InvalidAmount",
     "Invoice",
+    "InvoiceStateError",
     "IssuedInvoice",
     "Line",
     "Member",
@@ -48,6 +54,7 @@ __all__ = [
     "Period",
     "Plan",
     "PlanError",
+    "Projection",
     "Reconciliation",
     "Scenario",
     "SeatTimeline",
@@ -60,6 +67,7 @@ __all__ = [
     "load_scenario",
     "parse_plan",
     "parse_scenario",
+    "project_invoice",
     "reconcile",
     "round_half_up",
     "run_scenario",

@@ -115,3 +115,50 @@ def test_import_bill_and_list_invoices_like_simulate(tmp_path: Path) -> None:
     assert stored == simulated
     unknown = seatwise("invoices", "nobody", "--database-url", url)
     assert unknown.returncode == 2 and "no account 'nobody'" in unknown.stderr
+
+
+def test_engine_commands_tell_a_customers_story(tmp_path: Path) -> None:
+    """Record events, bill drafts, finalize, explain, project, credit and void, as an
+    operator would, through the command line (SPEC 9's contract account)."""
+    db = ("--database-url", f"sqlite:///{tmp_path / 'billing.db'}")
+    scenario = str(SCENARIOS / "spec9_contract_two_interims.yaml")
+    assert seatwise("migrate", *db).returncode == 0
+    assert seatwise("import", scenario, "--account-id", "acme", *db).returncode == 0
+
+    future = seatwise("event", "acme", "activate", "zoe", "--at", "2999-01-01T00:00:00Z", *db)
+    assert future.returncode == 2 and "is in the future" in future.stderr
+    ghost = seatwise("event", "acme", "deactivate", "ghost", "--at", "2021-03-01T00:00:00Z", *db)
+    assert ghost.returncode == 2 and "member 'ghost'" in ghost.stderr
+
+    drafts = seatwise("bill", "--until", "2021-02-15T00:00:00Z", "--drafts", *db)
+    assert "1 draft(s)" in drafts.stdout, drafts.stderr
+    listed = json.loads(seatwise("invoices", "acme", "--drafts", *db).stdout)
+    assert [(i["number"], i["status"], i["total"]) for i in listed] == [(None, "draft", "8640.00")]
+    done = seatwise("finalize", "acme", *db)
+    assert "finalized 1 invoice(s)" in done.stdout, done.stderr
+
+    explained = seatwise("explain", "INV-000001", *db)
+    assert explained.returncode == 0, explained.stderr
+    text = " ".join(explained.stdout.split())
+    assert "80 × Seat (at €108.00 / year)" in text
+    assert "Charged in advance for the 80 agreed seat(s)" in text
+    data = json.loads(seatwise("explain", "INV-000001", "--json", *db).stdout)
+    assert data["amount_due"] == "0.00" and data["status"] == "paid"
+    counted = data["lines"][0]["explanation"]["members"]
+    assert len(counted) == 81 and "admin" in counted  # 81 members, 80 agreed seats
+
+    late = seatwise("event", "acme", "activate", "zoe", "--at", "2021-02-20T00:00:00Z", *db)
+    assert late.returncode == 0 and "recorded" in late.stdout, late.stderr
+    projected = json.loads(
+        seatwise("project", "acme", "--at", "2021-03-01T00:00:00Z", "--json", *db).stdout
+    )
+    assert "zoe" in projected["members"]
+    assert [line["kind"] for line in projected["invoice"]["lines"]][:1] == ["seats"]
+
+    note = seatwise("credit-note", "INV-000001", "--amount", "40.00", "--reason", "goodwill", *db)
+    assert "credit note CN-000001: €40.00 on INV-000001" in note.stdout, note.stderr
+    assert "€40.00 to the account's credit balance" in note.stdout
+    void = seatwise("void", "INV-000001", "--reason", "test", *db)
+    assert void.returncode == 2 and "INV-000001 is paid: it cannot become void" in void.stderr
+    unknown = seatwise("explain", "INV-999999", *db)
+    assert unknown.returncode == 2 and "no invoice numbered 'INV-999999'" in unknown.stderr

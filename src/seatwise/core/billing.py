@@ -413,11 +413,13 @@ def generate_invoices(
 def walk(
     plan: Plan, account: Account, events: Iterable[TimelineEvent], until: datetime
 ) -> BillingWalk:
-    """Walk the timeline up to ``until``; the walk's state is left as it stands then."""
+    """Walk the timeline up to ``until``; the walk's state is left as it stands then. Events
+    after ``until`` have not happened yet as far as the walk knows."""
     ordered = list(events)
     for earlier, later in pairwise(ordered):
         if later.at < earlier.at:
             raise TimelineError("time goes backwards", at=later.at)
+    ordered = [event for event in ordered if event.at <= until]
     seats = SeatTimeline(e for e in ordered if isinstance(e, MemberChange))
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
