@@ -178,7 +178,11 @@ def import_command(file: Path, account_id: str | None, database_url: str | None)
         _fail(error)
         return
     account = account_id or file.stem
-    import_scenario(make_engine(database_url), scenario, account, SystemClock().now())
+    try:
+        import_scenario(make_engine(database_url), scenario, account, SystemClock().now())
+    except SeatwiseError as error:
+        _fail(error)
+        return
     click.echo(f"imported account {account} ({len(scenario.events)} events)")
 
 

@@ -124,6 +124,8 @@ def test_engine_commands_tell_a_customers_story(tmp_path: Path) -> None:
     scenario = str(SCENARIOS / "spec9_contract_two_interims.yaml")
     assert seatwise("migrate", *db).returncode == 0
     assert seatwise("import", scenario, "--account-id", "acme", *db).returncode == 0
+    again = seatwise("import", scenario, "--account-id", "acme", *db)
+    assert again.returncode == 2 and "account 'acme' exists already" in again.stderr
 
     future = seatwise("event", "acme", "activate", "zoe", "--at", "2999-01-01T00:00:00Z", *db)
     assert future.returncode == 2 and "is in the future" in future.stderr

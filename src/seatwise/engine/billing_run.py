@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import generate_invoices
 from seatwise.core.collection import status_at_issue
+from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT
 from seatwise.core.invoicing import settle
 from seatwise.core.reconcile import IssuedInvoice, reconcile
@@ -37,8 +38,11 @@ class BillingReport:
 
 
 def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: datetime) -> None:
-    """Store a scenario's plan, account and timeline as account ``account_id``."""
+    """Store a scenario's plan, account and timeline as account ``account_id``; an account
+    that exists already is refused (:class:`~seatwise.core.errors.SeatwiseError`)."""
     with write_transaction(engine) as connection:
+        if account_id in repository.account_ids(connection):
+            raise SeatwiseError(f"account {account_id!r} exists already; choose another id")
         repository.save_plan(connection, account_id, dict(scenario.plan_data), now)
         repository.save_account(
             connection,
