@@ -20,6 +20,7 @@ from seatwise.core.invoice_states import (
     check_transition,
     credit_note_effect,
 )
+from seatwise.core.money import currency
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
 from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
@@ -82,7 +83,7 @@ def issue_credit_note(
     used first by the next invoices."""
     with write_transaction(engine) as connection:
         invoice = _locked_invoice(connection, number)
-        cur = repository.load_account(connection, invoice.account_id).plan.currency
+        cur = currency(invoice.currency_code)
         credited = sum(note.amount for note in repository.credit_notes_of(connection, invoice.id))
         effect = credit_note_effect(
             number, invoice.status, invoice.invoice.total, credited, amount, cur

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import AccountState, BillingResult, generate_invoices
-from seatwise.core.money import Currency
+from seatwise.core.money import Currency, currency
 from seatwise.core.projection import Projection, project_invoice
 from seatwise.store import repository
 from seatwise.store.repository import StatusChange, StoredAccount, StoredCreditNote, StoredInvoice
@@ -66,10 +66,9 @@ class InvoiceDetails:
 
 def invoice_details(connection: Connection, number: str) -> InvoiceDetails:
     stored = repository.find_invoice(connection, number)
-    plan = repository.load_account(connection, stored.account_id).plan
     return InvoiceDetails(
         stored,
-        plan.currency,
+        currency(stored.currency_code),
         tuple(repository.status_history(connection, stored.id)),
         tuple(repository.credit_notes_of(connection, stored.id)),
     )

@@ -71,6 +71,7 @@ class StoredInvoice:
     number: str | None
     status: str
     invoice: Invoice
+    currency_code: str
 
 
 def save_plan(
@@ -256,6 +257,7 @@ def _with_lines(connection: Connection, heads: Sequence[Any]) -> list[StoredInvo
                 Period(head.period_start, head.period_end),
                 tuple(by_invoice[head.id]),
             ),
+            head.currency,
         )
         for head in heads
     ]
