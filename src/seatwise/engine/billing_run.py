@@ -135,10 +135,9 @@ def finalize_drafts(engine: Engine, account_id: str) -> BillingReport:
     """Finalize an account's drafts: bill it, for real, up to its latest draft's issue date.
     The drafts are recomputed first, so what is issued is what the timeline says now."""
     with write_transaction(engine) as connection:
-        drafts = repository.issued_invoices(connection, account_id, drafts=True)
-        if not drafts:
+        until = repository.latest_draft_issue(connection, account_id)
+        if until is None:
             repository.load_account(connection, account_id)  # UnknownAccount if it is one
             return BillingReport(1, 0, 0)
-        until = max(draft.invoice.issued_at for draft in drafts)
         issued, lines = bill_account(connection, account_id, until)
     return BillingReport(1, issued, lines)

@@ -27,8 +27,7 @@ from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
 
 
 def _locked_invoice(connection: Connection, number: str) -> StoredInvoice:
-    found = repository.find_invoice(connection, number)
-    repository.lock_account(connection, found.account_id)
+    repository.lock_account(connection, repository.invoice_account_id(connection, number))
     return repository.find_invoice(connection, number)  # as it is now that we hold the lock
 
 

@@ -92,10 +92,7 @@ def record_event(
             raise EventRefused(f"account {account_id!r} is already cancelled")
         seq = repository.next_event_seq(connection, account_id)
         repository.append_events(connection, account_id, [event], now, first_seq=seq)
-        invoiced_to = max(
-            (e.invoice.period.end for e in repository.issued_invoices(connection, account_id)),
-            default=None,
-        )
+        invoiced_to = repository.invoiced_until(connection, account_id)
     return Recorded(seq, invoiced_to is not None and event.at < invoiced_to)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
@@ -79,8 +79,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     dialect = connection.dialect
     if dialect.name not in ("sqlite", "postgresql"):
-        connection.execute(insert(table), list(rows))
-        return
+        raise NotImplementedError(f"no bulk writes for {dialect.name}")
     names = list(rows[0])
     processors: list[Processor] = [_processor(table.c[name].type, dialect) for name in names]
     converted = [

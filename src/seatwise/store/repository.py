@@ -271,6 +271,34 @@ def find_invoice(connection: Connection, number: str) -> StoredInvoice:
     return _with_lines(connection, [head])[0]
 
 
+def invoice_account_id(connection: Connection, number: str) -> str:
+    """The account invoice ``number`` belongs to; :class:`UnknownInvoice` if none."""
+    found = connection.execute(
+        select(invoices.c.account_id).where(invoices.c.number == number)
+    ).scalar()
+    if found is None:
+        raise UnknownInvoice(f"no invoice numbered {number!r}")
+    return str(found)
+
+
+def invoiced_until(connection: Connection, account_id: str) -> datetime | None:
+    """The end of the latest period the account's finalized invoices cover."""
+    return connection.execute(
+        select(func.max(invoices.c.period_end)).where(
+            invoices.c.account_id == account_id, invoices.c.status != DRAFT
+        )
+    ).scalar()
+
+
+def latest_draft_issue(connection: Connection, account_id: str) -> datetime | None:
+    """When the account's latest draft would be issued; None without drafts."""
+    return connection.execute(
+        select(func.max(invoices.c.issued_at)).where(
+            invoices.c.account_id == account_id, invoices.c.status == DRAFT
+        )
+    ).scalar()
+
+
 def next_numbers(connection: Connection, prefix: str, count: int) -> list[str]:
     """Take the next ``count`` numbers of a sequence (``INV-``, ``CN-``); inside the issuing
     transaction, so a rollback gives them back and numbers have no gaps."""
