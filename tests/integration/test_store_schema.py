@@ -115,11 +115,8 @@ def test_bulk_writes_store_exactly_what_sqlalchemy_stores(database_url: str) -> 
     with engine.begin() as connection:
         connection.execute(insert(invoices), [invoice_row("INV-1", period_start=instant)])
         (bulk_id,) = bulk.reserve_ids(connection, invoices, 1)
-        bulk.insert_rows(
-            connection,
-            invoices,
-            [{"id": bulk_id, **invoice_row("INV-2", kind="initial", period_start=instant)}],
-        )
+        row = {"id": bulk_id, **invoice_row("INV-2", kind="initial", period_start=instant)}
+        bulk.insert_rows(connection, invoices, list(row), [tuple(row.values())])
     with engine.connect() as connection:
         texts = connection.execute(
             text("SELECT CAST(period_start AS TEXT), CAST(issued_at AS TEXT) FROM invoices")

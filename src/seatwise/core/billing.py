@@ -219,6 +219,7 @@ class BillingWalk:
             f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
             f"priced for {how} of the term {self.day(term.start)} – {self.day(term.end)}."
         )
+        explanation = Explanation(cause, members=moved, changes=tuple(changes))  # one per change
 
         def line(kind: str, description: str, quantity: int, cost: int, rate: int | None) -> Line:
             """A line for ``cost`` (signed, minor units, whole term) times the fraction."""
@@ -229,7 +230,7 @@ class BillingWalk:
                 unit_price=rate,
                 amount=round_half_up(cost * fraction),
                 period=span,
-                explanation=Explanation(cause, members=moved, changes=tuple(changes)),
+                explanation=explanation,
             )
 
         seat = plan.seat_name

@@ -11,7 +11,8 @@ reference each other without a round trip per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -54,18 +55,13 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _convert(column: list[Any], process: Processor) -> list[Any]:
-    """One column's values as the driver takes them; equal values (the instants that lines of
-    one invoice share) are converted once."""
-    if process is None:
-        return column
-    done: dict[Any, Any] = {None: None}
-    out = []
-    for value in column:
-        if value not in done:
-            done[value] = process(value)
-        out.append(done[value])
-    return out
+def _convert(column: tuple[Any, ...], process: Callable[[Any], Any]) -> list[Any]:
+    """One column's values as the driver takes them; equal values (the instants that the lines
+    of one invoice share) are converted once."""
+    once = functools.lru_cache(maxsize=None)(
+        lambda value: None if value is None else process(value)
+    )
+    return list(map(once, column))
 
 
 def _cursor(connection: Connection) -> Any:
@@ -73,28 +69,39 @@ def _cursor(connection: Connection) -> Any:
     return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (every one with the same keys) into ``table``."""
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert ``rows`` into ``table``; each row holds the values of ``columns``, in that order."""
     if not rows:
         return
     dialect = connection.dialect
     if dialect.name not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"no bulk writes for {dialect.name}")
-    names = list(rows[0])
-    processors: list[Processor] = [_processor(table.c[name].type, dialect) for name in names]
-    converted = [
-        _convert([row[name] for row in rows], process)
-        for name, process in zip(names, processors, strict=True)
-    ]
-    values = list(zip(*converted, strict=True))
-    columns = ", ".join(names)
+    processors = [_processor(table.c[name].type, dialect) for name in columns]
+    values: Sequence[tuple[Any, ...]] = rows
+    if any(processors):
+        by_column = list(zip(*rows, strict=True))
+        values = list(
+            zip(
+                *(
+                    column if process is None else list(map(process, column))
+                    for column, process in zip(by_column, processors, strict=True)
+                ),
+                strict=True,
+            )
+        )
+    names = ", ".join(columns)
     cursor = _cursor(connection)
     try:
         if dialect.name == "sqlite":
-            marks = ", ".join("?" for _ in names)
-            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values)
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values)
         else:
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
                 for row in values:
                     copy.write_row(row)
     finally:

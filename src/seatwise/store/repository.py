@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from seatwise.core.account import Account, Cancel
@@ -332,61 +333,96 @@ def insert_invoices(connection: Connection, entries: Sequence[NewInvoice]) -> No
     if not entries:
         return
     ids = bulk.reserve_ids(connection, invoices, len(entries))
+    pairs = list(zip(ids, entries, strict=True))
+    explained: dict[int, str] = {}  # lines sharing one explanation (a price change's pair)
+
+    def explanation_text(explanation: Explanation) -> str:
+        text = explained.get(id(explanation))
+        if text is None:
+            text = explained[id(explanation)] = _explanation_json(explanation)
+        return text
+
     bulk.insert_rows(
         connection,
         invoices,
+        INVOICE_COLUMNS,
         [
-            {
-                "id": invoice_id,
-                "account_id": entry.account_id,
-                "number": entry.number,
-                "kind": entry.invoice.kind,
-                "status": entry.status,
-                "currency": entry.currency_code,
-                "period_start": entry.invoice.period.start,
-                "period_end": entry.invoice.period.end,
-                "issued_at": entry.invoice.issued_at,
-                "due_at": entry.invoice.due_at,
-                "total": entry.invoice.total,
-            }
-            for invoice_id, entry in zip(ids, entries, strict=True)
+            (
+                invoice_id,
+                entry.account_id,
+                entry.number,
+                entry.invoice.kind,
+                entry.status,
+                entry.currency_code,
+                entry.invoice.period.start,
+                entry.invoice.period.end,
+                entry.invoice.issued_at,
+                entry.invoice.due_at,
+                entry.invoice.total,
+            )
+            for invoice_id, entry in pairs
         ],
     )
     bulk.insert_rows(
         connection,
         invoice_lines,
+        LINE_COLUMNS,
         [
-            {
-                "invoice_id": invoice_id,
-                "position": position,
-                "kind": line.kind,
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "amount": line.amount,
-                "period_start": line.period.start,
-                "period_end": line.period.end,
-                "explanation": _explanation_json(line.explanation),
-                "corrects": line.corrects,
-            }
-            for invoice_id, entry in zip(ids, entries, strict=True)
+            (
+                invoice_id,
+                position,
+                line.kind,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.period.start,
+                line.period.end,
+                explanation_text(line.explanation),
+                line.corrects,
+            )
+            for invoice_id, entry in pairs
             for position, line in enumerate(entry.invoice.lines)
         ],
     )
     bulk.insert_rows(
         connection,
         invoice_status_changes,
+        STATUS_COLUMNS,
         [
-            {
-                "invoice_id": invoice_id,
-                "at": entry.invoice.issued_at,
-                "from_status": None,
-                "to_status": entry.status,
-                "reason": _first_reason(entry),
-            }
-            for invoice_id, entry in zip(ids, entries, strict=True)
+            (invoice_id, entry.invoice.issued_at, None, entry.status, _first_reason(entry))
+            for invoice_id, entry in pairs
         ],
     )
+
+
+INVOICE_COLUMNS = (
+    "id",
+    "account_id",
+    "number",
+    "kind",
+    "status",
+    "currency",
+    "period_start",
+    "period_end",
+    "issued_at",
+    "due_at",
+    "total",
+)
+LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "kind",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "period_start",
+    "period_end",
+    "explanation",
+    "corrects",
+)
+STATUS_COLUMNS = ("invoice_id", "at", "from_status", "to_status", "reason")
 
 
 def _first_reason(entry: NewInvoice) -> str:
@@ -516,17 +552,17 @@ def update_account_after_billing(
 
 
 def _explanation_json(explanation: Explanation) -> str:
-    return json.dumps(
+    return orjson.dumps(
         {
             "summary": explanation.summary,
-            "members": list(explanation.members),
-            "changes": [[iso(c.at), c.member, c.action] for c in explanation.changes],
+            "members": explanation.members,
+            "changes": [(iso(c.at), c.member, c.action) for c in explanation.changes],
         }
-    )
+    ).decode()
 
 
 def _line(row: Any) -> Line:
-    data = json.loads(row.explanation)
+    data = orjson.loads(row.explanation)
     changes = tuple(
         MemberChange(datetime.fromisoformat(at), member, action)
         for at, member, action in data["changes"]
