@@ -12,12 +12,30 @@ The pure core is usable without a database::
     result = seatwise.generate_invoices(plan, account, events, until=start)
     assert result.invoices[0].total == 864000   # minor units: €8,640.00
 
+Credits: :func:`quote` prices a purchase by a plan's credit tiers; :class:`Wallet` is the
+ledger of one account's credits; ``BuyCredits``, ``Assign``, ``Start`` and ``Unassign`` are
+timeline events that :func:`generate_invoices` bills (``credits`` invoices, overage).
+
 The engine over a database lives in :mod:`seatwise.engine` (billing runs, recording events,
-the invoice lifecycle, projected and explained invoices) and :mod:`seatwise.store`.
+the invoice lifecycle, credits with their stored ledger, projected and explained invoices) and
+:mod:`seatwise.store`.
 """
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import AccountState, BillingResult, generate_invoices
+from seatwise.core.credit_billing import CreditAlert
+from seatwise.core.credits import (
+    Assign,
+    BuyCredits,
+    CreditEntry,
+    CreditError,
+    CreditsPaid,
+    Quote,
+    Start,
+    Unassign,
+    Wallet,
+    quote,
+)
 from seatwise.core.errors import (
     InvalidAmount,
     PlanError,
@@ -40,8 +58,14 @@ __all__ = [
     "PRESETS",
     "Account",
     "AccountState",
+    "Assign",
     "BillingResult",
+    "BuyCredits",
     "Cancel",
+    "CreditAlert",
+    "CreditEntry",
+    "CreditError",
+    "CreditsPaid",
     "Currency",
     "Explanation",
     "InvalidAmount",
@@ -55,12 +79,16 @@ __all__ = [
     "Plan",
     "PlanError",
     "Projection",
+    "Quote",
     "Reconciliation",
     "Scenario",
     "SeatTimeline",
     "SeatwiseError",
     "SourceError",
+    "Start",
     "TimelineError",
+    "Unassign",
+    "Wallet",
     "currency",
     "document",
     "generate_invoices",
@@ -68,6 +96,7 @@ __all__ = [
     "parse_plan",
     "parse_scenario",
     "project_invoice",
+    "quote",
     "reconcile",
     "round_half_up",
     "run_scenario",

@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Engine
 
 from seatwise.core.errors import SeatwiseError
+from seatwise.core.money import currency
 from seatwise.core.periods import iso
 from seatwise.engine.clock import SystemClock
 from seatwise.engine.recording import ACTIONS
@@ -258,6 +259,8 @@ def _engine(database_url: str | None) -> Engine:
 @click.option("--at", "at_text", help="When it happened (default: now). Never in the future.")
 @click.option("--email", help="A new member's email, for billing mail.")
 @click.option("--manage-billing", is_flag=True, help="A new member who manages billing.")
+@click.option("--content", help="assign/start/unassign: the premium content.")
+@click.option("--credits", type=int, help="assign: the credits the content reserves.")
 @DATABASE_OPTION
 def event(
     account_id: str,
@@ -266,9 +269,15 @@ def event(
     at_text: str | None,
     email: str | None,
     manage_billing: bool,
+    content: str | None,
+    credits: int | None,
     database_url: str | None,
 ) -> None:
     """Record that ACTION happened to MEMBER of ACCOUNT_ID (or `cancel` for the account).
+
+    Member actions: invite, activate, deactivate, reactivate, delete. Credits: `assign MEMBER
+    --content X --credits N` reserves credits, `start MEMBER --content X` spends them (missing
+    ones are charged as overage on the next monthly invoice), `unassign` releases them.
 
     An event dated before a period already invoiced is accepted: the next `seatwise bill`
     settles it as an adjustment line; issued invoices are never rewritten."""
@@ -277,7 +286,7 @@ def event(
 
     at = _instant(at_text)
     try:
-        change = make_event(action, at, member)
+        change = make_event(action, at, member, content, credits)
         details = Member(member, manage_billing, email) if member else None
         recorded = record_event(_engine(database_url), account_id, change, SystemClock(), details)
     except SeatwiseError as error:
@@ -285,7 +294,16 @@ def event(
         return
     late = " (late: the next invoice will carry an adjustment)" if recorded.late else ""
     who = f" {member}" if member else ""
-    click.echo(f"recorded #{recorded.seq}: {action}{who} at {iso(at)}{late}")
+    what = f" {content}" if content and action in ("assign", "start", "unassign") else ""
+    click.echo(f"recorded #{recorded.seq}: {action}{who}{what} at {iso(at)}{late}")
+    for entry in recorded.credit_entries:
+        click.echo(f"  credits: {entry.note}")
+    if recorded.credit_entries or action in ("assign", "start", "unassign"):
+        click.echo(
+            f"  wallet: balance {recorded.balance_after}, assigned {recorded.assigned_after}"
+        )
+    if recorded.alert:
+        click.echo("  alert: more credits assigned than the balance holds")
 
 
 @main.command()
@@ -416,6 +434,65 @@ def credit_note(
         f"credit note {issued.number}: {cur.display(issued.amount)} on {number} "
         f"(now {issued.invoice_status}){where}"
     )
+
+
+@main.group()
+def credits() -> None:
+    """An account's credits: price quotes, purchases, and the wallet with its ledger."""
+
+
+@credits.command("quote")
+@click.argument("account_id")
+@click.argument("count", type=int)
+@DATABASE_OPTION
+def credits_quote(account_id: str, count: int, database_url: str | None) -> None:
+    """What COUNT credits cost ACCOUNT_ID, and whether buying more costs the same or less."""
+    from seatwise.engine.credits import quote_credits
+
+    try:
+        click.echo(quote_credits(_engine(database_url), account_id, count).text())
+    except SeatwiseError as error:
+        _fail(error)
+
+
+@credits.command("buy")
+@click.argument("account_id")
+@click.argument("count", type=int)
+@DATABASE_OPTION
+def credits_buy(account_id: str, count: int, database_url: str | None) -> None:
+    """Buy COUNT credits now: a `credits` invoice is issued at once; the credits are added when
+    it is paid (at once when the plan charges a payment method automatically)."""
+    from seatwise.engine.credits import buy_credits
+
+    try:
+        invoice = buy_credits(_engine(database_url), account_id, count, SystemClock())
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    cur = currency(invoice.currency_code)
+    click.echo(
+        f"{invoice.number}: {count} credits, {cur.display(invoice.invoice.total)}, {invoice.status}"
+    )
+
+
+@credits.command("show")
+@click.argument("account_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def credits_show(account_id: str, as_json: bool, database_url: str | None) -> None:
+    """The wallet of ACCOUNT_ID: balance, assigned, open reservations and the whole ledger."""
+    from seatwise.engine.credits import wallet
+    from seatwise.report import wallet_json, wallet_text
+
+    try:
+        view = wallet(_engine(database_url), account_id, SystemClock().now())
+    except SeatwiseError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps(wallet_json(view), indent=2, ensure_ascii=False))
+    else:
+        click.echo(wallet_text(view))
 
 
 if __name__ == "__main__":  # pragma: no cover

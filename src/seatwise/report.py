@@ -9,6 +9,7 @@ from typing import Any
 from seatwise.core.invoicing import Line
 from seatwise.core.money import Currency
 from seatwise.core.periods import iso
+from seatwise.engine.credits import WalletView
 from seatwise.engine.queries import InvoiceDetails, ProjectedInvoice
 from seatwise.scenario import invoice_json
 
@@ -47,6 +48,15 @@ def invoice_table(doc: dict[str, Any], explanations: list[list[str]] | None = No
         f"account at the end: {account['status']}, {account['billed_seats']} billed seat(s), "
         f"credit balance {account['credit_balance']} {doc['currency']}"
     )
+    wallet = account["credits"]
+    alerts = [n for n in doc["notifications"] if n["kind"] == "credit_alert"]
+    if wallet["balance"] or wallet["assigned"] or alerts:
+        out.append(f"credits: balance {wallet['balance']}, assigned {wallet['assigned']}")
+    for alert in alerts:
+        out.append(
+            f"  alert {_day(alert['at'])}: {alert['assigned']} credits assigned, balance "
+            f"{alert['balance']} (to {', '.join(alert['to'])})"
+        )
     return "\n".join(out)
 
 
@@ -164,3 +174,44 @@ def explanation_json(details: InvoiceDetails) -> dict[str, Any]:
         for c in details.history
     ]
     return data
+
+
+def wallet_json(view: WalletView) -> dict[str, Any]:
+    return {
+        "account": view.account_id,
+        "balance": view.balance,
+        "assigned": view.assigned,
+        "over_assigned": view.over_assigned,
+        "reservations": [
+            {"member": r.member, "content": r.content, "credits": r.credits, "at": iso(r.at)}
+            for r in view.reservations
+        ],
+        "ledger": [
+            {
+                "at": iso(entry.at),
+                "kind": entry.kind,
+                "credits": entry.credits,
+                "balance_change": entry.balance_change,
+                "assigned_change": entry.assigned_change,
+                "member": entry.member,
+                "content": entry.content,
+                "note": entry.note,
+            }
+            for entry in view.entries
+        ],
+    }
+
+
+def wallet_text(view: WalletView) -> str:
+    warning = "  (more assigned than the balance holds!)" if view.over_assigned else ""
+    out = [f"{view.account_id}: balance {view.balance}, assigned {view.assigned}{warning}"]
+    for r in view.reservations:
+        out.append(f"  reserved  {r.credits:>5}  {r.content} for {r.member} since {iso(r.at)}")
+    if view.entries:
+        out.append("ledger:")
+    for entry in view.entries:
+        out.append(
+            f"  {iso(entry.at)}  {entry.kind:<11} {entry.balance_change:>+6} balance "
+            f"{entry.assigned_change:>+6} assigned  {entry.note}"
+        )
+    return "\n".join(out)

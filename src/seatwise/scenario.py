@@ -12,12 +12,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
 from seatwise.core.collection import status_at_issue
+from seatwise.core.credits import (
+    Assign,
+    BuyCredits,
+    CreditError,
+    CreditEvent,
+    Start,
+    Unassign,
+    Wallet,
+)
 from seatwise.core.errors import PlanError, TimelineError
 from seatwise.core.invoicing import Invoice
 from seatwise.core.money import Currency
@@ -85,7 +94,7 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     if "payment_method" in account_fields:
         payment_method = _payment_method(account_fields["payment_method"])
 
-    builder = _TimelineBuilder(subscribed_at)
+    builder = _TimelineBuilder(subscribed_at, plan)
     members: list[Member] = []
     if "members" in top:
         for entry in top["members"]:
@@ -162,8 +171,11 @@ def _payment_method(node: Node) -> str:
 class _TimelineBuilder:
     """Turns member entries and events into validated member changes, with line numbers."""
 
-    def __init__(self, subscribed_at: datetime) -> None:
+    def __init__(self, subscribed_at: datetime, plan: Plan) -> None:
         self.subscribed_at = subscribed_at
+        self.plan = plan
+        self.wallet = Wallet()  # credit rules checked here too, to name the line
+        self.purchases: set[datetime] = set()
         self.seats = SeatTimeline([])
         self.changes: list[MemberChange] = []
         self.later_members: list[Member] = []
@@ -235,7 +247,7 @@ class _TimelineBuilder:
         if action == "payment_method":
             _payment_method(value)
             return []
-        self.refuse_credit_event(value, action)
+        return [self.credit_event(value, action, at)]
 
     def member_event(self, value: Node, action: str, at: datetime) -> list[MemberChange]:
         if value.is_scalar and value.node.tag == "tag:yaml.org,2002:int":
@@ -256,32 +268,45 @@ class _TimelineBuilder:
             change = MemberChange(at, member_id, action)
             self.record(value, change)
             changes.append(change)
+            if action in ("deactivate", "delete"):
+                self.wallet, _ = self.wallet.member_left(at, member_id)
             if is_new:
                 self.later_members.append(Member(member_id))
         return changes
 
-    def refuse_credit_event(self, value: Node, action: str) -> NoReturn:
-        """Validate a credit event's shape, then refuse it: credits are not built yet."""
+    def credit_event(self, value: Node, action: str, at: datetime) -> CreditEvent:
+        """A credit event, checked against the plan, the members and the wallet so far."""
+        if self.plan.credits is None:
+            value.fail(f"`{action}` needs a plan with credits (`credits: {{unit_price: …}}`)")
         if action == "buy_credits":
-            value.integer(1)
-        else:
-            required: tuple[str, ...] = ("member", "content")
-            allowed = {"member", "content", *(("credits",) if action == "assign" else ())}
+            if at in self.purchases:
+                value.fail("credits were already bought at this instant")
+            self.purchases.add(at)
+            return BuyCredits(at, value.integer(1))
+        allowed = {"member", "content", *(("credits",) if action == "assign" else ())}
+        required = ("member", "content", "credits") if action == "assign" else ("member", "content")
+        fields = value.mapping(allowed, required=required)
+        member = fields["member"].text()
+        content = fields["content"].text()
+        state = self.seats.state_at(member, at)
+        if state is None:
+            fields["member"].fail(f"unknown member {member!r}")
+        if state in ("deactivated", "deleted"):
+            fields["member"].fail(f"member {member!r} has left ({state})")
+        event: CreditEvent
+        try:
             if action == "assign":
-                required = (*required, "credits")
-            fields = value.mapping(allowed, required=required)
-            member = fields["member"].text()
-            if member not in self.known:
-                fields["member"].fail(f"unknown member {member!r}")
-            fields["content"].text()
-            if "credits" in fields:
-                fields["credits"].integer(1)
-        raise SourceError(
-            value.file,
-            value.line,
-            f"{value.path}: `{action}` is not supported yet: credits arrive with "
-            "the credits capability",
-        )
+                event = Assign(at, member, content, fields["credits"].integer(1))
+                self.wallet, _ = self.wallet.assign(at, member, content, event.credits)
+            elif action == "start":
+                event = Start(at, member, content)
+                self.wallet, _ = self.wallet.start(at, member, content)
+            else:
+                event = Unassign(at, member, content)
+                self.wallet, _ = self.wallet.unassign(at, member, content)
+        except CreditError as error:
+            value.fail(error.reason)
+        return event
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -293,12 +318,19 @@ class SimulationResult:
     billing: BillingResult
     numbers: tuple[str, ...]
     statuses: tuple[str, ...]
+    credits: tuple[int, int] | None = None  # (balance, assigned) from a stored ledger
 
 
 def run_scenario(scenario: Scenario) -> SimulationResult:
     """Bill the scenario from its subscription to ``until`` with the pure core."""
     try:
-        result = generate_invoices(scenario.plan, scenario.account, scenario.events, scenario.until)
+        result = generate_invoices(
+            scenario.plan,
+            scenario.account,
+            scenario.events,
+            scenario.until,
+            scenario.payment_method,
+        )
     except TimelineError as error:
         raise SourceError(scenario.file, None, str(error)) from None
     numbers = tuple(f"INV-{index:06d}" for index in range(1, len(result.invoices) + 1))
@@ -342,7 +374,7 @@ def document(result: SimulationResult) -> dict[str, Any]:
     scenario, billing = result.scenario, result.billing
     cur = scenario.plan.currency
     invoices = []
-    notifications = []
+    notifications: list[dict[str, Any]] = []
     for invoice, number, status in zip(
         billing.invoices, result.numbers, result.statuses, strict=True
     ):
@@ -357,7 +389,22 @@ def document(result: SimulationResult) -> dict[str, Any]:
                     "invoice": number,
                 }
             )
+    for alert in billing.alerts:
+        recipients = scenario.account.billing_recipients(billing.seats, alert.at)
+        if recipients:
+            notifications.append(
+                {
+                    "at": iso(alert.at),
+                    "kind": "credit_alert",
+                    "to": list(recipients),
+                    "invoice": None,
+                    "balance": alert.balance,
+                    "assigned": alert.assigned,
+                }
+            )
+    notifications.sort(key=lambda notification: str(notification["at"]))  # stable: issue order
     state = billing.state
+    balance, assigned = result.credits or (state.wallet.balance, state.wallet.assigned)
     return {
         "name": scenario.name,
         "currency": cur.code,
@@ -368,6 +415,6 @@ def document(result: SimulationResult) -> dict[str, Any]:
             "billed_seats": state.billed_seats,
             "committed_seats": state.committed_seats,
             "credit_balance": cur.format(state.credit_balance),
-            "credits": {"balance": 0, "assigned": 0},
+            "credits": {"balance": balance, "assigned": assigned},
         },
     }

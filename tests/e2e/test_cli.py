@@ -164,3 +164,47 @@ def test_engine_commands_tell_a_customers_story(tmp_path: Path) -> None:
     assert void.returncode == 2 and "INV-000001 is paid: it cannot become void" in void.stderr
     unknown = seatwise("explain", "INV-999999", *db)
     assert unknown.returncode == 2 and "no invoice numbered 'INV-999999'" in unknown.stderr
+
+
+def test_credits_commands_quote_buy_assign_start_and_show_the_ledger(tmp_path: Path) -> None:
+    db = ("--database-url", f"sqlite:///{tmp_path / 'credits.db'}")
+    assert seatwise("migrate", *db).returncode == 0
+    scenario = str(SCENARIOS / "credits_spec7_hundred_credits.yaml")
+    assert seatwise("import", scenario, "--account-id", "acme", *db).returncode == 0
+
+    quoted = seatwise("credits", "quote", "acme", "95", *db)
+    assert quoted.stdout.strip() == "95 credits cost $950.00; 100 cost $900.00"
+    bought = seatwise("credits", "buy", "acme", "5", *db)
+    assert bought.returncode == 0, bought.stderr
+    assert "5 credits, $50.00, paid" in bought.stdout  # 95 from the scenario + 5 = 100
+
+    assigned = seatwise(
+        "event", "acme", "assign", "m2", "--content", "ethics", "--credits", "150", *db
+    )
+    assert assigned.returncode == 0, assigned.stderr
+    assert "wallet: balance 100, assigned 150" in assigned.stdout
+    assert "alert: more credits assigned than the balance holds" in assigned.stdout
+    started = seatwise("event", "acme", "start", "m2", "--content", "ethics", *db)
+    assert "100 credit(s) spent" in started.stdout
+    assert "50 credit(s) missing when m2 started ethics: charged as overage" in started.stdout
+    again = seatwise("event", "acme", "start", "m2", "--content", "ethics", *db)
+    assert again.returncode == 2 and "'ethics' was already started" in again.stderr
+    unknown = seatwise("event", "acme", "assign", "zed", "--content", "x", "--credits", "1", *db)
+    assert unknown.returncode == 2 and "unknown member" in unknown.stderr
+
+    shown = json.loads(seatwise("credits", "show", "acme", "--json", *db).stdout)
+    assert (shown["balance"], shown["assigned"]) == (0, 0)
+    assert [(e["kind"], e["credits"]) for e in shown["ledger"]] == [
+        ("purchase", 100),
+        ("reservation", 5),
+        ("spend", 5),
+        ("purchase", 5),
+        ("reservation", 150),
+        ("spend", 100),
+        ("overage", 50),
+    ]
+    plain = seatwise("credits", "show", "acme", *db).stdout
+    assert plain.startswith("acme: balance 0, assigned 0")
+    projected = json.loads(seatwise("project", "acme", "--json", *db).stdout)
+    kinds = [line["kind"] for line in projected["invoice"]["lines"]]
+    assert "credits_overage" in kinds

@@ -35,6 +35,14 @@ def with_event(event: str) -> str:
     return BASE.replace("until:", f"  - {event}\nuntil:")
 
 
+def with_credit_events(*events: str) -> str:
+    """The base scenario on a plan with credits, with ``events`` appended (first: line 13)."""
+    text = BASE.replace(
+        '  price: "108.00"\n', '  price: "108.00"\n  credits: {unit_price: "10.00"}\n'
+    )
+    return text.replace("until:", "".join(f"  - {event}\n" for event in events) + "until:")
+
+
 def test_the_base_scenario_is_valid() -> None:
     scenario = parse_scenario(BASE, "case.yaml")
     assert len(scenario.events) == 5
@@ -71,17 +79,71 @@ def test_the_base_scenario_is_valid() -> None:
         (
             with_event("{at: 2021-03-02T00:00:00Z, buy_credits: 100}"),
             12,
-            "`buy_credits` is not supported yet",
+            "`buy_credits` needs a plan with credits",
         ),
         (
-            with_event("{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x, credits: 1}}"),
-            12,
-            "`assign` is not supported yet",
+            with_credit_events("{at: 2021-03-02T00:00:00Z, buy_credits: 0}"),
+            13,
+            "0 is below the minimum of 1",
         ),
         (
-            with_event("{at: 2021-03-02T00:00:00Z, assign: {member: zz, content: x, credits: 1}}"),
-            12,
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, buy_credits: 5}",
+                "{at: 2021-03-02T00:00:00Z, buy_credits: 5}",
+            ),
+            14,
+            "credits were already bought at this instant",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, assign: {member: zz, content: x, credits: 1}}"
+            ),
+            13,
             "unknown member 'zz'",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, deactivate: [m1]}",
+                "{at: 2021-03-03T00:00:00Z, assign: {member: m1, content: x, credits: 1}}",
+            ),
+            14,
+            "member 'm1' has left (deactivated)",
+        ),
+        (
+            with_credit_events("{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x}}"),
+            13,
+            "missing field 'credits'",
+        ),
+        (
+            with_credit_events("{at: 2021-03-02T00:00:00Z, start: {member: m1, content: x}}"),
+            13,
+            "'x' is not assigned to this member",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x, credits: 1}}",
+                "{at: 2021-03-03T00:00:00Z, assign: {member: m1, content: x, credits: 2}}",
+            ),
+            14,
+            "'x' is already assigned",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x, credits: 1}}",
+                "{at: 2021-03-03T00:00:00Z, start: {member: m1, content: x}}",
+                "{at: 2021-03-04T00:00:00Z, unassign: {member: m1, content: x}}",
+            ),
+            15,
+            "'x' was already started",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, assign: {member: m1, content: x, credits: 1}}",
+                "{at: 2021-03-03T00:00:00Z, delete: [m1]}",
+                "{at: 2021-03-04T00:00:00Z, start: {member: m1, content: x}}",
+            ),
+            15,
+            "member 'm1' has left (deleted)",
         ),
         (
             with_event("{at: 2021-03-02T00:00:00Z, payment_method: declines}"),

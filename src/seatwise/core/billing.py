@@ -27,6 +27,13 @@ from itertools import groupby, pairwise
 from zoneinfo import ZoneInfo
 
 from seatwise.core.account import Account, Cancel
+from seatwise.core.credit_billing import (
+    CreditAlert,
+    apply_credit_event,
+    member_left,
+    take_overage,
+)
+from seatwise.core.credits import CreditEvent, Wallet
 from seatwise.core.errors import TimelineError
 from seatwise.core.invoicing import Explanation, Invoice, Line, lines_total, settle
 from seatwise.core.money import Currency, round_half_up
@@ -35,7 +42,7 @@ from seatwise.core.plans import Plan
 from seatwise.core.proration import describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
-TimelineEvent = MemberChange | Cancel
+TimelineEvent = MemberChange | Cancel | CreditEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,8 @@ class AccountState:
     credit_balance: int
     ends_at: datetime | None
     pending: tuple[Line, ...]
+    wallet: Wallet = field(default_factory=Wallet)
+    awaiting_credits: tuple[datetime, ...] = ()  # credit purchases not paid yet (instants)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,7 @@ class BillingResult:
     state: AccountState
     seats: SeatTimeline
     proposed: tuple[Invoice, ...] = ()
+    alerts: tuple[CreditAlert, ...] = ()
 
 
 def format_day(instant: datetime, tz: ZoneInfo) -> str:
@@ -86,6 +96,11 @@ class BillingWalk:
     pending_since: datetime | None = None
     invoices: list[Invoice] = field(default_factory=list)
     events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
+    payment_method: str = "succeeds"
+    wallet: Wallet = field(default_factory=Wallet)
+    awaiting_payment: dict[datetime, int] = field(default_factory=dict)  # purchases unpaid
+    overage: list[Line] = field(default_factory=list)  # credits_overage, for a monthly invoice
+    alerts: list[CreditAlert] = field(default_factory=list)
 
     def events_at(self, at: datetime) -> list[TimelineEvent]:
         return self.events_by_instant.get(at, [])
@@ -175,6 +190,7 @@ class BillingWalk:
             seats = max(occupancy, self.floor())
             why = "Renewed for the members holding a seat at renewal."
         carried, _ = self.take_pending(at)
+        carried += take_overage(self)
         self.term_index += 1
         self.paid_seats = seats
         term = self.term()
@@ -282,6 +298,7 @@ class BillingWalk:
         if plan.statements:
             month = self.schedule.month(month_index - 1)
             lines = self.take_pending(at)[0] if take else []
+            lines += take_overage(self)
             in_use = len(self.holders(at))
             info = Line(
                 kind="info",
@@ -302,7 +319,10 @@ class BillingWalk:
             self.issue("statement", at, month, [*lines, info])
         elif take:
             lines, period = self.take_pending(at)
-            self.issue("interim", at, period, lines)
+            self.issue("interim", at, period, [*lines, *take_overage(self)])
+        elif self.overage:  # credits overage goes on the next monthly invoice, whatever else
+            since = self.overage[0].period.start
+            self.issue("interim", at, Period(since, at), take_overage(self))
 
     # -- arrears plans --------------------------------------------------------------------------
 
@@ -326,6 +346,7 @@ class BillingWalk:
         seats = max(count, self.floor())
         line = self.seats_line(seats, cycle, f"Billed in arrears: {how}", counted)
         carried, _ = self.take_pending(at)
+        carried += take_overage(self)
         self.paid_seats = seats
         self.issue("arrears", at, cycle, [line, *carried])
 
@@ -345,9 +366,9 @@ class BillingWalk:
         """The subscription ends: pending items go on a ``final`` invoice; arrears plans do not
         bill the last cycle (SPEC 2.2)."""
         self.ended = True
-        if self.pending:
+        if self.pending or self.overage:
             lines, period = self.take_pending(at)
-            self.issue("final", at, period, lines)
+            self.issue("final", at, period, [*lines, *take_overage(self)])
 
     def cancel(self, at: datetime) -> None:
         if self.ends_at is not None:
@@ -377,7 +398,9 @@ class BillingWalk:
             committed_seats=self.committed,
             credit_balance=balance,
             ends_at=self.ends_at,
-            pending=tuple(self.pending),
+            pending=(*self.pending, *self.overage),
+            wallet=self.wallet,
+            awaiting_credits=tuple(self.awaiting_payment),
         )
 
 
@@ -402,17 +425,24 @@ def generate_invoices(
     account: Account,
     events: Iterable[TimelineEvent],
     until: datetime,
+    payment_method: str = "succeeds",
 ) -> BillingResult:
     """Every invoice the plan issues for the account from its service start up to ``until``
-    (scheduled actions at ``until`` included), in the order they are issued."""
-    run = walk(plan, account, events, until)
+    (scheduled actions at ``until`` included), in the order they are issued.
+    ``payment_method`` decides whether a credits purchase is paid (so its credits added) at
+    once; see :mod:`seatwise.core.collection`."""
+    run = walk(plan, account, events, until, payment_method)
     proposed = tuple(run.invoices)
     settled, balance = settle(proposed, 0, plan.currency)
-    return BillingResult(settled, run.state(until, balance), run.seats, proposed)
+    return BillingResult(settled, run.state(until, balance), run.seats, proposed, tuple(run.alerts))
 
 
 def walk(
-    plan: Plan, account: Account, events: Iterable[TimelineEvent], until: datetime
+    plan: Plan,
+    account: Account,
+    events: Iterable[TimelineEvent],
+    until: datetime,
+    payment_method: str = "succeeds",
 ) -> BillingWalk:
     """Walk the timeline up to ``until``; the walk's state is left as it stands then. Events
     after ``until`` have not happened yet as far as the walk knows."""
@@ -425,7 +455,14 @@ def walk(
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
     )
-    run = BillingWalk(plan, account, seats, schedule, committed=account.committed_seats)
+    run = BillingWalk(
+        plan,
+        account,
+        seats,
+        schedule,
+        committed=account.committed_seats,
+        payment_method=payment_method,
+    )
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
     run.events_by_instant = dict(groups)
     next_group = 0
@@ -445,6 +482,13 @@ def walk(
 
 
 def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> None:
+    """Credit events and members leaving move the wallet in recorded order; then the
+    instant's member changes are priced together, and a cancellation takes effect."""
+    for event in group:
+        if isinstance(event, MemberChange):
+            member_left(run, event)
+        elif not isinstance(event, Cancel):
+            apply_credit_event(run, event)
     changes = [event for event in group if isinstance(event, MemberChange)]
     if any(isinstance(event, Cancel) for event in group):
         run.cancel(at)

@@ -20,10 +20,12 @@ from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import generate_invoices
 from seatwise.core.collection import status_at_issue
+from seatwise.core.credits import CreditsPaid
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.invoice_states import DRAFT
+from seatwise.core.invoice_states import DRAFT, PAID
 from seatwise.core.invoicing import settle
 from seatwise.core.reconcile import IssuedInvoice, reconcile
+from seatwise.engine.credits import sync_ledger
 from seatwise.scenario import Scenario
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
@@ -53,6 +55,7 @@ def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: da
             scenario.events,
             now,
         )
+        sync_ledger(connection, account_id, now)  # credit events write the ledger up to now
 
 
 ACCOUNTS_PER_TRANSACTION = 50
@@ -80,7 +83,7 @@ def prepare_account(
     repository.delete_drafts(connection, account_id)
     stored = repository.load_account(connection, account_id)
     plan, account = stored.plan, stored.account
-    result = generate_invoices(plan, account, stored.events, until)
+    result = generate_invoices(plan, account, stored.events, until, stored.payment_method)
     history = repository.issued_invoices(connection, account_id)
     due = reconcile(
         result.proposed,
@@ -96,12 +99,36 @@ def prepare_account(
         return [NewInvoice(account_id, code, None, DRAFT, invoice) for invoice in settled]
     numbers = repository.next_numbers(connection, INVOICE_PREFIX, len(settled))
     repository.update_account_after_billing(connection, account_id, result.state.status, balance)
-    return [
+    entries = [
         NewInvoice(
             account_id, code, number, status_at_issue(plan, stored.payment_method, invoice), invoice
         )
         for number, invoice in zip(numbers, settled, strict=True)
     ]
+    _credits_paid_at_issue(connection, account_id, entries, result.state.awaiting_credits, until)
+    return entries
+
+
+def _credits_paid_at_issue(
+    connection: Connection,
+    account_id: str,
+    entries: list[NewInvoice],
+    awaiting: tuple[datetime, ...],
+    until: datetime,
+) -> None:
+    """A ``credits`` invoice that is paid when issued although the walk waits for its payment
+    (the account's credit balance paid all of it) adds its credits then, like any payment."""
+    paid = [
+        CreditsPaid(entry.invoice.issued_at, entry.invoice.period.start)
+        for entry in entries
+        if entry.invoice.kind == "credits"
+        and entry.status == PAID
+        and entry.invoice.period.start in awaiting
+    ]
+    if paid:
+        seq = repository.next_event_seq(connection, account_id)
+        repository.append_events(connection, account_id, paid, until, first_seq=seq)
+        sync_ledger(connection, account_id, until)
 
 
 def bill(

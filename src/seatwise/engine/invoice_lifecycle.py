@@ -21,6 +21,7 @@ from seatwise.core.invoice_states import (
     credit_note_effect,
 )
 from seatwise.core.money import currency
+from seatwise.engine.credits import credits_paid
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
 from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
@@ -36,6 +37,8 @@ def _move(engine: Engine, number: str, new: str, at: datetime, reason: str) -> S
         invoice = _locked_invoice(connection, number)
         check_transition(number, invoice.status, new)
         repository.change_status(connection, invoice.id, invoice.status, new, at, reason)
+        if new == PAID and invoice.invoice.kind == "credits":
+            credits_paid(connection, invoice, at)  # the credits bought reach the wallet
         if new == VOID:
             # Credit the voided invoice took from the account's balance goes back to it.
             used = -sum(

@@ -1,4 +1,4 @@
-"""Recording what happens in an account: member changes and cancellation (SPEC 4).
+"""Recording what happens in an account: member changes, cancellation, credits (SPEC 4, 7).
 
 The timeline is the source of truth and is only ever appended to. An event is checked against
 everything already recorded before it is stored, so a stored timeline is always one the core
@@ -8,7 +8,9 @@ can bill:
 * an event that would make a member's history illegal (deactivating someone never activated,
   anything after a deletion…) is refused, naming the member and the instant;
 * an event dated before a period already invoiced is accepted: the next billing run settles
-  the difference as an ``adjustment`` line on the next invoice; issued invoices never change.
+  the difference as an ``adjustment`` line on the next invoice; issued invoices never change;
+* a credit event (assign, start, unassign) is checked by the core's wallet rules, and the
+  credit ledger is brought up to date in the same transaction (:mod:`seatwise.engine.credits`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from sqlalchemy import Engine
 
 from seatwise.core.account import Cancel
 from seatwise.core.billing import TimelineEvent
+from seatwise.core.credits import Assign, CreditEntry, Start, Unassign, totals
 from seatwise.core.errors import SeatwiseError, TimelineError
 from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
 from seatwise.engine.clock import Clock
+from seatwise.engine.credits import CreditsRefused, sync_ledger
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
 
-ACTIONS = (*MEMBER_ACTIONS, "cancel")
+ACTIONS = (*MEMBER_ACTIONS, "cancel", "assign", "start", "unassign")
 
 
 class EventRefused(SeatwiseError):
@@ -36,14 +40,31 @@ class EventRefused(SeatwiseError):
 
 @dataclass(frozen=True)
 class Recorded:
-    """``late``: the event falls before the end of a period already invoiced, so its effect
-    arrives as an adjustment on the next invoice."""
+    """``late``: an invoice already issued at or after the event's instant should have counted
+    it, so its effect arrives as an adjustment on the next invoice. ``credit_entries``: what the
+    event added to the credit ledger; ``balance_after`` and ``assigned_after``: the wallet then.
+    """
 
     seq: int
     late: bool
+    credit_entries: tuple[CreditEntry, ...] = ()
+    balance_after: int = 0
+    assigned_after: int = 0
+
+    @property
+    def alert(self) -> bool:
+        """An assignment that left ``assigned`` above ``balance`` (the contacts are alerted)."""
+        reserved = any(entry.kind == "reservation" for entry in self.credit_entries)
+        return reserved and self.assigned_after > self.balance_after
 
 
-def make_event(action: str, at: datetime, member: str | None) -> TimelineEvent:
+def make_event(
+    action: str,
+    at: datetime,
+    member: str | None,
+    content: str | None = None,
+    credits: int | None = None,
+) -> TimelineEvent:
     """The event for a CLI or API request; :class:`EventRefused` if it does not make sense."""
     if action not in ACTIONS:
         raise EventRefused(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
@@ -53,6 +74,16 @@ def make_event(action: str, at: datetime, member: str | None) -> TimelineEvent:
         return Cancel(at)
     if not member:
         raise EventRefused(f"member: `{action}` needs the member it happens to")
+    if action in ("assign", "start", "unassign"):
+        if not content:
+            raise EventRefused(f"content: `{action}` needs the premium content it concerns")
+        if action == "start":
+            return Start(at, member, content)
+        if action == "unassign":
+            return Unassign(at, member, content)
+        if credits is None or credits < 1:
+            raise EventRefused("credits: an assignment reserves at least one credit")
+        return Assign(at, member, content, credits)
     return MemberChange(at, member, action)
 
 
@@ -88,12 +119,20 @@ def record_event(
                 if details.id != event.member:
                     raise EventRefused("member: the new member's details name another member")
                 repository.add_member(connection, account_id, details)
-        elif any(isinstance(e, Cancel) for e in stored.events):
+        elif isinstance(event, Cancel) and any(isinstance(e, Cancel) for e in stored.events):
             raise EventRefused(f"account {account_id!r} is already cancelled")
         seq = repository.next_event_seq(connection, account_id)
         repository.append_events(connection, account_id, [event], now, first_seq=seq)
-        invoiced_to = repository.invoiced_until(connection, account_id)
-    return Recorded(seq, invoiced_to is not None and event.at < invoiced_to)
+        try:
+            appended = sync_ledger(connection, account_id, now)
+        except (TimelineError, CreditsRefused) as error:
+            raise EventRefused(str(error)) from None
+        balance, assigned = totals(repository.ledger(connection, account_id))
+        last_issue = repository.last_issued_at(connection, account_id)
+    # An invoice issued at or after the event's instant should have counted it (events come
+    # before the scheduled action of their instant): the next invoice adjusts it.
+    late = last_issue is not None and event.at <= last_issue
+    return Recorded(seq, late, tuple(appended), balance, assigned)
 
 
 def _check_member_history(events: tuple[TimelineEvent, ...], event: MemberChange) -> None:

@@ -12,8 +12,10 @@ from dataclasses import replace
 
 from sqlalchemy import Engine
 
+from seatwise.core.credits import totals
 from seatwise.core.errors import TimelineError
 from seatwise.engine.billing_run import bill_account, import_scenario
+from seatwise.engine.credits import sync_ledger
 from seatwise.engine.queries import recompute
 from seatwise.scenario import Scenario, SimulationResult
 from seatwise.store import repository
@@ -33,11 +35,13 @@ def simulate(
         try:
             with write_transaction(store) as connection:
                 bill_account(connection, account_id, scenario.until)
+                sync_ledger(connection, account_id, scenario.until)
         except TimelineError as error:
             raise SourceError(scenario.file, None, str(error)) from None
         with store.connect() as connection:
             stored = repository.load_account(connection, account_id)
             issued = repository.issued_invoices(connection, account_id)
+            credits = totals(repository.ledger(connection, account_id))
     finally:
         if own:
             store.dispose()
@@ -47,4 +51,5 @@ def simulate(
         replace(billing, invoices=tuple(entry.invoice for entry in issued)),
         tuple(entry.number or "" for entry in issued),
         tuple(entry.status for entry in issued),
+        credits,
     )

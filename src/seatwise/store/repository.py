@@ -18,6 +18,15 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import TimelineEvent
+from seatwise.core.credits import (
+    Assign,
+    BuyCredits,
+    CreditEntry,
+    CreditsPaid,
+    Start,
+    Unassign,
+    credit_action,
+)
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, PAID
 from seatwise.core.invoicing import Explanation, Invoice, Line
@@ -28,6 +37,7 @@ from seatwise.store import bulk
 from seatwise.store.tables import (
     accounts,
     contacts,
+    credit_entries,
     credit_notes,
     invoice_lines,
     invoice_sequences,
@@ -151,15 +161,55 @@ def append_events(
         {
             "account_id": account_id,
             "seq": first_seq + index,
-            "at": event.at,
-            "action": event.action if isinstance(event, MemberChange) else "cancel",
-            "member_id": event.member if isinstance(event, MemberChange) else None,
             "recorded_at": now,
+            **_event_row(event),
         }
         for index, event in enumerate(events)
     ]
     if rows:
         connection.execute(insert(timeline_events), rows)
+
+
+def _event_row(event: TimelineEvent) -> dict[str, Any]:
+    """The columns of one event: ``action`` says which of the others it uses."""
+    row: dict[str, Any] = {
+        "at": event.at,
+        "member_id": None,
+        "content": None,
+        "credits": None,
+        "ref_at": None,
+    }
+    if isinstance(event, MemberChange):
+        return {**row, "action": event.action, "member_id": event.member}
+    if isinstance(event, Cancel):
+        return {**row, "action": "cancel"}
+    row["action"] = credit_action(event)
+    if isinstance(event, BuyCredits):
+        row["credits"] = event.credits
+    elif isinstance(event, CreditsPaid):
+        row["ref_at"] = event.purchased_at
+    else:
+        row.update(member_id=event.member, content=event.content)
+        if isinstance(event, Assign):
+            row["credits"] = event.credits
+    return row
+
+
+def _event(row: Any) -> TimelineEvent:
+    action = row.action
+    if action == "cancel":
+        return Cancel(row.at)
+    if action == "buy_credits":
+        return BuyCredits(row.at, row.credits)
+    if action == "credits_paid":
+        return CreditsPaid(row.at, row.ref_at)
+    if action == "assign":
+        return Assign(row.at, row.member_id, row.content, row.credits)
+    if action == "start":
+        return Start(row.at, row.member_id, row.content)
+    if action == "unassign":
+        return Unassign(row.at, row.member_id, row.content)
+    return MemberChange(row.at, row.member_id, action)
 
 
 def account_ids(connection: Connection) -> list[str]:
@@ -197,17 +247,15 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
             select(members).where(members.c.account_id == account_id).order_by(members.c.member_id)
         )
     )
-    events: list[TimelineEvent] = []
-    for event in connection.execute(
-        select(timeline_events)
-        .where(timeline_events.c.account_id == account_id)
-        # effective time first: an event reported late sorts where it happened
-        .order_by(timeline_events.c.at, timeline_events.c.seq)
-    ):
-        if event.action == "cancel":
-            events.append(Cancel(event.at))
-        else:
-            events.append(MemberChange(event.at, event.member_id, event.action))
+    events = [
+        _event(row)
+        for row in connection.execute(
+            select(timeline_events)
+            .where(timeline_events.c.account_id == account_id)
+            # effective time first: an event reported late sorts where it happened
+            .order_by(timeline_events.c.at, timeline_events.c.seq)
+        )
+    ]
     account = Account(
         subscribed_at=row.subscribed_at,
         committed_seats=row.committed_seats,
@@ -282,10 +330,10 @@ def invoice_account_id(connection: Connection, number: str) -> str:
     return str(found)
 
 
-def invoiced_until(connection: Connection, account_id: str) -> datetime | None:
-    """The end of the latest period the account's finalized invoices cover."""
+def last_issued_at(connection: Connection, account_id: str) -> datetime | None:
+    """When the account's latest finalized invoice was issued."""
     return connection.execute(
-        select(func.max(invoices.c.period_end)).where(
+        select(func.max(invoices.c.issued_at)).where(
             invoices.c.account_id == account_id, invoices.c.status != DRAFT
         )
     ).scalar()
@@ -577,3 +625,57 @@ def _line(row: Any) -> Line:
         explanation=Explanation(data["summary"], tuple(data["members"]), changes),
         corrects=row.corrects,
     )
+
+
+# -- the credit ledger -----------------------------------------------------------------------
+
+
+def ledger(connection: Connection, account_id: str) -> list[CreditEntry]:
+    """The account's credit ledger, in order."""
+    return [
+        CreditEntry(
+            row.at,
+            row.kind,
+            row.credits,
+            row.balance_change,
+            row.assigned_change,
+            row.member_id,
+            row.content,
+            row.note,
+        )
+        for row in connection.execute(
+            select(credit_entries)
+            .where(credit_entries.c.account_id == account_id)
+            .order_by(credit_entries.c.position)
+        )
+    ]
+
+
+def append_ledger(
+    connection: Connection,
+    account_id: str,
+    entries: Sequence[CreditEntry],
+    first_position: int,
+    now: datetime,
+) -> None:
+    """Append entries to the ledger; the unique (account, position) refuses a second writer."""
+    if entries:
+        connection.execute(
+            insert(credit_entries),
+            [
+                {
+                    "account_id": account_id,
+                    "position": first_position + index,
+                    "at": entry.at,
+                    "kind": entry.kind,
+                    "credits": entry.credits,
+                    "balance_change": entry.balance_change,
+                    "assigned_change": entry.assigned_change,
+                    "member_id": entry.member,
+                    "content": entry.content,
+                    "note": entry.note,
+                    "recorded_at": now,
+                }
+                for index, entry in enumerate(entries)
+            ],
+        )

@@ -78,10 +78,33 @@ timeline_events = Table(
     Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
     Column("seq", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    Column("action", String(20), nullable=False),  # invite … delete, cancel
+    Column("action", String(20), nullable=False),  # invite … delete, cancel, credit actions
     Column("member_id", String(200)),
     Column("recorded_at", UTCDateTime, nullable=False),
+    Column("content", String(200)),  # assign, start, unassign: the premium content
+    Column("credits", Integer),  # buy_credits, assign: how many credits
+    Column("ref_at", UTCDateTime),  # credits_paid: the instant of the purchase paid
     UniqueConstraint("account_id", "seq"),
+)
+
+credit_entries = Table(
+    "credit_entries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
+    Column("position", Integer, nullable=False),  # 1, 2, … per account: the ledger's order
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),  # purchase reservation release spend overage
+    Column("credits", Integer, nullable=False),
+    Column("balance_change", Integer, nullable=False),
+    Column("assigned_change", Integer, nullable=False),
+    Column("member_id", String(200)),
+    Column("content", String(200)),
+    Column("note", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "position"),
 )
 
 invoice_sequences = Table(
