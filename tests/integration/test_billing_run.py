@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from seatwise.cli import example_files
+from seatwise.core.credits import totals
 from seatwise.core.periods import add_months
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine.billing_run import bill, bill_account, import_scenario
@@ -71,6 +72,9 @@ def test_every_scenario_bills_the_same_through_the_store(engine: Engine) -> None
             ).one()
         assert row.status == doc["account"]["status"], path.stem
         assert cur.format(row.credit_balance) == doc["account"]["credit_balance"], path.stem
+        with engine.connect() as connection:
+            balance, assigned = totals(repository.ledger(connection, path.stem))
+        assert {"balance": balance, "assigned": assigned} == doc["account"]["credits"], path.stem
     assert numbers == [f"INV-{n:06d}" for n in range(1, len(numbers) + 1)]  # no gap
 
 

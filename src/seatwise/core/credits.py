@@ -80,6 +80,7 @@ class Unassign:
 
 
 CreditEvent = BuyCredits | CreditsPaid | Assign | Start | Unassign
+CREDIT_EVENT_TYPES = (BuyCredits, CreditsPaid, Assign, Start, Unassign)
 CREDIT_ACTIONS = ("buy_credits", "credits_paid", "assign", "start", "unassign")
 
 

@@ -95,6 +95,8 @@ def prepare_account(
     )
     settled, balance = settle(due.to_issue, stored.credit_balance, plan.currency)
     code = plan.currency.code
+    if plan.credits is not None:  # credit movements up to `until` join the ledger
+        sync_ledger(connection, account_id, until, result.state.wallet.entries)
     if drafts:
         return [NewInvoice(account_id, code, None, DRAFT, invoice) for invoice in settled]
     numbers = repository.next_numbers(connection, INVOICE_PREFIX, len(settled))

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import generate_invoices
 from seatwise.core.credits import (
+    CREDIT_EVENT_TYPES,
     BuyCredits,
     CreditEntry,
     CreditsPaid,
@@ -56,17 +57,25 @@ class WalletView:
         return self.assigned > self.balance
 
 
-def sync_ledger(connection: Connection, account_id: str, now: datetime) -> list[CreditEntry]:
+def sync_ledger(
+    connection: Connection,
+    account_id: str,
+    now: datetime,
+    replayed: tuple[CreditEntry, ...] | None = None,
+) -> list[CreditEntry]:
     """Append to the account's ledger what the timeline adds to it up to ``now``; the
-    entries appended. Raises :class:`CreditsRefused` if the timeline would rewrite entries
-    already stored, and :class:`~seatwise.core.errors.TimelineError` for a credit event the
-    core refuses. The caller holds the account's lock."""
-    stored = repository.load_account(connection, account_id)
-    if stored.plan.credits is None and not _has_credit_events(stored):
-        return []
-    replayed = _replay(stored, now).entries
+    entries appended. ``replayed``: the ledger the core gives up to ``now``, when the caller
+    has just walked the timeline. Raises :class:`CreditsRefused` if the timeline would rewrite
+    entries already stored, and :class:`~seatwise.core.errors.TimelineError` for a credit event
+    the core refuses. The caller holds the account's lock."""
+    if replayed is None:
+        stored = repository.load_account(connection, account_id)
+        if stored.plan.credits is None and not _has_credit_events(stored):
+            return []
+        replayed = _replay(stored, now).entries
     kept = repository.ledger(connection, account_id)
-    if list(replayed[: len(kept)]) != kept:
+    common = min(len(kept), len(replayed))
+    if list(replayed[:common]) != kept[:common]:
         raise CreditsRefused(
             "this would change credit movements already recorded; credit events and "
             "departures of members holding assignments are recorded in time order"
@@ -77,7 +86,7 @@ def sync_ledger(connection: Connection, account_id: str, now: datetime) -> list[
 
 
 def _has_credit_events(stored: StoredAccount) -> bool:
-    return any(type(event).__module__ == "seatwise.core.credits" for event in stored.events)
+    return any(isinstance(event, CREDIT_EVENT_TYPES) for event in stored.events)
 
 
 def _replay(stored: StoredAccount, now: datetime) -> WalletReplay:
@@ -148,11 +157,10 @@ def buy_credits(engine: Engine, account_id: str, credits: int, clock: Clock) -> 
         except TimelineError as error:
             raise CreditsRefused(str(error)) from None
         issued = repository.issued_invoices(connection, account_id)
-    return next(
-        entry
-        for entry in reversed(issued)
-        if entry.invoice.kind == "credits" and entry.invoice.period.start == now
-    )
+    for entry in reversed(issued):
+        if entry.invoice.kind == "credits" and entry.invoice.period.start == now:
+            return entry
+    raise CreditsRefused(f"account {account_id!r}: the purchase could not be invoiced")
 
 
 def credits_paid(connection: Connection, invoice: StoredInvoice, at: datetime) -> None:

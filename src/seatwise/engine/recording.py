@@ -53,9 +53,13 @@ class Recorded:
 
     @property
     def alert(self) -> bool:
-        """An assignment that left ``assigned`` above ``balance`` (the contacts are alerted)."""
+        """An assignment that made ``assigned`` go above ``balance`` (the contacts are alerted,
+        as the core's :class:`~seatwise.core.credit_billing.CreditAlert` says)."""
         reserved = any(entry.kind == "reservation" for entry in self.credit_entries)
-        return reserved and self.assigned_after > self.balance_after
+        balance_before = self.balance_after - sum(e.balance_change for e in self.credit_entries)
+        assigned_before = self.assigned_after - sum(e.assigned_change for e in self.credit_entries)
+        was_over = assigned_before > balance_before
+        return reserved and self.assigned_after > self.balance_after and not was_over
 
 
 def make_event(
