@@ -228,12 +228,7 @@ class Wallet:
 
     def start(self, at: datetime, member: str, content: str) -> tuple[Wallet, list[CreditEntry]]:
         """Spend the reservation: from ``balance`` as far as it goes, the rest as overage."""
-        key = (member, content)
-        if key in self.started:
-            raise CreditError(f"{content!r} was already started", member=member, at=at)
-        reservation = self.open.get(key)
-        if reservation is None:
-            raise CreditError(f"{content!r} is not assigned to this member", member=member, at=at)
+        reservation, opened = self._take_reservation(at, member, content)
         spent = min(reservation.credits, self.balance)
         missing = reservation.credits - spent
         new = []
@@ -264,19 +259,13 @@ class Wallet:
                     "charged as overage",
                 )
             )
-        opened = dict(self.open)
-        del opened[key]
-        return self._with(new, open=MappingProxyType(opened), started=self.started | {key})
+        started = self.started | {(member, content)}
+        return self._with(new, open=opened, started=started)
 
     def unassign(
         self, at: datetime, member: str, content: str, left: bool = False
     ) -> tuple[Wallet, list[CreditEntry]]:
-        key = (member, content)
-        if key in self.started:
-            raise CreditError(f"{content!r} was already started", member=member, at=at)
-        reservation = self.open.get(key)
-        if reservation is None:
-            raise CreditError(f"{content!r} is not assigned to this member", member=member, at=at)
+        reservation, opened = self._take_reservation(at, member, content)
         entry = CreditEntry(
             at,
             RELEASE,
@@ -289,9 +278,21 @@ class Wallet:
             if left
             else f"{reservation.credits} credit(s) released: {content} unassigned from {member}",
         )
-        opened = dict(self.open)
-        del opened[key]
-        return self._with([entry], open=MappingProxyType(opened))
+        return self._with([entry], open=opened)
+
+    def _take_reservation(
+        self, at: datetime, member: str, content: str
+    ) -> tuple[Reservation, Mapping[tuple[str, str], Reservation]]:
+        """The open reservation of ``content`` for ``member``, and the open ones without it;
+        :class:`CreditError` when it was started already or never assigned."""
+        key = (member, content)
+        if key in self.started:
+            raise CreditError(f"{content!r} was already started", member=member, at=at)
+        reservation = self.open.get(key)
+        if reservation is None:
+            raise CreditError(f"{content!r} is not assigned to this member", member=member, at=at)
+        rest = {other: r for other, r in self.open.items() if other != key}
+        return reservation, MappingProxyType(rest)
 
     def member_left(self, at: datetime, member: str) -> tuple[Wallet, list[CreditEntry]]:
         """Release every reservation of a member who is deactivated or deleted."""
