@@ -7,7 +7,7 @@ can bill:
 * an event dated after now (the injected clock) is refused — the future is not known;
 * an event that would make a member's history illegal (deactivating someone never activated,
   anything after a deletion…) is refused, naming the member and the instant;
-* an event dated before a period already invoiced is accepted: the next billing run settles
+* an event dated at or before an invoice already issued is accepted: the next billing run settles
   the difference as an ``adjustment`` line on the next invoice; issued invoices never change;
 * a credit event (assign, start, unassign) is checked by the core's wallet rules, and the
   credit ledger is brought up to date in the same transaction (:mod:`seatwise.engine.credits`).
