@@ -16,8 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.account import Account, Cancel
-from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
-from seatwise.core.collection import status_at_issue
+from seatwise.core.billing import BillingResult, TimelineEvent
 from seatwise.core.credits import (
     Assign,
     BuyCredits,
@@ -27,15 +26,18 @@ from seatwise.core.credits import (
     Unassign,
     Wallet,
 )
+from seatwise.core.dunning import MethodChange
 from seatwise.core.errors import PlanError, TimelineError
+from seatwise.core.gateway import TEST_METHODS
 from seatwise.core.invoicing import Invoice
 from seatwise.core.money import Currency
+from seatwise.core.notifications import Notification
+from seatwise.core.payments import bill_and_collect
 from seatwise.core.periods import iso
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
 from seatwise.yaml_source import Node, SourceError, load
 
-PAYMENT_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)$")
 MEMBER_EVENTS = ("invite", "activate", "deactivate", "reactivate", "delete")
 CREDIT_EVENTS = ("buy_credits", "assign", "start", "unassign")
 EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "payment_method", *CREDIT_EVENTS)
@@ -54,6 +56,8 @@ class Scenario:
     until: datetime
     expect: Node | None = field(default=None, compare=False)
     plan_data: dict[str, Any] = field(default_factory=dict, compare=False)
+    methods: tuple[MethodChange, ...] = ()  # the payment method from subscription on
+    webhooks: tuple[str, ...] = ()  # the vendor's webhook endpoints (URLs)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -69,7 +73,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     root = load(text, file)
     top = root.mapping(
-        {"name", "plan", "account", "members", "events", "until", "expect"},
+        {"name", "plan", "account", "members", "events", "until", "expect", "webhooks"},
         required=("plan", "account", "until"),
     )
     plan, plan_data = _plan(top["plan"])
@@ -94,7 +98,15 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     if "payment_method" in account_fields:
         payment_method = _payment_method(account_fields["payment_method"])
 
+    webhooks: list[str] = []
+    for url_node in top.get("webhooks", ()):
+        url = url_node.text()
+        if not re.match(r"^https?://[^\s/]+", url):
+            url_node.fail(f"{url!r} is not an http(s) URL")
+        webhooks.append(url)
+
     builder = _TimelineBuilder(subscribed_at, plan)
+    builder.methods.append(MethodChange(subscribed_at, payment_method))
     members: list[Member] = []
     if "members" in top:
         for entry in top["members"]:
@@ -126,6 +138,8 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         until,
         top.get("expect"),
         plan_data,
+        tuple(builder.methods),
+        tuple(webhooks),
     )
 
 
@@ -156,15 +170,8 @@ def _timezone(node: Node | None) -> ZoneInfo:
 
 def _payment_method(node: Node) -> str:
     value = node.text()
-    if not PAYMENT_METHODS.match(value):
+    if not TEST_METHODS.match(value):
         node.fail(f"{value!r} is not succeeds, declines, declines_first_N or none")
-    if value.startswith("declines"):
-        raise SourceError(
-            node.file,
-            node.line,
-            f"{node.path}: {value!r} is not supported yet: failed payments and "
-            "dunning arrive with the payments capability",
-        )
     return value
 
 
@@ -182,6 +189,7 @@ class _TimelineBuilder:
         self.known: set[str] = set()
         self.counter = 0
         self.last_at = subscribed_at
+        self.methods: list[MethodChange] = []
 
     def fresh_id(self) -> str:
         while True:
@@ -245,7 +253,7 @@ class _TimelineBuilder:
                 value.fail("write `cancel: true`")
             return [Cancel(at)]
         if action == "payment_method":
-            _payment_method(value)
+            self.methods.append(MethodChange(at, _payment_method(value)))
             return []
         return [self.credit_event(value, action, at)]
 
@@ -319,26 +327,37 @@ class SimulationResult:
     numbers: tuple[str, ...]
     statuses: tuple[str, ...]
     credits: tuple[int, int] | None = None  # (balance, assigned) from a stored ledger
+    notifications: tuple[Notification, ...] = ()
 
 
 def run_scenario(scenario: Scenario) -> SimulationResult:
-    """Bill the scenario from its subscription to ``until`` with the pure core."""
+    """Bill and collect the scenario from its subscription to ``until`` with the pure core
+    and the test gateway."""
     try:
-        result = generate_invoices(
+        run = bill_and_collect(
             scenario.plan,
             scenario.account,
             scenario.events,
+            scenario.methods,
             scenario.until,
-            scenario.payment_method,
+            scenario.webhooks,
         )
     except TimelineError as error:
         raise SourceError(scenario.file, None, str(error)) from None
-    numbers = tuple(f"INV-{index:06d}" for index in range(1, len(result.invoices) + 1))
-    statuses = tuple(
-        status_at_issue(scenario.plan, scenario.payment_method, invoice)
-        for invoice in result.invoices
+    return SimulationResult(
+        scenario, run.billing, run.numbers, run.statuses, notifications=run.notifications
     )
-    return SimulationResult(scenario, result, numbers, statuses)
+
+
+def notification_json(note: Notification) -> dict[str, Any]:
+    return {
+        "at": iso(note.at),
+        "kind": note.kind,
+        "channel": note.channel,
+        "to": list(note.to),
+        "invoice": note.invoice,
+        **note.details,
+    }
 
 
 def invoice_json(
@@ -373,36 +392,13 @@ def document(result: SimulationResult) -> dict[str, Any]:
     """The JSON document of SPEC section 9."""
     scenario, billing = result.scenario, result.billing
     cur = scenario.plan.currency
-    invoices = []
-    notifications: list[dict[str, Any]] = []
-    for invoice, number, status in zip(
-        billing.invoices, result.numbers, result.statuses, strict=True
-    ):
-        invoices.append(invoice_json(cur, number, status, invoice))
-        recipients = scenario.account.billing_recipients(billing.seats, invoice.issued_at)
-        if recipients:
-            notifications.append(
-                {
-                    "at": iso(invoice.issued_at),
-                    "kind": "invoice_issued",
-                    "to": list(recipients),
-                    "invoice": number,
-                }
-            )
-    for alert in billing.alerts:
-        recipients = scenario.account.billing_recipients(billing.seats, alert.at)
-        if recipients:
-            notifications.append(
-                {
-                    "at": iso(alert.at),
-                    "kind": "credit_alert",
-                    "to": list(recipients),
-                    "invoice": None,
-                    "balance": alert.balance,
-                    "assigned": alert.assigned,
-                }
-            )
-    notifications.sort(key=lambda notification: str(notification["at"]))  # stable: issue order
+    invoices = [
+        invoice_json(cur, number, status, invoice)
+        for invoice, number, status in zip(
+            billing.invoices, result.numbers, result.statuses, strict=True
+        )
+    ]
+    notifications = [notification_json(note) for note in result.notifications]
     state = billing.state
     balance, assigned = result.credits or (state.wallet.balance, state.wallet.assigned)
     return {

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from seatwise.core.billing import generate_invoices
-from seatwise.core.collection import status_at_issue
+from seatwise.core.account import Terminate
+from seatwise.core.credits import CreditsPaid
+from seatwise.core.payments import bill_and_collect
 from seatwise.engine.billing_run import import_scenario
 from seatwise.scenario import invoice_json, load_scenario
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import invoices
@@ -74,16 +76,16 @@ def assert_billed_exactly_once(engine: Engine) -> None:
         for account_id in repository.account_ids(connection):
             stored = repository.load_account(connection, account_id)
             cur = stored.plan.currency
-            expected = generate_invoices(stored.plan, stored.account, stored.events, until)
+            recorded = [e for e in stored.events if not isinstance(e, CreditsPaid | Terminate)]
+            methods = payments.methods(connection, account_id)
+            expected = bill_and_collect(stored.plan, stored.account, recorded, methods, until)
             got: list[dict[str, Any]] = []
             for entry in repository.issued_invoices(connection, account_id):
                 numbers.append(entry.number)
                 got.append(invoice_json(cur, "-", entry.status, entry.invoice))
             want = [
-                invoice_json(
-                    cur, "-", status_at_issue(stored.plan, stored.payment_method, inv), inv
-                )
-                for inv in expected.invoices
+                invoice_json(cur, "-", status, inv)
+                for inv, status in zip(expected.billing.invoices, expected.statuses, strict=True)
             ]
             assert got == want, account_id
     assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, len(numbers) + 1)]

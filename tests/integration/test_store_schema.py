@@ -24,7 +24,7 @@ def test_migrate_creates_every_table_and_is_idempotent(database_url: str) -> Non
     assert set(inspect(engine).get_table_names()) >= set(metadata.tables)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
         assert compare_metadata(context, metadata) == []  # migrations match the tables
     engine.dispose()
 

@@ -15,7 +15,7 @@ from seatwise.core.dunning import (
     collect_with_test_gateway,
     next_action,
 )
-from seatwise.core.gateway import TestGateway, test_method_outcome
+from seatwise.core.gateway import ChargeRequest, TestGateway, test_method_outcome
 from seatwise.core.plans import parse_plan
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -43,9 +43,13 @@ def test_the_test_gateway_declines_the_first_n_charges_then_succeeds() -> None:
     assert test_method_outcome("none", 0).reason == "no payment method on file"
     gateway = TestGateway()
     outcomes = [
-        gateway.charge("declines_first_1", 100, "USD", "INV-1", at(2024, 1, 1)) for _ in "ab"
+        gateway.charge(
+            ChargeRequest("acme", "INV-1", n + 1, "declines_first_1", 100, "USD", at(2024, 1, 1), n)
+        )
+        for n in range(2)
     ]
     assert [o.succeeded for o in outcomes] == [False, True]
+    assert outcomes[1].reference == "test_INV-1/2"  # the idempotency key: invoice/attempt
 
 
 def test_a_payment_that_succeeds_on_the_third_attempt() -> None:

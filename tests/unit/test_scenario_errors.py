@@ -146,9 +146,9 @@ def test_the_base_scenario_is_valid() -> None:
             "member 'm1' has left (deleted)",
         ),
         (
-            with_event("{at: 2021-03-02T00:00:00Z, payment_method: declines}"),
+            BASE.replace("until: 2022", "webhooks: [ftp://hooks.example]\nuntil: 2022"),
             12,
-            "'declines' is not supported yet",
+            "'ftp://hooks.example' is not an http(s) URL",
         ),
         (
             with_event("{at: 2021-03-02T00:00:00Z, payment_method: cheque}"),

@@ -6,13 +6,15 @@ An event is ``{"type": …, "timestamp": …, "data": {…}}`` with a unique id.
 ``standardwebhooks`` package with the endpoint's ``whsec_…`` secret), so a receiver verifies it
 with any Standard Webhooks library and drops duplicates by id. A 2xx answer is a delivery;
 anything else, or no answer, is retried after the delays of :data:`RETRY_DELAYS`.
-(The outbox that queues events in the transaction of their cause arrives with the rest of the
-payments capability; :func:`deliver` is what its worker calls.)
+The outbox (:mod:`seatwise.collect.outbox`) queues events in the transaction of their cause;
+its worker calls :func:`attempt` once per due message and keeps the log in the database.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -87,6 +89,11 @@ class Delivery:
         if not self.attempts:
             return self.event.at
         return self.attempts[-1].at + RETRY_DELAYS[len(self.attempts)]
+
+
+def new_secret() -> str:
+    """A new endpoint secret: ``whsec_`` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def signed_headers(endpoint: Endpoint, event: WebhookEvent, sent_at: datetime) -> dict[str, str]:

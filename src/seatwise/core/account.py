@@ -48,3 +48,22 @@ class Cancel:
     """The account unsubscribes at ``at``; the subscription ends at the next term boundary."""
 
     at: datetime
+
+
+RETENTION_DAYS = 120  # a deleted or resigned account's personal data is purged this long after
+TERMINATIONS = {"suspend": "suspended", "cancel": "cancelled", "delete": "deleted"}
+
+
+@dataclass(frozen=True, slots=True)
+class Terminate:
+    """Dunning's final action (SPEC 8): at ``at`` the account is suspended, cancelled or
+    deleted (``action``: ``suspend``, ``cancel``, ``delete``). Billing stops at once: no
+    invoice for the cycle in progress or after, and pending items are dropped; what was
+    invoiced already stays owed."""
+
+    at: datetime
+    action: str
+
+    @property
+    def status(self) -> str:
+        return TERMINATIONS[self.action]

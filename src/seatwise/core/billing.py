@@ -26,7 +26,7 @@ from fractions import Fraction
 from itertools import groupby, pairwise
 from zoneinfo import ZoneInfo
 
-from seatwise.core.account import Account, Cancel
+from seatwise.core.account import Account, Cancel, Terminate
 from seatwise.core.credit_billing import (
     CreditAlert,
     apply_credit_event,
@@ -42,14 +42,14 @@ from seatwise.core.plans import Plan
 from seatwise.core.proration import describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
-TimelineEvent = MemberChange | Cancel | CreditEvent
+TimelineEvent = MemberChange | Cancel | Terminate | CreditEvent
 
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
     """Where the subscription stands at ``until``."""
 
-    status: str  # active | cancelled
+    status: str  # active | cancelled | suspended | deleted
     billed_seats: int
     committed_seats: int
     credit_balance: int
@@ -96,7 +96,7 @@ class BillingWalk:
     pending_since: datetime | None = None
     invoices: list[Invoice] = field(default_factory=list)
     events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
-    payment_method: str = "succeeds"
+    terminated: Terminate | None = None
     wallet: Wallet = field(default_factory=Wallet)
     awaiting_payment: dict[datetime, int] = field(default_factory=dict)  # purchases unpaid
     overage: list[Line] = field(default_factory=list)  # credits_overage, for a monthly invoice
@@ -370,6 +370,16 @@ class BillingWalk:
             lines, period = self.take_pending(at)
             self.issue("final", at, period, [*lines, *take_overage(self)])
 
+    def terminate(self, event: Terminate) -> None:
+        """Dunning's final action: billing stops at once, pending items are dropped."""
+        if self.ended:
+            return
+        self.ended = True
+        self.terminated = event
+        self.ends_at = event.at
+        self.pending = []
+        self.overage = []
+
     def cancel(self, at: datetime) -> None:
         if self.ends_at is not None:
             return
@@ -379,7 +389,11 @@ class BillingWalk:
         self.ends_at = self.schedule.boundary(index)
 
     def state(self, until: datetime, balance: int) -> AccountState:
-        status = "cancelled" if self.ended else "active"
+        status = "active"
+        if self.terminated is not None:
+            status = self.terminated.status
+        elif self.ended:
+            status = "cancelled"
         billed = 0 if self.ended else self.paid_seats
         if (
             not self.ended
@@ -425,13 +439,12 @@ def generate_invoices(
     account: Account,
     events: Iterable[TimelineEvent],
     until: datetime,
-    payment_method: str = "succeeds",
 ) -> BillingResult:
     """Every invoice the plan issues for the account from its service start up to ``until``
-    (scheduled actions at ``until`` included), in the order they are issued.
-    ``payment_method`` decides whether a credits purchase is paid (so its credits added) at
-    once; see :mod:`seatwise.core.collection`."""
-    run = walk(plan, account, events, until, payment_method)
+    (scheduled actions at ``until`` included), in the order they are issued. A credits
+    purchase adds its credits when a ``CreditsPaid`` event says it was paid (collection
+    decides that: :mod:`seatwise.core.payments`)."""
+    run = walk(plan, account, events, until)
     proposed = tuple(run.invoices)
     settled, balance = settle(proposed, 0, plan.currency)
     return BillingResult(settled, run.state(until, balance), run.seats, proposed, tuple(run.alerts))
@@ -442,7 +455,6 @@ def walk(
     account: Account,
     events: Iterable[TimelineEvent],
     until: datetime,
-    payment_method: str = "succeeds",
 ) -> BillingWalk:
     """Walk the timeline up to ``until``; the walk's state is left as it stands then. Events
     after ``until`` have not happened yet as far as the walk knows."""
@@ -461,7 +473,6 @@ def walk(
         seats,
         schedule,
         committed=account.committed_seats,
-        payment_method=payment_method,
     )
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
     run.events_by_instant = dict(groups)
@@ -483,9 +494,12 @@ def walk(
 
 def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> None:
     """Credit events and members leaving move the wallet in recorded order; then the
-    instant's member changes are priced together, and a cancellation takes effect."""
+    instant's member changes are priced together, and a cancellation takes effect. Dunning's
+    final action ends everything at once; after it, member changes are ignored."""
     for event in group:
-        if isinstance(event, MemberChange):
+        if isinstance(event, Terminate):
+            run.terminate(event)
+        elif isinstance(event, MemberChange):
             member_left(run, event)
         elif not isinstance(event, Cancel):
             apply_credit_event(run, event)

@@ -1,8 +1,9 @@
 """Credits in the billing walk (SPEC 7): the invoices and pending items credit events create.
 
 * ``buy_credits`` issues a ``credits`` invoice at once, priced by the plan's credit tiers (the
-  whole purchase at the tier it reaches). Its credits reach the wallet when it is paid: at issue
-  when the plan charges a payment method that succeeds, otherwise with a ``credits_paid`` event.
+  whole purchase at the tier it reaches). Its credits reach the wallet when it is paid, with a
+  ``credits_paid`` event (collection records it: a charge that succeeds, a payment recorded by
+  hand, or nothing left to pay once the account's credit balance is applied).
 * ``assign`` / ``start`` / ``unassign`` move the wallet (:mod:`seatwise.core.credits`); they are
   refused for a member unknown at that instant or who has left (deactivated, deleted).
 * A member who leaves releases their reservations.
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from seatwise.core.collection import status_at_issue
 from seatwise.core.credits import (
     Assign,
     BuyCredits,
@@ -52,6 +52,8 @@ def apply_credit_event(run: BillingWalk, event: CreditEvent) -> None:
     if prices is None:
         raise CreditError("the plan has no credits (add `credits` with a `unit_price`)", at=at)
     if run.ended:
+        if run.terminated is not None:
+            raise CreditError(f"the account was {run.terminated.status}", at=at)
         raise CreditError("the subscription has ended", at=at)
     if isinstance(event, BuyCredits):
         buy(run, event)
@@ -126,12 +128,7 @@ def buy(run: BillingWalk, event: BuyCredits) -> None:
     due = add_days(at, plan.net_days, run.account.timezone)
     invoice = Invoice("credits", at, due, Period(at, at), (line,))
     run.invoices.append(invoice)
-    if status_at_issue(plan, run.payment_method, invoice) == "paid":
-        run.wallet, _ = run.wallet.purchase(
-            at, event.credits, f"{event.credits} credit(s) bought on {run.day(at)}, paid at once"
-        )
-    else:
-        run.awaiting_payment[at] = event.credits
+    run.awaiting_payment[at] = event.credits
 
 
 def overage_line(run: BillingWalk, missing: int, event: Start, unit_price: int) -> Line:

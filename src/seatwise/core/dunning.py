@@ -16,8 +16,9 @@ The rules, per unpaid invoice with something to pay:
   nothing more is collected or reminded here (what was invoiced stays owed);
 * every unpaid invoice (either collection) is reminded at each of the plan's ``reminders`` days
   before its due date, when that instant falls after its issue;
-* actions due at the same instant: charges first, then the final action, then reminders — so a
-  charge that succeeds leaves nothing to remind or to punish.
+* actions due at the same instant: retries first, then the final action, then the first charges
+  of invoices issued then, then reminders — so a retry that succeeds leaves nothing to punish,
+  and an invoice issued at the instant the account is closed is not issued at all (SPEC 8).
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ class Remind:
 
 
 Action = Charge | FinalAction | Remind
-_ORDER = {Charge: 0, FinalAction: 1, Remind: 2}
+FIRST_CHARGE = "the invoice is issued"
+
+
+def rank(action: Action) -> int:
+    """The order of actions due at one instant (see the module's docstring)."""
+    if isinstance(action, Charge):
+        return 2 if action.why == FIRST_CHARGE else 0
+    return 1 if isinstance(action, FinalAction) else 3
 
 
 def method_at(changes: Sequence[MethodChange], at: datetime) -> str:
@@ -133,7 +141,7 @@ def next_action(
     due = [action for action in candidates if action.at <= now]
     if not due:
         return None
-    return min(due, key=lambda action: (action.at, _ORDER[type(action)]))
+    return min(due, key=lambda action: (action.at, rank(action)))
 
 
 def _charging(
@@ -146,7 +154,7 @@ def _charging(
     number = receivable.number
     if not attempts:
         at = receivable.issued_at
-        return [Charge(at, number, method_at(methods, at), "the invoice is issued")]
+        return [Charge(at, number, method_at(methods, at), FIRST_CHARGE)]
     dunning = plan.dunning
     last = attempts[-1]
     out: list[Action] = [
@@ -160,6 +168,15 @@ def _charging(
         at = add_days(last.at, dunning.retry_after_days, tz)
         out.append(Charge(at, number, method_at(methods, at), f"retry {len(attempts) + 1}"))
     return out
+
+
+def charges_since_set(
+    attempts: Sequence[Attempt], methods: Sequence[MethodChange], method: str, at: datetime
+) -> int:
+    """How many charges ``method`` has had since it was last set, before ``at``: what the test
+    gateway counts (``declines_first_2`` declines the first two after it is set)."""
+    since = max((c.at for c in methods if c.at <= at), default=at)
+    return sum(1 for a in attempts if a.method == method and since <= a.at <= at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +214,7 @@ def collect_with_test_gateway(
             reminders.append(action)
             reminded.add((action.invoice, action.days_before))
             continue
-        since = max((c.at for c in methods if c.at <= action.at), default=action.at)
-        earlier = sum(1 for a in attempts if a.method == action.method and a.at >= since)
+        earlier = charges_since_set(attempts, methods, action.method, action.at)
         outcome = test_method_outcome(action.method, earlier)
         attempts.append(
             Attempt(action.invoice, action.at, action.method, outcome.succeeded, outcome.reason)

@@ -16,7 +16,7 @@ stay deterministic; :class:`TestGateway` wraps it with the count of charges per 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -26,18 +26,40 @@ TEST_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)
 
 @dataclass(frozen=True, slots=True)
 class ChargeOutcome:
-    """What the gateway answered: ``succeeded``, and in words why not."""
+    """What the gateway answered: ``succeeded``, in words why not, and its own reference for
+    the payment (a charge id) when it has one."""
 
     succeeded: bool
     reason: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    """One charge: ``amount`` minor units of ``currency`` to ``method`` for ``invoice`` of
+    ``account``, its ``attempt``-th; ``method_charges`` is how many charges the method has had
+    since it was set (the test gateway's rule needs it; a real one may ignore it)."""
+
+    account: str
+    invoice: str
+    attempt: int
+    method: str
+    amount: int
+    currency: str
+    at: datetime
+    method_charges: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for a charge tried again after a crash: a gateway that honours it charges
+        once (``INV-000042/2``: the invoice's second attempt)."""
+        return f"{self.invoice}/{self.attempt}"
 
 
 class PaymentGateway(Protocol):
-    """Charges ``amount`` minor units of ``currency`` to ``method`` for ``invoice``."""
+    """Charges a payment method; must not raise for a declined charge (that is an outcome)."""
 
-    def charge(
-        self, method: str, amount: int, currency: str, invoice: str, at: datetime
-    ) -> ChargeOutcome: ...
+    def charge(self, request: ChargeRequest) -> ChargeOutcome: ...
 
 
 def test_method_outcome(method: str, earlier_charges: int) -> ChargeOutcome:
@@ -60,17 +82,15 @@ def test_method_outcome(method: str, earlier_charges: int) -> ChargeOutcome:
 test_method_outcome.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-@dataclass
 class TestGateway:
-    """The built-in test gateway: :func:`test_method_outcome`, counting charges per method."""
+    """The built-in test gateway: :func:`test_method_outcome`, deterministic, and with no state
+    of its own (the engine tells it how often the method was charged), so a simulation and a
+    billing run in another process agree."""
 
     __test__ = False  # not a pytest test class, despite its name
 
-    charges: dict[str, int] = field(default_factory=dict)
-
-    def charge(
-        self, method: str, amount: int, currency: str, invoice: str, at: datetime
-    ) -> ChargeOutcome:
-        earlier = self.charges.get(method, 0)
-        self.charges[method] = earlier + 1
-        return test_method_outcome(method, earlier)
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        outcome = test_method_outcome(request.method, request.method_charges)
+        if outcome.succeeded:
+            return ChargeOutcome(True, reference=f"test_{request.idempotency_key}")
+        return outcome

@@ -41,14 +41,13 @@ def project_invoice(
     events: Iterable[TimelineEvent],
     at: datetime,
     credit_balance: int | None = None,
-    payment_method: str = "succeeds",
 ) -> Projection:
     """The invoice the account would get if its current cycle ended at ``at``.
 
     ``credit_balance`` is the balance to use first (the engine passes the stored one); by
     default, the balance the timeline's own invoices leave, as a simulation would.
     """
-    run = walk(plan, account, events, at, payment_method)
+    run = walk(plan, account, events, at)
     day = format_day(at, account.timezone)
     if credit_balance is None:
         credit_balance = settle(run.invoices, 0, plan.currency)[1]

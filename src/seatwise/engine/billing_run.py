@@ -19,17 +19,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import generate_invoices
-from seatwise.core.collection import status_at_issue
-from seatwise.core.credits import CreditsPaid
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.invoice_states import DRAFT, PAID
+from seatwise.core.gateway import PaymentGateway
+from seatwise.core.invoice_states import DRAFT
 from seatwise.core.invoicing import settle
 from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.engine.credits import sync_ledger
+from seatwise.engine.collection import AccountRun, Batch
 from seatwise.scenario import Scenario
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
+from seatwise.store.payments_repository import Endpoint
+from seatwise.store.repository import NewInvoice
 
 
 @dataclass(frozen=True)
@@ -55,35 +56,55 @@ def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: da
             scenario.events,
             now,
         )
-        sync_ledger(connection, account_id, now)  # credit events write the ledger up to now
+        for change in scenario.methods[1:]:  # the first is the account's, at subscription
+            payments.add_method(connection, account_id, change.at, change.method, now)
 
 
 ACCOUNTS_PER_TRANSACTION = 50
 
 
 def bill_account(
-    connection: Connection, account_id: str, until: datetime, drafts: bool = False
+    connection: Connection,
+    account_id: str,
+    until: datetime,
+    drafts: bool = False,
+    gateway: PaymentGateway | None = None,
 ) -> tuple[int, int]:
-    """Issue what is due for one account up to ``until``; (invoices, lines) issued.
+    """Issue and collect what is due for one account up to ``until``; (invoices, lines)
+    issued.
 
     With ``drafts``, what is due is stored as unnumbered drafts instead, and the account's
-    balance is left alone; drafts are recomputed on every run until one finalizes them.
+    balance is left alone and nothing is collected; drafts are recomputed on every run until
+    one finalizes them.
     """
-    entries = prepare_account(connection, account_id, until, drafts)
-    repository.insert_invoices(connection, entries)
-    return len(entries), sum(len(entry.invoice.lines) for entry in entries)
+    batch = Batch()
+    prepare_account(connection, account_id, until, drafts, batch, gateway, None)
+    batch.write(connection, until)
+    return len(batch.invoices), sum(len(entry.invoice.lines) for entry in batch.invoices)
 
 
 def prepare_account(
-    connection: Connection, account_id: str, until: datetime, drafts: bool
-) -> list[NewInvoice]:
-    """Everything of :func:`bill_account` but writing the invoices: lock the account, drop its
-    drafts, recompute, reconcile, settle, number, update the account; the invoices to store."""
+    connection: Connection,
+    account_id: str,
+    until: datetime,
+    drafts: bool,
+    batch: Batch,
+    gateway: PaymentGateway | None = None,
+    endpoints: list[Endpoint] | None = None,
+) -> None:
+    """Everything of :func:`bill_account` but the writes, which join ``batch``: lock the
+    account, drop its drafts, then issue and collect in time order
+    (:class:`~seatwise.engine.collection.AccountRun`), or recompute the drafts."""
     repository.lock_account(connection, account_id)
     repository.delete_drafts(connection, account_id)
+    if not drafts:
+        if endpoints is None:
+            endpoints = payments.endpoints(connection)
+        AccountRun(connection, account_id, until, batch, gateway, endpoints).run()
+        return
     stored = repository.load_account(connection, account_id)
     plan, account = stored.plan, stored.account
-    result = generate_invoices(plan, account, stored.events, until, stored.payment_method)
+    result = generate_invoices(plan, account, stored.events, until)
     history = repository.issued_invoices(connection, account_id)
     due = reconcile(
         result.proposed,
@@ -93,44 +114,9 @@ def prepare_account(
         plan.net_days,
         account.timezone,
     )
-    settled, balance = settle(due.to_issue, stored.credit_balance, plan.currency)
+    settled, _ = settle(due.to_issue, stored.credit_balance, plan.currency)
     code = plan.currency.code
-    if plan.credits is not None:  # credit movements up to `until` join the ledger
-        sync_ledger(connection, account_id, until, result.state.wallet.entries)
-    if drafts:
-        return [NewInvoice(account_id, code, None, DRAFT, invoice) for invoice in settled]
-    numbers = repository.next_numbers(connection, INVOICE_PREFIX, len(settled))
-    repository.update_account_after_billing(connection, account_id, result.state.status, balance)
-    entries = [
-        NewInvoice(
-            account_id, code, number, status_at_issue(plan, stored.payment_method, invoice), invoice
-        )
-        for number, invoice in zip(numbers, settled, strict=True)
-    ]
-    _credits_paid_at_issue(connection, account_id, entries, result.state.awaiting_credits, until)
-    return entries
-
-
-def _credits_paid_at_issue(
-    connection: Connection,
-    account_id: str,
-    entries: list[NewInvoice],
-    awaiting: tuple[datetime, ...],
-    until: datetime,
-) -> None:
-    """A ``credits`` invoice that is paid when issued although the walk waits for its payment
-    (the account's credit balance paid all of it) adds its credits then, like any payment."""
-    paid = [
-        CreditsPaid(entry.invoice.issued_at, entry.invoice.period.start)
-        for entry in entries
-        if entry.invoice.kind == "credits"
-        and entry.status == PAID
-        and entry.invoice.period.start in awaiting
-    ]
-    if paid:
-        seq = repository.next_event_seq(connection, account_id)
-        repository.append_events(connection, account_id, paid, until, first_seq=seq)
-        sync_ledger(connection, account_id, until)
+    batch.invoices.extend(NewInvoice(account_id, code, None, DRAFT, inv) for inv in settled)
 
 
 def bill(
@@ -138,22 +124,25 @@ def bill(
     until: datetime,
     progress: Callable[[str], Any] | None = None,
     drafts: bool = False,
+    gateway: PaymentGateway | None = None,
 ) -> BillingReport:
-    """Bill every account up to ``until``. Accounts are taken in id order, up to
-    :data:`ACCOUNTS_PER_TRANSACTION` per transaction, whose invoices are written together at
-    its end: a transaction commits all of its accounts' invoices or none."""
+    """Bill and collect every account up to ``until``. Accounts are taken in id order, up to
+    :data:`ACCOUNTS_PER_TRANSACTION` per transaction, whose invoices, payment attempts,
+    reminders and messages are written together at its end: a transaction commits all of
+    its accounts' work or none."""
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
+        endpoints = payments.endpoints(connection)
     invoices = lines = 0
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
         chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
-        entries: list[NewInvoice] = []
+        batch = Batch()
         with write_transaction(engine) as connection:
             for account_id in chunk:
-                entries.extend(prepare_account(connection, account_id, until, drafts))
-            repository.insert_invoices(connection, entries)
-        invoices += len(entries)
-        lines += sum(len(entry.invoice.lines) for entry in entries)
+                prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
+            batch.write(connection, until)
+        invoices += len(batch.invoices)
+        lines += sum(len(entry.invoice.lines) for entry in batch.invoices)
         if progress is not None:
             for account_id in chunk:
                 progress(account_id)

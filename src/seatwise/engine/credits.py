@@ -90,9 +90,7 @@ def _has_credit_events(stored: StoredAccount) -> bool:
 
 
 def _replay(stored: StoredAccount, now: datetime) -> WalletReplay:
-    result = generate_invoices(
-        stored.plan, stored.account, stored.events, now, stored.payment_method
-    )
+    result = generate_invoices(stored.plan, stored.account, stored.events, now)
     wallet = result.state.wallet
     return WalletReplay(wallet.entries, tuple(wallet.open.values()))
 

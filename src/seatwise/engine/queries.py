@@ -24,9 +24,7 @@ def account_state(stored: StoredAccount, at: datetime) -> AccountState:
 def recompute(stored: StoredAccount, at: datetime) -> BillingResult:
     """The core's billing of the stored timeline up to ``at``, its state completed by the
     store's status and credit balance."""
-    result = generate_invoices(
-        stored.plan, stored.account, stored.events, at, stored.payment_method
-    )
+    result = generate_invoices(stored.plan, stored.account, stored.events, at)
     state = replace(result.state, status=stored.status, credit_balance=stored.credit_balance)
     return replace(result, state=state)
 
@@ -44,7 +42,7 @@ def projected_invoice(engine: Engine, account_id: str, at: datetime) -> Projecte
     with engine.connect() as connection:
         stored = repository.load_account(connection, account_id)
     projection = project_invoice(
-        stored.plan, stored.account, stored.events, at, stored.credit_balance, stored.payment_method
+        stored.plan, stored.account, stored.events, at, stored.credit_balance
     )
     return ProjectedInvoice(account_id, stored.plan.currency, projection)
 

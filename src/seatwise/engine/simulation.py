@@ -12,14 +12,18 @@ from dataclasses import replace
 
 from sqlalchemy import Engine
 
+from seatwise.collect.webhooks import new_secret
 from seatwise.core.credits import totals
 from seatwise.core.errors import TimelineError
+from seatwise.core.notifications import Notification, order_key
 from seatwise.engine.billing_run import bill_account, import_scenario
 from seatwise.engine.credits import sync_ledger
 from seatwise.engine.queries import recompute
 from seatwise.scenario import Scenario, SimulationResult
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import memory_engine, write_transaction
+from seatwise.store.payments_repository import Message
 from seatwise.yaml_source import SourceError
 
 
@@ -34,6 +38,8 @@ def simulate(
         import_scenario(store, scenario, account_id, scenario.until)
         try:
             with write_transaction(store) as connection:
+                for url in scenario.webhooks:
+                    payments.add_endpoint(connection, url, new_secret(), scenario.until)
                 bill_account(connection, account_id, scenario.until)
                 sync_ledger(connection, account_id, scenario.until)
         except TimelineError as error:
@@ -42,6 +48,7 @@ def simulate(
             stored = repository.load_account(connection, account_id)
             issued = repository.issued_invoices(connection, account_id)
             credits = totals(repository.ledger(connection, account_id))
+            messages = payments.outbox_of(connection, account_id)
     finally:
         if own:
             store.dispose()
@@ -52,4 +59,17 @@ def simulate(
         tuple(entry.number or "" for entry in issued),
         tuple(entry.status for entry in issued),
         credits,
+        tuple(sorted((notification(row.message) for row in messages), key=order_key)),
+    )
+
+
+def notification(message: Message) -> Notification:
+    """A queued message as the notification it tells."""
+    return Notification(
+        message.at,
+        message.kind,
+        message.channel,
+        message.recipients,
+        message.invoice,
+        message.payload["details"],
     )

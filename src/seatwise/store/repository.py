@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from seatwise.core.account import Account, Cancel
+from seatwise.core.account import Account, Cancel, Terminate
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.credits import (
     Assign,
@@ -28,7 +28,7 @@ from seatwise.core.credits import (
     credit_action,
 )
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.invoice_states import DRAFT, PAID
+from seatwise.core.invoice_states import DRAFT, OPEN, PAID
 from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period, iso
 from seatwise.core.plans import Plan, parse_plan
@@ -44,6 +44,7 @@ from seatwise.store.tables import (
     invoice_status_changes,
     invoices,
     members,
+    payment_methods,
     plans,
     timeline_events,
 )
@@ -140,6 +141,11 @@ def save_account(
             ],
         )
     append_events(connection, account_id, events, now, first_seq=1)
+    connection.execute(
+        insert(payment_methods).values(
+            account_id=account_id, at=account.subscribed_at, method=payment_method, recorded_at=now
+        )
+    )
 
 
 def next_event_seq(connection: Connection, account_id: str) -> int:
@@ -183,6 +189,8 @@ def _event_row(event: TimelineEvent) -> dict[str, Any]:
         return {**row, "action": event.action, "member_id": event.member}
     if isinstance(event, Cancel):
         return {**row, "action": "cancel"}
+    if isinstance(event, Terminate):
+        return {**row, "action": "terminate", "content": event.action}
     row["action"] = credit_action(event)
     if isinstance(event, BuyCredits):
         row["credits"] = event.credits
@@ -199,6 +207,8 @@ def _event(row: Any) -> TimelineEvent:
     action = row.action
     if action == "cancel":
         return Cancel(row.at)
+    if action == "terminate":
+        return Terminate(row.at, row.content)
     if action == "buy_credits":
         return BuyCredits(row.at, row.credits)
     if action == "credits_paid":
@@ -365,15 +375,17 @@ def next_numbers(connection: Connection, prefix: str, count: int) -> list[str]:
     return [f"{prefix}{first + index:06d}" for index in range(count)]
 
 
-@dataclass(frozen=True)
+@dataclass
 class NewInvoice:
-    """An invoice to store: ``number`` None for a draft."""
+    """An invoice to store: ``number`` None for a draft. ``paid``: (instant, reason) when it
+    was issued ``open`` and paid before it was stored (a charge of the same billing run)."""
 
     account_id: str
     currency_code: str
     number: str | None
     status: str
     invoice: Invoice
+    paid: tuple[datetime, str] | None = None
 
 
 def insert_invoices(connection: Connection, entries: Sequence[NewInvoice]) -> None:
@@ -438,8 +450,21 @@ def insert_invoices(connection: Connection, entries: Sequence[NewInvoice]) -> No
         invoice_status_changes,
         STATUS_COLUMNS,
         [
-            (invoice_id, entry.invoice.issued_at, None, entry.status, _first_reason(entry))
-            for invoice_id, entry in pairs
+            *(
+                (
+                    invoice_id,
+                    entry.invoice.issued_at,
+                    None,
+                    _first_status(entry),
+                    _first_reason(entry),
+                )
+                for invoice_id, entry in pairs
+            ),
+            *(
+                (invoice_id, entry.paid[0], OPEN, PAID, entry.paid[1])
+                for invoice_id, entry in pairs
+                if entry.paid is not None
+            ),
         ],
     )
 
@@ -473,11 +498,15 @@ LINE_COLUMNS = (
 STATUS_COLUMNS = ("invoice_id", "at", "from_status", "to_status", "reason")
 
 
+def _first_status(entry: NewInvoice) -> str:
+    return OPEN if entry.paid is not None else entry.status
+
+
 def _first_reason(entry: NewInvoice) -> str:
     if entry.number is None:
         return "drafted by a billing run"
-    if entry.status == PAID:
-        return "issued; nothing to pay" if entry.invoice.total == 0 else "issued and charged"
+    if _first_status(entry) == PAID:
+        return "issued; nothing to pay"
     return "issued"
 
 
@@ -590,12 +619,16 @@ def add_member(connection: Connection, account_id: str, member: Member) -> None:
 
 
 def update_account_after_billing(
-    connection: Connection, account_id: str, status: str, credit_balance: int
+    connection: Connection,
+    account_id: str,
+    status: str,
+    credit_balance: int,
+    ended_at: datetime | None = None,
 ) -> None:
     connection.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
-        .values(status=status, credit_balance=credit_balance)
+        .values(status=status, credit_balance=credit_balance, ended_at=ended_at)
     )
 
 

@@ -51,6 +51,8 @@ accounts = Table(
     Column("status", String(20), nullable=False, default="active"),
     Column("credit_balance", BigInteger, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),  # subscription ended (cancelled, suspended, deleted)
+    Column("purged_at", UTCDateTime),  # personal data removed (SPEC 2.2: 120 days after)
 )
 
 contacts = Table(
@@ -191,4 +193,111 @@ invoice_status_changes = Table(
     Column("from_status", String(20)),  # None when the invoice was created
     Column("to_status", String(20), nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+
+# -- getting paid (SPEC 8) ------------------------------------------------------------------------
+
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),  # in force from this instant
+    Column("method", String(200), nullable=False),  # the gateway's token
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+payment_attempts = Table(
+    "payment_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("invoice_number", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1, 2, … per invoice
+    Column("at", UTCDateTime, nullable=False),  # when it was due (a run may perform it later)
+    Column("method", String(200), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reference", String(200), nullable=False),  # the gateway's payment id
+    Column("receipt", String(40), unique=True),  # RCT-… for a payment that succeeded
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("invoice_number", "attempt"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("invoice_number", String(40), primary_key=True),
+    Column("days_before", Integer, primary_key=True),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),  # the instant of the fact told
+    Column("kind", String(40), nullable=False),  # invoice_issued, reminder, …
+    Column("channel", String(10), nullable=False),  # email | webhook
+    Column("recipients", Text, nullable=False),  # JSON list: addresses, or the endpoint's URL
+    Column("invoice_number", String(40)),
+    Column("payload", Text, nullable=False),  # JSON: the email's values / the webhook's body
+    Column("status", String(12), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    Column("locked_until", UTCDateTime),  # a worker's lease while it delivers
+    Column("delivered_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "outbox_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("outbox.id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("detail", Text, nullable=False),  # HTTP status, SMTP answer, or the error
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("url", Text, nullable=False),
+    Column("secret", String(200), nullable=False),  # whsec_… (Standard Webhooks)
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+purges = Table(
+    "purges",
+    metadata,
+    Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),  # when the retention period ended
+    Column("ended_at", UTCDateTime, nullable=False),
+    Column("removed", Text, nullable=False),  # what was removed, in words
+    Column("recorded_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,427 @@
+"""One account's billing run: issuing and collecting in time order (SPEC 6, 8).
+
+For one account, under its lock, up to ``until``:
+
+1. the pure core recomputes the invoices from the timeline and reconciles them with those
+   already issued: what is still to issue;
+2. the pure collection rule (:func:`seatwise.core.dunning.next_action`) says what is due next
+   among the unpaid invoices — stored ones, ones issued by this run, and the ones about to be;
+3. the invoices due before that action are issued (settled against the balance, numbered,
+   told about), then the action is performed: a charge through the payment gateway, a
+   reminder, or dunning's final action;
+4. a charge that pays a credits purchase, and a final action, are timeline events
+   (``CreditsPaid``, ``Terminate``): they are recorded and the core recomputes from step 1;
+   anything else goes on with step 2, until nothing is due.
+
+So a billing run on the 15th performs the charge due on the 8th before it issues the invoice
+of the 9th, and an account deleted on the 10th gets no invoice after it — the same invoices,
+attempts and notifications as :func:`seatwise.core.payments.bill_and_collect` simulates.
+
+Every message (email, webhook) goes to the outbox in the same transaction. Charges go to the
+gateway before the transaction commits, with an idempotency key (invoice/attempt), so a run
+killed after charging charges no twice with a gateway that honours the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seatwise.core.account import RETENTION_DAYS, Terminate
+from seatwise.core.billing import BillingResult, format_day, generate_invoices
+from seatwise.core.credits import CreditsPaid
+from seatwise.core.dunning import (
+    Attempt,
+    Charge,
+    FinalAction,
+    MethodChange,
+    Receivable,
+    Remind,
+    charges_since_set,
+    next_action,
+    rank,
+)
+from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
+from seatwise.core.invoice_states import OPEN, PAID
+from seatwise.core.invoicing import Invoice, settle
+from seatwise.core.notifications import WEBHOOK, Notification, notify
+from seatwise.core.reconcile import IssuedInvoice, reconcile
+from seatwise.engine.credits import sync_ledger
+from seatwise.store import payments_repository as payments
+from seatwise.store import repository
+from seatwise.store.payments_repository import Endpoint, Message
+from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
+
+RECEIPT_PREFIX = "RCT-"
+
+
+@dataclass
+class Batch:
+    """What a billing transaction writes at its end, each kind of row in one bulk write."""
+
+    invoices: list[NewInvoice] = field(default_factory=list)
+    attempts: list[list[Any]] = field(default_factory=list)  # ATTEMPT_COLUMNS order
+    reminders: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+    def write(self, connection: Connection, now: datetime) -> None:
+        repository.insert_invoices(connection, self.invoices)
+        paid = [row for row in self.attempts if row[6]]  # receipts, numbered in order
+        for row, receipt in zip(
+            paid, repository.next_numbers(connection, RECEIPT_PREFIX, len(paid)), strict=True
+        ):
+            row[9] = receipt
+        payments.insert_attempts(connection, [tuple(row) for row in self.attempts])
+        payments.insert_reminders(connection, self.reminders)
+        payments.enqueue(connection, self.messages, now)
+
+
+@dataclass
+class _Unpaid:
+    """An invoice this run may collect: number, invoice, amount due, and where it lives."""
+
+    number: str
+    invoice: Invoice
+    amount: int
+    entry: NewInvoice | None = None  # issued by this run (not stored yet)
+    stored_id: int | None = None
+
+
+def default_gateway() -> PaymentGateway:
+    return TestGateway()
+
+
+class AccountRun:
+    """Bills and collects one account up to ``until`` (see the module's docstring)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        account_id: str,
+        until: datetime,
+        batch: Batch,
+        gateway: PaymentGateway | None = None,
+        endpoints: list[Endpoint] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.account_id = account_id
+        self.until = until
+        self.batch = batch
+        self.gateway = gateway or default_gateway()
+        self.endpoints = endpoints or []
+        self.urls = [endpoint.url for endpoint in self.endpoints]
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        connection = self.connection
+        self.stored = repository.load_account(connection, self.account_id)
+        plan = self.stored.plan
+        self.balance = self.stored.credit_balance
+        history = repository.issued_invoices(connection, self.account_id)
+        self.issued = [IssuedInvoice(entry.number or "", entry.invoice) for entry in history]
+        self.unpaid: dict[str, _Unpaid] = {}
+        open_ids = [entry.id for entry in history if entry.status == OPEN]
+        credited = payments.credited(connection, open_ids) if open_ids else {}
+        for entry in history:
+            if entry.status == OPEN and entry.number is not None:
+                amount = entry.invoice.total - credited.get(entry.id, 0)
+                self.unpaid[entry.number] = _Unpaid(
+                    entry.number, entry.invoice, amount, stored_id=entry.id
+                )
+        self._methods: list[MethodChange] | None = None
+        self._attempts: list[Attempt] | None = None
+        self._reminded: set[tuple[str, int]] | None = None
+
+        result, to_issue = self.recompute()
+        while True:
+            provisional = settle(to_issue, self.balance, plan.currency)[0]
+            action = self.next_action(provisional)
+            now_due = [
+                invoice
+                for invoice in to_issue
+                if action is None
+                or invoice.issued_at < action.at
+                or (invoice.issued_at == action.at and rank(action) >= 2)
+            ]
+            if now_due:
+                self.issue(result, now_due)
+                to_issue = to_issue[len(now_due) :]
+                continue
+            if action is None:
+                break
+            if self.perform(result, action):  # the timeline changed: recompute
+                self.stored = repository.load_account(connection, self.account_id)
+                result, to_issue = self.recompute()
+        self.finish(result)
+
+    def recompute(self) -> tuple[BillingResult, list[Invoice]]:
+        stored, plan = self.stored, self.stored.plan
+        result = generate_invoices(plan, stored.account, stored.events, self.until)
+        due = reconcile(
+            result.proposed,
+            self.issued,
+            self.until,
+            plan.currency,
+            plan.net_days,
+            stored.account.timezone,
+        )
+        return result, list(due.to_issue)
+
+    # -- collection state, loaded when first needed -----------------------------------------
+
+    @property
+    def methods(self) -> list[MethodChange]:
+        if self._methods is None:
+            self._methods = payments.methods(self.connection, self.account_id)
+        return self._methods
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        if self._attempts is None:
+            self._attempts = [
+                stored.attempt for stored in payments.attempts(self.connection, self.account_id)
+            ]
+        return self._attempts
+
+    @property
+    def reminded(self) -> set[tuple[str, int]]:
+        if self._reminded is None:
+            self._reminded = payments.reminded(self.connection, self.account_id)
+        return self._reminded
+
+    def next_action(self, provisional: tuple[Invoice, ...]) -> Charge | FinalAction | Remind | None:
+        plan = self.stored.plan
+        receivables = [
+            Receivable(u.number, u.invoice.issued_at, u.invoice.due_at, u.amount)
+            for u in self.unpaid.values()
+        ]
+        receivables += [
+            Receivable(f"~{index}", inv.issued_at, inv.due_at, inv.total)
+            for index, inv in enumerate(provisional)
+        ]
+        if not any(r.amount > 0 for r in receivables):
+            return None
+        charging = plan.collection == "charge_automatically"
+        return next_action(
+            plan,
+            self.stored.account.timezone,
+            receivables,
+            self.attempts if charging or self.unpaid else [],
+            self.methods if charging else [],
+            self.reminded if plan.reminders else set(),
+            self.until,
+        )
+
+    # -- issuing ----------------------------------------------------------------------------
+
+    def issue(self, result: BillingResult, due: list[Invoice]) -> None:
+        plan, code = self.stored.plan, self.stored.plan.currency.code
+        settled, self.balance = settle(due, self.balance, plan.currency)
+        numbers = repository.next_numbers(self.connection, INVOICE_PREFIX, len(settled))
+        for number, invoice in zip(numbers, settled, strict=True):
+            nothing_due = invoice.total <= 0
+            entry = NewInvoice(
+                self.account_id, code, number, PAID if nothing_due else OPEN, invoice
+            )
+            self.batch.invoices.append(entry)
+            self.issued.append(IssuedInvoice(number, invoice))
+            self.tell(result, invoice.issued_at, "invoice_issued", number, invoice)
+            if nothing_due:
+                if invoice.kind == "credits":  # the account's balance paid for the credits
+                    self.record_event(CreditsPaid(invoice.issued_at, invoice.period.start))
+            else:
+                self.unpaid[number] = _Unpaid(number, invoice, invoice.total, entry=entry)
+
+    # -- collecting -------------------------------------------------------------------------
+
+    def perform(self, result: BillingResult, action: Charge | FinalAction | Remind) -> bool:
+        """Do it; True when it recorded a timeline event (so billing must be recomputed)."""
+        if isinstance(action, Remind):
+            unpaid = self.unpaid[action.invoice]
+            self.reminded.add((action.invoice, action.days_before))
+            self.batch.reminders.append(
+                (action.invoice, action.days_before, self.account_id, action.at)
+            )
+            self.tell(
+                result, action.at, "reminder", action.invoice, unpaid.invoice,
+                days_before=action.days_before,
+            )  # fmt: skip
+            return False
+        if isinstance(action, FinalAction):
+            event = Terminate(action.at, action.action)
+            self.record_event(event)
+            unpaid = self.unpaid[action.invoice]
+            self.tell(result, action.at, f"account_{event.status}", action.invoice, unpaid.invoice)
+            return True
+        return self.charge(result, action)
+
+    def charge(self, result: BillingResult, action: Charge) -> bool:
+        unpaid = self.unpaid[action.invoice]
+        plan = self.stored.plan
+        number = sum(1 for a in self.attempts if a.invoice == action.invoice) + 1
+        request = ChargeRequest(
+            self.account_id,
+            action.invoice,
+            number,
+            action.method,
+            unpaid.amount,
+            plan.currency.code,
+            action.at,
+            charges_since_set(self.attempts, self.methods, action.method, action.at),
+        )
+        outcome = self.gateway.charge(request)
+        self.attempts.append(
+            Attempt(action.invoice, action.at, action.method, outcome.succeeded, outcome.reason)
+        )
+        self.batch.attempts.append(
+            [
+                self.account_id,
+                action.invoice,
+                number,
+                action.at,
+                action.method,
+                unpaid.amount,
+                outcome.succeeded,
+                outcome.reason,
+                outcome.reference,
+                None,  # the receipt, numbered when the batch is written
+                self.until,
+            ]
+        )
+        if not outcome.succeeded:
+            self.tell(
+                result, action.at, "payment_failed", action.invoice, unpaid.invoice,
+                attempt=number, reason=outcome.reason,
+            )  # fmt: skip
+            return False
+        del self.unpaid[action.invoice]
+        reason = f"charged to {action.method} (attempt {number})"
+        if unpaid.entry is not None:
+            unpaid.entry.status = PAID
+            unpaid.entry.paid = (action.at, reason)
+        else:
+            assert unpaid.stored_id is not None
+            repository.change_status(
+                self.connection, unpaid.stored_id, OPEN, PAID, action.at, reason
+            )
+        self.tell(result, action.at, "invoice_paid", action.invoice, unpaid.invoice)
+        if unpaid.invoice.kind == "credits":
+            self.record_event(CreditsPaid(action.at, unpaid.invoice.period.start))
+            return True
+        return False
+
+    def record_event(self, event: CreditsPaid | Terminate) -> None:
+        seq = repository.next_event_seq(self.connection, self.account_id)
+        repository.append_events(self.connection, self.account_id, [event], self.until, seq)
+
+    # -- telling ----------------------------------------------------------------------------
+
+    def tell(
+        self,
+        result: BillingResult,
+        at: datetime,
+        kind: str,
+        number: str | None,
+        invoice: Invoice | None,
+        **details: Any,
+    ) -> None:
+        account = self.stored.account
+        for note in notify(account, result.seats, self.urls, at, kind, number, **details):
+            self.batch.messages.append(self.message(note, invoice))
+
+    def message(self, note: Notification, invoice: Invoice | None) -> Message:
+        stored = self.stored
+        cur, tz = stored.plan.currency, stored.account.timezone
+        payload: dict[str, Any] = {"details": dict(note.details)}
+        facts: dict[str, Any] = {"account": self.account_id, "at": format_day(note.at, tz)}
+        if invoice is not None and note.invoice is not None:
+            facts.update(
+                number=note.invoice,
+                kind=invoice.kind,
+                total=cur.display(invoice.total),
+                due=format_day(invoice.due_at, tz),
+                lines=[
+                    {"description": line.description, "amount": cur.display(line.amount)}
+                    for line in invoice.lines
+                ],
+                payment_note=(
+                    "It will be charged to your payment method on file."
+                    if stored.plan.collection == "charge_automatically"
+                    else "Please pay it by the due date."
+                ),
+            )
+        if note.kind == "payment_failed":
+            facts.update(self.dunning_words(note))
+        if note.kind == "account_deleted":
+            facts["purge_on"] = format_day(note.at + timedelta(days=RETENTION_DAYS), tz)
+        if note.kind == "credit_alert" and stored.plan.credits is not None:
+            facts["unit_price"] = cur.display(stored.plan.credits.unit_price)
+        payload["facts"] = {**facts, **note.details}
+        if note.channel == WEBHOOK:
+            payload["endpoint"] = next(e.id for e in self.endpoints if e.url == note.to[0])
+        return Message(
+            self.account_id, note.at, note.kind, note.channel, note.to, note.invoice, payload
+        )
+
+    def dunning_words(self, note: Notification) -> dict[str, str]:
+        plan, tz = self.stored.plan, self.stored.account.timezone
+        dunning = plan.dunning
+        attempt = int(note.details["attempt"])
+        retry = ""
+        if attempt < dunning.max_attempts:
+            retry = format_day(note.at + timedelta(days=dunning.retry_after_days), tz)
+        action = {"suspend": "suspended", "cancel": "cancelled", "delete": "deleted"}
+        return {
+            "next_attempt": retry,
+            "consequence": (
+                f"If it is still unpaid {dunning.grace_days} day(s) after the first failed "
+                f"charge, the account will be {action[dunning.final_action]}. Updating the "
+                "payment method retries at once."
+            ),
+        }
+
+    # -- the end of the run -----------------------------------------------------------------
+
+    def finish(self, result: BillingResult) -> None:
+        stored, connection = self.stored, self.connection
+        state = result.state
+        ended_at = state.ends_at if state.status != "active" else None
+        repository.update_account_after_billing(
+            connection, self.account_id, state.status, self.balance, ended_at
+        )
+        self.tell_alerts(result)
+        if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
+            sync_ledger(connection, self.account_id, self.until, state.wallet.entries)
+        if (
+            state.status in ("cancelled", "deleted")
+            and ended_at is not None
+            and ended_at + timedelta(days=RETENTION_DAYS) <= self.until
+        ):
+            end = payments.account_end(connection, self.account_id)
+            if end.purged_at is None:
+                at = ended_at + timedelta(days=RETENTION_DAYS)
+                removed = payments.purge_account(
+                    connection, self.account_id, at, ended_at, self.until
+                )
+                for note in notify(
+                    stored.account, result.seats, self.urls, at, "account_purged", None
+                ):
+                    message = self.message(note, None)
+                    message.payload["facts"]["removed"] = removed
+                    self.batch.messages.append(message)
+
+    def tell_alerts(self, result: BillingResult) -> None:
+        """Credit alerts up to ``until`` not told yet (recording tells most as they happen)."""
+        if not result.alerts:
+            return
+        told = payments.told_alerts(self.connection, self.account_id)
+        for alert in result.alerts:
+            if alert.at not in told:
+                self.tell(
+                    result, alert.at, "credit_alert", None, None,
+                    balance=alert.balance, assigned=alert.assigned,
+                )  # fmt: skip

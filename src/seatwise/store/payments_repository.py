@@ -1,0 +1,419 @@
+"""The store's queries for getting paid: payment methods, charge attempts, reminders, the
+outbox and its delivery log, webhook endpoints, purges. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from seatwise.core.dunning import Attempt, MethodChange
+from seatwise.store import bulk
+from seatwise.store.tables import (
+    accounts,
+    contacts,
+    credit_notes,
+    deliveries,
+    invoices,
+    members,
+    outbox,
+    payment_attempts,
+    payment_methods,
+    purges,
+    reminders,
+    webhook_endpoints,
+)
+
+# -- payment methods ------------------------------------------------------------------------------
+
+
+def methods(connection: Connection, account_id: str) -> list[MethodChange]:
+    """The account's payment methods, in the order they took effect."""
+    return [
+        MethodChange(row.at, row.method)
+        for row in connection.execute(
+            select(payment_methods.c.at, payment_methods.c.method)
+            .where(payment_methods.c.account_id == account_id)
+            .order_by(payment_methods.c.at, payment_methods.c.id)
+        )
+    ]
+
+
+def add_method(
+    connection: Connection, account_id: str, at: datetime, method: str, now: datetime
+) -> None:
+    connection.execute(
+        insert(payment_methods).values(account_id=account_id, at=at, method=method, recorded_at=now)
+    )
+    connection.execute(
+        update(accounts).where(accounts.c.id == account_id).values(payment_method=method)
+    )
+
+
+# -- attempts and reminders -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    attempt: Attempt
+    number: int  # 1, 2, … for its invoice
+    amount: int
+    reference: str
+    receipt: str | None
+
+
+def attempts(connection: Connection, account_id: str) -> list[StoredAttempt]:
+    """Every charge made for the account, in the order they were made."""
+    return [
+        StoredAttempt(
+            Attempt(row.invoice_number, row.at, row.method, row.succeeded, row.reason),
+            row.attempt,
+            row.amount,
+            row.reference,
+            row.receipt,
+        )
+        for row in connection.execute(
+            select(payment_attempts)
+            .where(payment_attempts.c.account_id == account_id)
+            .order_by(payment_attempts.c.at, payment_attempts.c.id)
+        )
+    ]
+
+
+def attempts_of_invoice(connection: Connection, number: str) -> list[StoredAttempt]:
+    return [
+        StoredAttempt(
+            Attempt(row.invoice_number, row.at, row.method, row.succeeded, row.reason),
+            row.attempt,
+            row.amount,
+            row.reference,
+            row.receipt,
+        )
+        for row in connection.execute(
+            select(payment_attempts)
+            .where(payment_attempts.c.invoice_number == number)
+            .order_by(payment_attempts.c.attempt)
+        )
+    ]
+
+
+ATTEMPT_COLUMNS = (
+    "account_id",
+    "invoice_number",
+    "attempt",
+    "at",
+    "method",
+    "amount",
+    "succeeded",
+    "reason",
+    "reference",
+    "receipt",
+    "recorded_at",
+)
+REMINDER_COLUMNS = ("invoice_number", "days_before", "account_id", "at")
+
+
+def insert_attempts(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in :data:`ATTEMPT_COLUMNS` order."""
+    bulk.insert_rows(connection, payment_attempts, ATTEMPT_COLUMNS, rows)
+
+
+def insert_reminders(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in :data:`REMINDER_COLUMNS` order."""
+    bulk.insert_rows(connection, reminders, REMINDER_COLUMNS, rows)
+
+
+def reminded(connection: Connection, account_id: str) -> set[tuple[str, int]]:
+    return {
+        (row.invoice_number, row.days_before)
+        for row in connection.execute(
+            select(reminders.c.invoice_number, reminders.c.days_before).where(
+                reminders.c.account_id == account_id
+            )
+        )
+    }
+
+
+def credited(connection: Connection, invoice_ids: Sequence[int]) -> dict[int, int]:
+    """Credit notes issued on each of these invoices, summed."""
+    if not invoice_ids:
+        return {}
+    return {
+        row.invoice_id: int(row.total)
+        for row in connection.execute(
+            select(credit_notes.c.invoice_id, func.sum(credit_notes.c.amount).label("total"))
+            .where(credit_notes.c.invoice_id.in_(list(invoice_ids)))
+            .group_by(credit_notes.c.invoice_id)
+        )
+    }
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+
+OUTBOX_COLUMNS = (
+    "account_id",
+    "at",
+    "kind",
+    "channel",
+    "recipients",
+    "invoice_number",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to send: what the outbox holds."""
+
+    account_id: str
+    at: datetime
+    kind: str
+    channel: str
+    recipients: tuple[str, ...]
+    invoice: str | None
+    payload: dict[str, Any]
+
+
+def enqueue(connection: Connection, messages: Sequence[Message], now: datetime) -> None:
+    """Queue messages, in the caller's transaction: they exist if and only if it commits."""
+    bulk.insert_rows(
+        connection,
+        outbox,
+        OUTBOX_COLUMNS,
+        [
+            (
+                m.account_id,
+                m.at,
+                m.kind,
+                m.channel,
+                orjson.dumps(list(m.recipients)).decode(),
+                m.invoice,
+                orjson.dumps(m.payload).decode(),
+                PENDING,
+                0,
+                now,
+                now,
+            )
+            for m in messages
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    message: Message
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+def _outbox_row(row: Any) -> OutboxRow:
+    return OutboxRow(
+        row.id,
+        Message(
+            row.account_id,
+            row.at,
+            row.kind,
+            row.channel,
+            tuple(orjson.loads(row.recipients)),
+            row.invoice_number,
+            orjson.loads(row.payload),
+        ),
+        row.status,
+        row.attempts,
+        row.next_attempt_at,
+        row.delivered_at,
+        row.last_error,
+    )
+
+
+def told_alerts(connection: Connection, account_id: str) -> set[datetime]:
+    """The instants of the credit alerts already queued for the account."""
+    return set(
+        connection.scalars(
+            select(outbox.c.at).where(
+                outbox.c.account_id == account_id, outbox.c.kind == "credit_alert"
+            )
+        )
+    )
+
+
+def outbox_of(connection: Connection, account_id: str | None = None) -> list[OutboxRow]:
+    """The outbox (of one account), oldest first."""
+    query = select(outbox).order_by(outbox.c.id)
+    if account_id is not None:
+        query = query.where(outbox.c.account_id == account_id)
+    return [_outbox_row(row) for row in connection.execute(query)]
+
+
+def claim(
+    connection: Connection, now: datetime, lease_until: datetime, limit: int
+) -> list[OutboxRow]:
+    """Take up to ``limit`` messages due at ``now`` that no live lease holds, and lease them to
+    the caller until ``lease_until``. A worker that dies leaves its lease to run out; the
+    message is then taken again (delivery is at least once; webhooks carry a stable id)."""
+    due = and_(
+        outbox.c.status == PENDING,
+        outbox.c.next_attempt_at <= now,
+        or_(outbox.c.locked_until.is_(None), outbox.c.locked_until <= now),
+    )
+    query = select(outbox).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = [_outbox_row(row) for row in connection.execute(query)]
+    if rows:
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([row.id for row in rows]))
+            .values(locked_until=lease_until)
+        )
+    return rows
+
+
+def record_delivery(
+    connection: Connection,
+    row: OutboxRow,
+    at: datetime,
+    succeeded: bool,
+    detail: str,
+    retry_at: datetime | None,
+) -> None:
+    """Log one delivery attempt and move the message on: delivered, to be retried at
+    ``retry_at``, or failed for good (``retry_at`` None after a failure)."""
+    attempt = row.attempts + 1
+    connection.execute(
+        insert(deliveries).values(
+            outbox_id=row.id, attempt=attempt, at=at, succeeded=succeeded, detail=detail
+        )
+    )
+    if succeeded:
+        values: dict[str, Any] = {"status": DELIVERED, "delivered_at": at, "last_error": None}
+    elif retry_at is not None:
+        values = {"next_attempt_at": retry_at, "last_error": detail}
+    else:
+        values = {"status": FAILED, "last_error": detail}
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.id == row.id)
+        .values(attempts=attempt, locked_until=None, **values)
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    outbox_id: int
+    attempt: int
+    at: datetime
+    succeeded: bool
+    detail: str
+
+
+def delivery_log(connection: Connection, outbox_id: int | None = None) -> list[Delivery]:
+    query = select(deliveries).order_by(deliveries.c.id)
+    if outbox_id is not None:
+        query = query.where(deliveries.c.outbox_id == outbox_id)
+    return [
+        Delivery(row.outbox_id, row.attempt, row.at, row.succeeded, row.detail)
+        for row in connection.execute(query)
+    ]
+
+
+# -- webhook endpoints ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: int
+    url: str
+    secret: str
+
+
+def add_endpoint(connection: Connection, url: str, secret: str, now: datetime) -> int:
+    return int(
+        connection.execute(
+            insert(webhook_endpoints)
+            .values(url=url, secret=secret, active=True, created_at=now)
+            .returning(webhook_endpoints.c.id)
+        ).scalar_one()
+    )
+
+
+def endpoints(connection: Connection) -> list[Endpoint]:
+    """The active webhook endpoints, oldest first."""
+    return [
+        Endpoint(row.id, row.url, row.secret)
+        for row in connection.execute(
+            select(webhook_endpoints)
+            .where(webhook_endpoints.c.active.is_(True))
+            .order_by(webhook_endpoints.c.id)
+        )
+    ]
+
+
+# -- the end of an account ------------------------------------------------------------------------
+
+
+def purge_account(
+    connection: Connection, account_id: str, at: datetime, ended_at: datetime, now: datetime
+) -> str:
+    """Remove the account's personal data (billing contacts, members' email addresses, the
+    recipients of its queued messages) and record the purge; invoices and the timeline's
+    pseudonymous member ids stay, as accounting law requires. Returns what was removed."""
+    removed_contacts = connection.execute(
+        contacts.delete().where(contacts.c.account_id == account_id)
+    ).rowcount
+    removed_emails = connection.execute(
+        update(members)
+        .where(members.c.account_id == account_id, members.c.email.is_not(None))
+        .values(email=None)
+    ).rowcount
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.account_id == account_id, outbox.c.channel == "email")
+        .values(recipients="[]", payload="{}")
+    )
+    removed = (
+        f"{removed_contacts} billing contact(s), {removed_emails} member email address(es), "
+        "the addresses and contents of its emails"
+    )
+    connection.execute(
+        insert(purges).values(
+            account_id=account_id, at=at, ended_at=ended_at, removed=removed, recorded_at=now
+        )
+    )
+    connection.execute(update(accounts).where(accounts.c.id == account_id).values(purged_at=at))
+    return removed
+
+
+@dataclass(frozen=True)
+class AccountEnd:
+    status: str
+    ended_at: datetime | None
+    purged_at: datetime | None
+
+
+def account_end(connection: Connection, account_id: str) -> AccountEnd:
+    row = connection.execute(
+        select(accounts.c.status, accounts.c.ended_at, accounts.c.purged_at).where(
+            accounts.c.id == account_id
+        )
+    ).one()
+    return AccountEnd(row.status, row.ended_at, row.purged_at)
+
+
+def invoice_id_of(connection: Connection, number: str) -> int:
+    return int(
+        connection.execute(select(invoices.c.id).where(invoices.c.number == number)).scalar_one()
+    )
