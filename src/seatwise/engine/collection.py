@@ -195,6 +195,8 @@ class AccountRun:
 
     def next_action(self, provisional: tuple[Invoice, ...]) -> Charge | FinalAction | Remind | None:
         plan = self.stored.plan
+        if any(isinstance(event, Terminate) for event in self.stored.events):
+            return None  # after dunning's final action nothing more is collected or reminded
         receivables = [
             Receivable(u.number, u.invoice.issued_at, u.invoice.due_at, u.amount)
             for u in self.unpaid.values()
