@@ -28,6 +28,7 @@ KINDS = (
     "payment_failed",
     "credit_alert",
     "account_suspended",
+    "account_cancelled",
     "account_deleted",
 )
 SECURITY = ("none", "starttls", "tls")

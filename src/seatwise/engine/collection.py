@@ -47,13 +47,14 @@ from seatwise.core.dunning import (
 from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
+from seatwise.core.money import currency
 from seatwise.core.notifications import WEBHOOK, Notification, notify
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Endpoint, Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
+from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredInvoice
 
 RECEIPT_PREFIX = "RCT-"
 
@@ -427,3 +428,30 @@ class AccountRun:
                     result, alert.at, "credit_alert", None, None,
                     balance=alert.balance, assigned=alert.assigned,
                 )  # fmt: skip
+
+
+def state_change(
+    connection: Connection, invoice: StoredInvoice, kind: str, at: datetime, now: datetime
+) -> None:
+    """Queue the webhooks of an invoice state change made by hand (paid, void,
+    uncollectible), in the caller's transaction."""
+    cur = currency(invoice.currency_code)
+    facts = {
+        "account": invoice.account_id,
+        "number": invoice.number,
+        "kind": invoice.invoice.kind,
+        "total": cur.display(invoice.invoice.total),
+    }
+    messages = [
+        Message(
+            invoice.account_id,
+            at,
+            kind,
+            WEBHOOK,
+            (endpoint.url,),
+            invoice.number,
+            {"details": {}, "facts": facts, "endpoint": endpoint.id},
+        )
+        for endpoint in payments.endpoints(connection)
+    ]
+    payments.enqueue(connection, messages, now)

@@ -21,7 +21,9 @@ from seatwise.core.invoice_states import (
     credit_note_effect,
 )
 from seatwise.core.money import currency
+from seatwise.engine.collection import RECEIPT_PREFIX, state_change
 from seatwise.engine.credits import credits_paid
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
 from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
@@ -37,8 +39,11 @@ def _move(engine: Engine, number: str, new: str, at: datetime, reason: str) -> S
         invoice = _locked_invoice(connection, number)
         check_transition(number, invoice.status, new)
         repository.change_status(connection, invoice.id, invoice.status, new, at, reason)
+        if new == PAID:
+            _record_payment(connection, invoice, at, reason)
         if new == PAID and invoice.invoice.kind == "credits":
             credits_paid(connection, invoice, at)  # the credits bought reach the wallet
+        state_change(connection, invoice, _KINDS[new], at, at)
         if new == VOID:
             # Credit the voided invoice took from the account's balance goes back to it.
             used = -sum(
@@ -49,6 +54,36 @@ def _move(engine: Engine, number: str, new: str, at: datetime, reason: str) -> S
             if used:
                 repository.add_to_credit_balance(connection, invoice.account_id, used)
     return invoice
+
+
+_KINDS = {PAID: "invoice_paid", VOID: "invoice_void", UNCOLLECTIBLE: "invoice_uncollectible"}
+
+
+def _record_payment(connection: Connection, invoice: StoredInvoice, at: datetime, how: str) -> None:
+    """A payment made outside the gateway is recorded like a charge that succeeded, with a
+    receipt."""
+    assert invoice.number is not None
+    credited = sum(note.amount for note in repository.credit_notes_of(connection, invoice.id))
+    made = payments.attempts_of_invoice(connection, invoice.number)
+    (receipt,) = repository.next_numbers(connection, RECEIPT_PREFIX, 1)
+    payments.insert_attempts(
+        connection,
+        [
+            (
+                invoice.account_id,
+                invoice.number,
+                len(made) + 1,
+                at,
+                "recorded by hand",
+                invoice.invoice.total - credited,
+                True,
+                how,
+                "",
+                receipt,
+                at,
+            )
+        ],
+    )
 
 
 def mark_paid(engine: Engine, number: str, at: datetime, reason: str = "paid") -> None:

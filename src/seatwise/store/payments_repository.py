@@ -18,7 +18,6 @@ from seatwise.store.tables import (
     contacts,
     credit_notes,
     deliveries,
-    invoices,
     members,
     outbox,
     payment_attempts,
@@ -259,13 +258,18 @@ def outbox_of(connection: Connection, account_id: str | None = None) -> list[Out
 
 
 def claim(
-    connection: Connection, now: datetime, lease_until: datetime, limit: int
+    connection: Connection,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    channels: Sequence[str] = ("email", "webhook"),
 ) -> list[OutboxRow]:
     """Take up to ``limit`` messages due at ``now`` that no live lease holds, and lease them to
     the caller until ``lease_until``. A worker that dies leaves its lease to run out; the
     message is then taken again (delivery is at least once; webhooks carry a stable id)."""
     due = and_(
         outbox.c.status == PENDING,
+        outbox.c.channel.in_(list(channels)),
         outbox.c.next_attempt_at <= now,
         or_(outbox.c.locked_until.is_(None), outbox.c.locked_until <= now),
     )
@@ -350,16 +354,12 @@ def add_endpoint(connection: Connection, url: str, secret: str, now: datetime) -
     )
 
 
-def endpoints(connection: Connection) -> list[Endpoint]:
-    """The active webhook endpoints, oldest first."""
-    return [
-        Endpoint(row.id, row.url, row.secret)
-        for row in connection.execute(
-            select(webhook_endpoints)
-            .where(webhook_endpoints.c.active.is_(True))
-            .order_by(webhook_endpoints.c.id)
-        )
-    ]
+def endpoints(connection: Connection, active_only: bool = True) -> list[Endpoint]:
+    """The (active) webhook endpoints, oldest first."""
+    query = select(webhook_endpoints).order_by(webhook_endpoints.c.id)
+    if active_only:
+        query = query.where(webhook_endpoints.c.active.is_(True))
+    return [Endpoint(row.id, row.url, row.secret) for row in connection.execute(query)]
 
 
 # -- the end of an account ------------------------------------------------------------------------
@@ -411,9 +411,3 @@ def account_end(connection: Connection, account_id: str) -> AccountEnd:
         )
     ).one()
     return AccountEnd(row.status, row.ended_at, row.purged_at)
-
-
-def invoice_id_of(connection: Connection, number: str) -> int:
-    return int(
-        connection.execute(select(invoices.c.id).where(invoices.c.number == number)).scalar_one()
-    )

@@ -1,0 +1,138 @@
+"""The outbox worker: delivers queued emails and webhooks, with retries and a delivery log.
+
+Billing queues every message in the ``outbox`` table in the transaction that made its fact
+true (an invoice issued, a charge declined…): if that transaction commits, the message exists;
+if it rolls back, it never did. The worker then, in short transactions of its own:
+
+1. **claims** due messages by giving them a lease (``locked_until``) — on PostgreSQL with
+   ``FOR UPDATE SKIP LOCKED``, so several workers never take the same message;
+2. **delivers** each one outside any transaction (SMTP, or an HTTP POST signed per Standard
+   Webhooks);
+3. **records** the attempt in ``deliveries`` and moves the message on: delivered; retried after
+   the next delay of :data:`~seatwise.collect.webhooks.RETRY_DELAYS` (5 s, 5 min, 30 min, 2 h,
+   5 h, 10 h); or failed after the last.
+
+A worker killed between 1 and 3 loses nothing: its lease runs out (:data:`LEASE`) and the
+message is delivered by the next worker — at least once, with the same ``webhook-id``, so a
+receiver drops the duplicate. Emails wait in the outbox while no SMTP server is configured.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from seatwise.collect.email import EmailError, SmtpMailer, compose
+from seatwise.collect.webhooks import (
+    RETRY_DELAYS,
+    Delivery,
+    WebhookEvent,
+    attempt,
+    post,
+)
+from seatwise.collect.webhooks import Endpoint as WebhookEndpoint
+from seatwise.core.notifications import WEBHOOK_TYPES
+from seatwise.engine.clock import Clock
+from seatwise.store import payments_repository as payments
+from seatwise.store.database import write_transaction
+from seatwise.store.payments_repository import OutboxRow
+
+LEASE = timedelta(minutes=5)
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def vendor_name(env: Mapping[str, str] = os.environ) -> str:
+    """How emails name the vendor: ``SEATWISE_VENDOR_NAME``."""
+    return env.get("SEATWISE_VENDOR_NAME", "Seatwise")
+
+
+def deliver_due(
+    engine: Engine,
+    clock: Clock,
+    mailer: SmtpMailer | None,
+    send: Callable[[str, bytes, Mapping[str, str]], int] = post,
+    vendor: str = "Seatwise",
+    limit: int = BATCH,
+) -> DeliveryReport:
+    """Deliver every message due now, batch after batch, until none is left; emails only with
+    a ``mailer``. Messages that fail are left for their retry instant."""
+    channels = ("email", "webhook") if mailer is not None else ("webhook",)
+    delivered = retrying = failed = 0
+    with engine.connect() as connection:
+        secrets = {e.id: e for e in payments.endpoints(connection, active_only=False)}
+    while True:
+        now = clock.now()
+        with write_transaction(engine) as connection:
+            rows = payments.claim(connection, now, now + LEASE, limit, channels)
+        if not rows:
+            return DeliveryReport(delivered, retrying, failed)
+        for row in rows:
+            at = clock.now()
+            if row.message.channel == "email":
+                assert mailer is not None
+                ok, detail = _email(row, mailer, vendor)
+            else:
+                ok, detail = _webhook(row, secrets, at, send)
+            retry_at = None
+            if not ok and row.attempts + 1 < len(RETRY_DELAYS):
+                retry_at = at + RETRY_DELAYS[row.attempts + 1]
+            with write_transaction(engine) as connection:
+                payments.record_delivery(connection, row, at, ok, detail, retry_at)
+            delivered += ok
+            retrying += not ok and retry_at is not None
+            failed += not ok and retry_at is None
+
+
+def _email(row: OutboxRow, mailer: SmtpMailer, vendor: str) -> tuple[bool, str]:
+    message = row.message
+    try:
+        mail = compose(
+            message.kind,
+            {**message.payload["facts"], "vendor": vendor, "attached": False},
+            message.recipients,
+            mailer.settings.sender,
+        )
+        mailer.send(mail)
+    except EmailError as error:
+        return False, str(error)
+    return True, f"sent to {', '.join(message.recipients)}"
+
+
+def webhook_event(row: OutboxRow) -> WebhookEvent:
+    """The Standard Webhooks event of a queued message; its id is the message's, so a second
+    delivery of it carries the same ``webhook-id``."""
+    message = row.message
+    data = {
+        "account": message.account_id,
+        "invoice": message.invoice,
+        **message.payload["facts"],
+    }
+    data.pop("at", None)
+    return WebhookEvent(f"msg_{row.id}", WEBHOOK_TYPES[message.kind], message.at, data)
+
+
+def _webhook(
+    row: OutboxRow,
+    endpoints: Mapping[int, payments.Endpoint],
+    at: datetime,
+    send: Callable[[str, bytes, Mapping[str, str]], int],
+) -> tuple[bool, str]:
+    endpoint = endpoints.get(int(row.message.payload["endpoint"]))
+    if endpoint is None:
+        return False, "the webhook endpoint no longer exists"
+    delivery = Delivery(webhook_event(row), WebhookEndpoint(endpoint.url, endpoint.secret))
+    result = attempt(delivery, at, send)
+    if result.delivered:
+        return True, f"HTTP {result.status} from {endpoint.url}"
+    return False, f"{result.error} from {endpoint.url}"

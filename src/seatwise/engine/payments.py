@@ -1,0 +1,132 @@
+"""Use cases of getting paid: changing the payment method, receipts, webhook endpoints.
+
+Charges, retries, reminders and dunning's final action happen in billing runs
+(:mod:`seatwise.engine.collection`); what is here is what a person does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from seatwise.collect.webhooks import new_secret
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.gateway import TEST_METHODS, PaymentGateway, TestGateway
+from seatwise.core.money import currency
+from seatwise.core.periods import iso
+from seatwise.engine.billing_run import bill_account
+from seatwise.engine.clock import Clock
+from seatwise.store import payments_repository as payments
+from seatwise.store import repository
+from seatwise.store.database import write_transaction
+from seatwise.store.payments_repository import StoredAttempt
+
+
+class PaymentRefused(SeatwiseError):
+    """A payment request that cannot be done; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class MethodUpdated:
+    account: str
+    method: str
+    at: datetime
+    attempts: tuple[StoredAttempt, ...]  # the charges it made at once (unpaid invoices)
+
+
+def set_payment_method(
+    engine: Engine,
+    account_id: str,
+    method: str,
+    clock: Clock,
+    at: datetime | None = None,
+    gateway: PaymentGateway | None = None,
+) -> MethodUpdated:
+    """From ``at`` (default: now) the account pays with ``method``; every unpaid invoice that
+    the plan charges automatically is charged to it at once (SPEC 8), by a billing run of the
+    account up to ``at`` in the same transaction."""
+    now = clock.now()
+    at = now if at is None else at
+    if at > now:
+        raise PaymentRefused(f"at: {iso(at)} is in the future (now is {iso(now)})")
+    if not method.strip():
+        raise PaymentRefused("method: give the gateway's token for the payment method")
+    if (gateway is None or isinstance(gateway, TestGateway)) and not TEST_METHODS.match(method):
+        raise PaymentRefused(
+            f"method: {method!r} is not one the test gateway knows (succeeds, declines, "
+            "declines_first_N, none); configure a real gateway to use its tokens"
+        )
+    with write_transaction(engine) as connection:
+        repository.lock_account(connection, account_id)
+        stored = repository.load_account(connection, account_id)
+        known = payments.methods(connection, account_id)
+        if known and at < known[-1].at:
+            raise PaymentRefused(
+                f"at: {iso(at)} is before the current method's start ({iso(known[-1].at)})"
+            )
+        if stored.status in ("suspended", "cancelled", "deleted"):
+            raise PaymentRefused(f"account {account_id!r} is {stored.status}")
+        last_issue = repository.last_issued_at(connection, account_id)
+        if last_issue is not None and at < last_issue:
+            raise PaymentRefused(
+                f"at: {iso(at)} is before the latest invoice ({iso(last_issue)}); a payment "
+                "method takes effect from now on"
+            )
+        before = len(payments.attempts(connection, account_id))
+        payments.add_method(connection, account_id, at, method, now)
+        bill_account(connection, account_id, at, gateway=gateway)
+        made = payments.attempts(connection, account_id)[before:]
+    return MethodUpdated(account_id, method, at, tuple(made))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of one payment of an invoice."""
+
+    receipt: str
+    invoice: str
+    account: str
+    amount: str  # formatted, with the currency
+    paid_at: datetime
+    method: str
+    reference: str
+
+
+def receipts(engine: Engine, number: str) -> list[Receipt]:
+    """The receipts of invoice ``number`` (a charge that succeeded, or a payment recorded)."""
+    with engine.connect() as connection:
+        invoice = repository.find_invoice(connection, number)
+        made = payments.attempts_of_invoice(connection, number)
+    cur = currency(invoice.currency_code)
+    return [
+        Receipt(
+            a.receipt or "",
+            number,
+            invoice.account_id,
+            cur.display(a.amount),
+            a.attempt.at,
+            a.attempt.method,
+            a.reference,
+        )
+        for a in made
+        if a.attempt.succeeded
+    ]
+
+
+def attempts_of(engine: Engine, account_id: str) -> list[StoredAttempt]:
+    with engine.connect() as connection:
+        repository.load_account(connection, account_id)  # UnknownAccount if it is not one
+        return payments.attempts(connection, account_id)
+
+
+def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> payments.Endpoint:
+    """Register an endpoint; messages queued from now on are also sent there, signed with the
+    returned secret."""
+    if not url.startswith(("http://", "https://")):
+        raise PaymentRefused(f"url: {url!r} is not an http(s) URL")
+    secret = new_secret()
+    with write_transaction(engine) as connection:
+        endpoint_id = payments.add_endpoint(connection, url, secret, clock.now())
+    return payments.Endpoint(endpoint_id, url, secret)
