@@ -126,6 +126,7 @@ def test_every_kind_has_its_templates(smtp: tuple[Inbox, int]) -> None:
         },
         "credit_alert": {**common, "assigned": 12, "balance": 10, "unit_price": "$10.00"},
         "account_suspended": {**common, "at": "15 Feb 2025"},
+        "account_cancelled": {**common, "at": "15 Feb 2025"},
         "account_deleted": {**common, "at": "15 Feb 2025", "purge_on": "15 Jun 2025"},
     }
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port, security="none"))
@@ -137,6 +138,7 @@ def test_every_kind_has_its_templates(smtp: tuple[Inbox, int]) -> None:
         "Payment of invoice INV-1 failed",
         "Acme: more credits assigned (12) than bought (10)",
         "Acme is suspended: invoice INV-1 is unpaid",
+        "Acme is cancelled: invoice INV-1 is unpaid",
         "Acme is deleted: invoice INV-1 is unpaid",
     ]
 

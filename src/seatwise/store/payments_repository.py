@@ -379,11 +379,19 @@ def purge_account(
         .where(members.c.account_id == account_id, members.c.email.is_not(None))
         .values(email=None)
     ).rowcount
-    connection.execute(
-        update(outbox)
-        .where(outbox.c.account_id == account_id, outbox.c.channel == "email")
-        .values(recipients="[]", payload="{}")
-    )
+    for row in connection.execute(
+        select(outbox.c.id, outbox.c.payload).where(
+            outbox.c.account_id == account_id, outbox.c.channel == "email"
+        )
+    ).all():  # an email's addresses and contents go; what it was about stays
+        details = orjson.loads(row.payload).get("details", {})
+        connection.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(
+                recipients="[]", payload=orjson.dumps({"details": details, "facts": {}}).decode()
+            )
+        )
     removed = (
         f"{removed_contacts} billing contact(s), {removed_emails} member email address(es), "
         "the addresses and contents of its emails"
