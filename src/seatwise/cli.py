@@ -496,10 +496,6 @@ def credits_show(account_id: str, as_json: bool, database_url: str | None) -> No
         click.echo(wallet_text(view))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- getting paid -----------------------------------------------------------------------------
 
 
@@ -684,3 +680,7 @@ def deliver(every: float | None, database_url: str | None) -> None:
         if every is None:
             return
         time.sleep(every)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -6,8 +6,14 @@ outbox is delivered by the worker to a real SMTP server and a real HTTP receiver
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -16,7 +22,7 @@ from test_email import Inbox, smtp  # noqa: F401  (the SMTP fixture)
 from test_webhooks import Receiver, receiver  # noqa: F401  (the HTTP receiver fixture)
 
 from seatwise.collect.email import SmtpMailer, SmtpSettings
-from seatwise.collect.outbox import deliver_due
+from seatwise.collect.outbox import LEASE, deliver_due
 from seatwise.core.notifications import order_key
 from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine.billing_run import bill, import_scenario
@@ -238,3 +244,60 @@ def test_the_worker_delivers_email_and_signed_webhooks_and_logs_retries(
         log = payments.delivery_log(connection)
     assert [(d.attempt, d.succeeded) for d in log if not d.succeeded] == [(1, False)]
     assert "HTTP 503" in next(d.detail for d in log if not d.succeeded)
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(engine: Engine, database_url: str) -> None:
+    server = Receiver(0)
+    stalled = threading.Event()
+    release = threading.Event()
+    original = server.RequestHandlerClass.do_POST
+
+    def do_post(handler: Any) -> None:
+        if not stalled.is_set():
+            body = handler.rfile.read(int(handler.headers["content-length"]))
+            handler.server.received.append((dict(handler.headers.items()), body))
+            stalled.set()
+            release.wait(30)  # the worker blocks here until it is killed
+            return
+        original(handler)
+
+    server.RequestHandlerClass = type(
+        "Stalling", (server.RequestHandlerClass,), {"do_POST": do_post}
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        add_webhook_endpoint(engine, server.url, FixedClock(at(2024, 1, 1)))
+        load(engine, REMINDED)
+        bill(engine, at(2024, 1, 2))  # one message: invoice_issued to the endpoint (no SMTP)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "seatwise.cli", "deliver", "--database-url", database_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={k: v for k, v in os.environ.items() if not k.startswith("SEATWISE_SMTP")},
+        )
+        if not stalled.wait(30):
+            worker.kill()
+            pytest.fail(f"the worker never posted: {worker.communicate()}")
+        os.kill(worker.pid, signal.SIGKILL)  # between sending and recording the delivery
+        worker.wait()
+        release.set()
+        with engine.connect() as connection:
+            (row,) = [r for r in payments.outbox_of(connection) if r.message.channel == "webhook"]
+            assert (row.status, row.attempts) == ("pending", 0)  # leased, not lost
+            assert payments.delivery_log(connection) == []
+        soon = FixedClock(datetime.now(UTC) + timedelta(minutes=1))
+        assert deliver_due(engine, soon, None).delivered == 0  # the dead worker's lease holds
+        later = FixedClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
+        assert deliver_due(engine, later, None).delivered == 1  # taken again, delivered
+        first, second = (
+            {k.lower(): v for k, v in h.items()}["webhook-id"] for h, _ in server.received
+        )
+        assert first == second  # the same event: the receiver can drop the repeat
+        with engine.connect() as connection:
+            (row,) = [r for r in payments.outbox_of(connection) if r.message.channel == "webhook"]
+            assert (row.status, row.attempts) == ("delivered", 1)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
