@@ -24,6 +24,7 @@ from test_webhooks import Receiver, receiver  # noqa: F401  (the HTTP receiver f
 from seatwise.collect.email import SmtpMailer, SmtpSettings
 from seatwise.collect.outbox import LEASE, deliver_due
 from seatwise.core.notifications import order_key
+from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine.billing_run import bill, import_scenario
 from seatwise.engine.clock import FixedClock
@@ -33,6 +34,7 @@ from seatwise.engine.payments import (
     receipts,
     set_payment_method,
 )
+from seatwise.engine.recording import EventRefused, record_event
 from seatwise.engine.simulation import notification
 from seatwise.scenario import Scenario, document, invoice_json, parse_scenario, run_scenario
 from seatwise.store import payments_repository as payments
@@ -127,6 +129,11 @@ def test_billing_runs_on_several_days_collect_in_time_order_and_purge(engine: En
         stored = repository.load_account(connection, "acme")
         assert stored.status == "deleted"
         assert payments.account_end(connection, "acme").ended_at == at(2024, 2, 15, 10)
+    with pytest.raises(EventRefused, match="'acme' is deleted since 2024-02-15T10:00:00Z"):
+        record_event(
+            engine, "acme", MemberChange(at(2024, 3, 1), "newcomer", "activate"),
+            FixedClock(at(2024, 3, 9)),
+        )  # fmt: skip
     # The personal data goes 120 days after the deletion (14 Jun 2024 10:00), not before.
     bill(engine, at(2024, 6, 14, 9))
     with engine.connect() as connection:

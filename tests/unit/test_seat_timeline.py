@@ -77,3 +77,13 @@ def test_distinct_holders_and_peak_over_a_half_open_period() -> None:
     assert seats.peak_during(cycle, False) == 1
     assert seats.holders_during(Period(at(3), at(20)), False) == ["b", "c"]  # a left at 3
     assert "d" not in seats.holders_during(Period(at(1), at(20)), False)  # zero-length hold
+
+
+def test_a_member_can_be_reactivated_within_six_months_only() -> None:
+    t0 = datetime(2024, 1, 31, 9, tzinfo=UTC)
+    base = [MemberChange(t0, "ana", "activate"), MemberChange(t0, "ana", "deactivate")]
+    SeatTimeline([*base, MemberChange(datetime(2024, 7, 31, 9, tzinfo=UTC), "ana", "reactivate")])
+    with pytest.raises(TimelineError, match="more than 6 months before"):
+        SeatTimeline(
+            [*base, MemberChange(datetime(2024, 7, 31, 9, 1, tzinfo=UTC), "ana", "reactivate")]
+        )

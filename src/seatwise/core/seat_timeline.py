@@ -6,6 +6,10 @@ A member is ``invited``, ``active``, ``deactivated`` or ``deleted``. The legal t
     (new) ──activate───────────────────────▶ active ──deactivate──▶ deactivated
     invited, active, deactivated ──delete──▶ deleted (final)
 
+A deactivated (suspended) member can be reactivated, with their data, for
+:data:`REACTIVATION_MONTHS` months after the deactivation (SPEC 2.2); later, they come back as
+a new member.
+
 A member *holds a seat* while ``active``, or while ``invited`` when the plan counts invited
 members. :class:`SeatTimeline` answers the three seat measures of a plan: occupancy at an
 instant, the peak occupancy over a period, and the distinct members holding a seat at any
@@ -17,9 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from seatwise.core.errors import TimelineError
-from seatwise.core.periods import Period
+from seatwise.core.periods import Period, add_months, iso
+
+UTC_ZONE = ZoneInfo("UTC")
 
 INVITED, ACTIVE, DEACTIVATED, DELETED = "invited", "active", "deactivated", "deleted"
 STATES = (INVITED, ACTIVE, DEACTIVATED, DELETED)
@@ -33,6 +40,7 @@ TRANSITIONS: dict[str, dict[str | None, str]] = {
     "delete": {INVITED: DELETED, ACTIVE: DELETED, DEACTIVATED: DELETED},
 }
 MEMBER_ACTIONS = tuple(TRANSITIONS)
+REACTIVATION_MONTHS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,16 @@ class SeatTimeline:
             else:
                 reason = f"cannot {change.action} a member who is {before}"
             raise TimelineError(reason, member=change.member, at=change.at)
+        if change.action == "reactivate" and spans:
+            limit = add_months(spans[-1].start, REACTIVATION_MONTHS, UTC_ZONE)
+            if change.at > limit:
+                raise TimelineError(
+                    f"cannot reactivate a member deactivated more than {REACTIVATION_MONTHS} "
+                    f"months before (on {iso(spans[-1].start)}): their data is gone; add them "
+                    "as a new member",
+                    member=change.member,
+                    at=change.at,
+                )
         if spans:
             previous = spans[-1]
             spans[-1] = StateSpan(previous.member, previous.state, previous.start, change.at)

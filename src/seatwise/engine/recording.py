@@ -5,6 +5,8 @@ everything already recorded before it is stored, so a stored timeline is always 
 can bill:
 
 * an event dated after now (the injected clock) is refused — the future is not known;
+* so is an event at or after the end of an account that ended (cancelled at the end of its
+  term, or suspended, cancelled or deleted by dunning);
 * an event that would make a member's history illegal (deactivating someone never activated,
   anything after a deletion…) is refused, naming the member and the instant;
 * an event dated at or before an invoice already issued is accepted: the next billing run settles
@@ -28,6 +30,7 @@ from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
 from seatwise.engine.clock import Clock
 from seatwise.engine.credits import CreditsRefused, sync_ledger
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
 
@@ -115,6 +118,12 @@ def record_event(
         if event.at < stored.account.subscribed_at:
             since = iso(stored.account.subscribed_at)
             raise EventRefused(f"at: {iso(event.at)} is before the subscription ({since})")
+        end = payments.account_end(connection, account_id)
+        if end.ended_at is not None and event.at >= end.ended_at:
+            raise EventRefused(
+                f"account {account_id!r} is {end.status} since {iso(end.ended_at)}: "
+                "nothing after that is recorded"
+            )
         if isinstance(event, MemberChange):
             _check_member_history(stored.events, event)
             known = {member.id for member in stored.account.members}
