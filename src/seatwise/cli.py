@@ -197,8 +197,9 @@ def import_command(file: Path, account_id: str | None, database_url: str | None)
 )
 @DATABASE_OPTION
 def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
-    """Issue every invoice due up to --until, for every account. Safe to run again: what was
-    issued is never issued twice."""
+    """Issue and collect everything due up to --until, for every account, in time order:
+    invoices, charges and their retries, reminders, dunning's final action, purges. Safe to run
+    again: what was issued is never issued twice."""
     from seatwise.engine import billing_run
     from seatwise.store import repository
     from seatwise.store.database import make_engine
@@ -219,6 +220,12 @@ def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
         f"billed {report.accounts} account(s) up to {iso(instant)}: "
         f"{report.invoices} {what}, {report.lines} line(s)"
     )
+    if not drafts:
+        click.echo(
+            f"collected: {report.charges} charge(s), {report.paid} paid, "
+            f"{report.reminders} reminder(s); {report.messages} message(s) queued "
+            "(`seatwise deliver` sends them)"
+        )
 
 
 @main.command(name="invoices")

@@ -38,6 +38,10 @@ class BillingReport:
     accounts: int
     invoices: int
     lines: int
+    charges: int = 0  # payment attempts made
+    paid: int = 0  # of which succeeded
+    reminders: int = 0
+    messages: int = 0  # emails and webhooks queued in the outbox
 
 
 def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: datetime) -> None:
@@ -133,7 +137,7 @@ def bill(
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
         endpoints = payments.endpoints(connection)
-    invoices = lines = 0
+    invoices = lines = charges = paid = reminders = messages = 0
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
         chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
         batch = Batch()
@@ -143,10 +147,14 @@ def bill(
             batch.write(connection, until)
         invoices += len(batch.invoices)
         lines += sum(len(entry.invoice.lines) for entry in batch.invoices)
+        charges += len(batch.attempts)
+        paid += sum(1 for row in batch.attempts if row[6])
+        reminders += len(batch.reminders)
+        messages += len(batch.messages)
         if progress is not None:
             for account_id in chunk:
                 progress(account_id)
-    return BillingReport(len(ids), invoices, lines)
+    return BillingReport(len(ids), invoices, lines, charges, paid, reminders, messages)
 
 
 def finalize_drafts(engine: Engine, account_id: str) -> BillingReport:

@@ -24,6 +24,9 @@ killed after charging charges no twice with a gateway that honours the key.
 
 from __future__ import annotations
 
+import importlib
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +47,7 @@ from seatwise.core.dunning import (
     next_action,
     rank,
 )
+from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
@@ -91,8 +95,22 @@ class _Unpaid:
     stored_id: int | None = None
 
 
-def default_gateway() -> PaymentGateway:
-    return TestGateway()
+def configured_gateway(env: Mapping[str, str] = os.environ) -> PaymentGateway:
+    """The gateway billing runs charge through: ``SEATWISE_GATEWAY=module:factory`` names a
+    callable returning a :class:`~seatwise.core.gateway.PaymentGateway` (the vendor's adapter
+    to its payment provider); unset, the built-in test gateway."""
+    spec = env.get("SEATWISE_GATEWAY", "").strip()
+    if not spec:
+        return TestGateway()
+    module_name, _, name = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), name or "gateway")
+    except (ImportError, AttributeError) as error:
+        raise SeatwiseError(
+            f"SEATWISE_GATEWAY: cannot load {spec!r} (module:factory): {error}"
+        ) from None
+    gateway: PaymentGateway = factory()
+    return gateway
 
 
 class AccountRun:
@@ -111,7 +129,7 @@ class AccountRun:
         self.account_id = account_id
         self.until = until
         self.batch = batch
-        self.gateway = gateway or default_gateway()
+        self.gateway = gateway or configured_gateway()
         self.endpoints = endpoints or []
         self.urls = [endpoint.url for endpoint in self.endpoints]
 

@@ -18,6 +18,7 @@ from seatwise.core.money import currency
 from seatwise.core.periods import iso
 from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
+from seatwise.engine.collection import configured_gateway
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
@@ -53,7 +54,8 @@ def set_payment_method(
         raise PaymentRefused(f"at: {iso(at)} is in the future (now is {iso(now)})")
     if not method.strip():
         raise PaymentRefused("method: give the gateway's token for the payment method")
-    if (gateway is None or isinstance(gateway, TestGateway)) and not TEST_METHODS.match(method):
+    gateway = gateway or configured_gateway()
+    if isinstance(gateway, TestGateway) and not TEST_METHODS.match(method):
         raise PaymentRefused(
             f"method: {method!r} is not one the test gateway knows (succeeds, declines, "
             "declines_first_N, none); configure a real gateway to use its tokens"
