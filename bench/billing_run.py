@@ -52,6 +52,9 @@ LINE_COLUMNS = [column.name for column in invoice_lines.columns]
 RAW_TABLE = "bench_raw_lines"
 
 
+REACTIVATION_WINDOW = timedelta(days=180)  # members come back within 6 months (SPEC 2.2)
+
+
 def account_year(rng: random.Random) -> tuple[str, Account, list[MemberChange]]:
     """One account: a preset, 10–50 members at the start, and a year of changes."""
     preset = rng.choice(list(PLANS))
@@ -59,6 +62,7 @@ def account_year(rng: random.Random) -> tuple[str, Account, list[MemberChange]]:
     size = rng.randint(10, 50)
     committed = size if preset in ("licences-annual", "contract-annual") else 0
     state: dict[str, str] = {}
+    left: dict[str, datetime] = {}  # when each deactivated member left
     events: list[MemberChange] = []
     for index in range(1, size + 1):
         member = f"m{index}"
@@ -80,10 +84,14 @@ def account_year(rng: random.Random) -> tuple[str, Account, list[MemberChange]]:
             member, action = rng.choice(active), "deactivate"
         elif roll < 0.90 and away:
             member, action = rng.choice(away), "reactivate"
+            if at - left[member] > REACTIVATION_WINDOW:  # too late to come back: deleted
+                action = "delete"
         else:
             member, action = rng.choice(active), "delete"
         events.append(MemberChange(at, member, action))
         state[member] = {"deactivate": "deactivated", "delete": "deleted"}.get(action, "active")
+        if action == "deactivate":
+            left[member] = at
     account = Account(subscribed_at=subscribed, committed_seats=committed)
     return preset, account, events
 

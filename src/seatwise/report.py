@@ -52,12 +52,30 @@ def invoice_table(doc: dict[str, Any], explanations: list[list[str]] | None = No
     alerts = [n for n in doc["notifications"] if n["kind"] == "credit_alert"]
     if wallet["balance"] or wallet["assigned"] or alerts:
         out.append(f"credits: balance {wallet['balance']}, assigned {wallet['assigned']}")
-    for alert in alerts:
-        out.append(
-            f"  alert {_day(alert['at'])}: {alert['assigned']} credits assigned, balance "
-            f"{alert['balance']} (to {', '.join(alert['to'])})"
-        )
+    told: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for note in doc["notifications"]:  # one line per fact, whoever was told of it
+        if note["kind"] != "invoice_issued":
+            told.setdefault((note["at"], note["kind"], note["invoice"]), note)
+    if told:
+        out.append("payments and notices:")
+    for note in told.values():
+        out.append(f"  {_day(note['at'])}  {_notice(note)}")
     return "\n".join(out)
+
+
+def _notice(note: dict[str, Any]) -> str:
+    kind, invoice = note["kind"], note["invoice"]
+    if kind == "payment_failed":
+        return f"charge {note['attempt']} of {invoice} failed: {note['reason']}"
+    if kind == "invoice_paid":
+        return f"{invoice} paid"
+    if kind == "reminder":
+        return f"reminder: {invoice} is due in {note['days_before']} day(s)"
+    if kind == "credit_alert":
+        return f"alert: {note['assigned']} credits assigned, balance {note['balance']}"
+    if kind == "account_purged":
+        return "personal data purged"
+    return f"account {kind.removeprefix('account_')} ({invoice} unpaid)"
 
 
 def _when(instant: datetime) -> str:

@@ -208,3 +208,36 @@ def test_credits_commands_quote_buy_assign_start_and_show_the_ledger(tmp_path: P
     projected = json.loads(seatwise("project", "acme", "--json", *db).stdout)
     kinds = [line["kind"] for line in projected["invoice"]["lines"]]
     assert "credits_overage" in kinds
+
+
+def test_payment_commands_collect_and_queue_messages(tmp_path: Path) -> None:
+    db = ("--database-url", f"sqlite:///{tmp_path / 'paid.db'}")
+    assert seatwise("migrate", *db).returncode == 0
+    added = seatwise("webhooks", "add", "http://127.0.0.1:9/hooks", *db)
+    assert added.returncode == 0 and "secret: whsec_" in added.stdout
+    scenario = str(SCENARIOS / "payment_method_update_retries_at_once.yaml")
+    assert seatwise("import", scenario, "--account-id", "acme", *db).returncode == 0
+    billed = seatwise("bill", "--until", "2024-02-09T00:00:00Z", *db)
+    assert "collected: 1 charge(s), 0 paid, 0 reminder(s)" in billed.stdout, billed.stderr
+    assert (
+        "2024-02-08T10:00:00Z  INV-000001 #1  declines  failed: card declined"
+        in seatwise("payments", "acme", *db).stdout
+    )
+    refused = seatwise("payment-method", "acme", "visa-4242", *db)
+    assert refused.returncode == 2 and "not one the test gateway knows" in refused.stderr
+    updated = seatwise("payment-method", "acme", "succeeds", "--at", "2024-02-09T15:00:00Z", *db)
+    assert "charged INV-000001 (attempt 2): paid, receipt RCT-000001" in updated.stdout
+    assert seatwise("receipt", "INV-000001", *db).stdout.startswith(
+        "Receipt RCT-000001: $24.00 received for INV-000001 (acme)"
+    )
+    queued = json.loads(seatwise("outbox", "--json", *db).stdout)
+    assert [(m["kind"], m["channel"]) for m in queued] == [
+        ("invoice_issued", "email"),
+        ("invoice_issued", "webhook"),
+        ("payment_failed", "email"),
+        ("payment_failed", "webhook"),
+        ("invoice_paid", "webhook"),
+    ]
+    delivered = seatwise("deliver", *db)
+    assert "emails wait: SEATWISE_SMTP_HOST" in delivered.stderr
+    assert "delivered 0, to retry 3, failed 0" in delivered.stdout  # nobody listens on :9

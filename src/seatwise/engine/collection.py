@@ -19,7 +19,7 @@ attempts and notifications as :func:`seatwise.core.payments.bill_and_collect` si
 
 Every message (email, webhook) goes to the outbox in the same transaction. Charges go to the
 gateway before the transaction commits, with an idempotency key (invoice/attempt), so a run
-killed after charging charges no twice with a gateway that honours the key.
+killed after charging and run again charges once with a gateway that honours the key.
 """
 
 from __future__ import annotations
@@ -159,16 +159,20 @@ class AccountRun:
         while True:
             provisional = settle(to_issue, self.balance, plan.currency)[0]
             action = self.next_action(provisional)
-            now_due = [
-                invoice
-                for invoice in to_issue
-                if action is None
-                or invoice.issued_at < action.at
-                or (invoice.issued_at == action.at and rank(action) >= 2)
-            ]
-            if now_due:
-                self.issue(result, now_due)
-                to_issue = to_issue[len(now_due) :]
+            due = len(to_issue)  # the invoices (in issue order) that come before the action
+            if action is not None:
+                due = next(
+                    (
+                        index
+                        for index, invoice in enumerate(to_issue)
+                        if invoice.issued_at > action.at
+                        or (invoice.issued_at == action.at and rank(action) < 2)
+                    ),
+                    len(to_issue),
+                )
+            if due:
+                self.issue(result, to_issue[:due])
+                to_issue = to_issue[due:]
                 continue
             if action is None:
                 break

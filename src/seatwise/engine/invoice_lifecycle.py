@@ -138,4 +138,5 @@ def issue_credit_note(
                 at,
                 f"settled by credit note {note_number}",
             )
+            state_change(connection, invoice, _KINDS[effect.status], at, at)
     return CreditNoteIssued(note_number, number, amount, effect.to_balance, effect.status)
