@@ -235,7 +235,7 @@ class AccountRun:
             plan,
             self.stored.account.timezone,
             receivables,
-            self.attempts if charging or self.unpaid else [],
+            self.attempts if charging else [],  # a sent invoice is paid by hand, not charged
             self.methods if charging else [],
             self.reminded if plan.reminders else set(),
             self.until,
