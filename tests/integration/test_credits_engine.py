@@ -20,6 +20,7 @@ from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
+from seatwise.store.payments_repository import outbox_of
 
 PLAN = """
 plan:
@@ -123,6 +124,13 @@ def test_overage_goes_on_the_next_monthly_invoice(database_url: str) -> None:
     clock = FixedClock(at(2025, 1, 20))
     recorded = record_event(engine, "acme", Assign(at(2025, 1, 10), "m1", "x", 3), clock)
     assert recorded.alert  # 3 assigned, balance 0
+    with engine.connect() as connection:  # the contact is told now, not at the next billing run
+        (told,) = [r for r in outbox_of(connection) if r.message.kind == "credit_alert"]
+    assert (told.message.at, told.message.recipients) == (at(2025, 1, 10), ("ap@acme.example",))
+    assert (told.message.payload["details"], told.message.payload["facts"]["unit_price"]) == (
+        {"balance": 0, "assigned": 3},
+        "$10.00",
+    )
     record_event(engine, "acme", Start(at(2025, 1, 12), "m1", "x"), clock)
     view = wallet(engine, "acme", clock.now())
     assert [(e.kind, e.credits) for e in view.entries] == [("reservation", 3), ("overage", 3)]
@@ -134,6 +142,9 @@ def test_overage_goes_on_the_next_monthly_invoice(database_url: str) -> None:
         ("seats", 50_000),
         ("credits_overage", 3_000),
     ]
+    with engine.connect() as connection:  # the billing run does not tell it again
+        kinds = [r.message.kind for r in outbox_of(connection)]
+    assert kinds.count("credit_alert") == 1
 
 
 def test_a_purchase_sent_as_an_invoice_adds_its_credits_when_paid(database_url: str) -> None:

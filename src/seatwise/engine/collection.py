@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from seatwise.core.account import RETENTION_DAYS, Terminate
+from seatwise.core.account import RETENTION_DAYS, TERMINATIONS, Terminate
 from seatwise.core.billing import BillingResult, format_day, generate_invoices
+from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -54,11 +55,12 @@ from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.money import currency
 from seatwise.core.notifications import WEBHOOK, Notification, notify
 from seatwise.core.reconcile import IssuedInvoice, reconcile
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Endpoint, Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredInvoice
+from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredAccount, StoredInvoice
 
 RECEIPT_PREFIX = "RCT-"
 
@@ -356,58 +358,7 @@ class AccountRun:
     ) -> None:
         account = self.stored.account
         for note in notify(account, result.seats, self.urls, at, kind, number, **details):
-            self.batch.messages.append(self.message(note, invoice))
-
-    def message(self, note: Notification, invoice: Invoice | None) -> Message:
-        stored = self.stored
-        cur, tz = stored.plan.currency, stored.account.timezone
-        payload: dict[str, Any] = {"details": dict(note.details)}
-        facts: dict[str, Any] = {"account": self.account_id, "at": format_day(note.at, tz)}
-        if invoice is not None and note.invoice is not None:
-            facts.update(
-                number=note.invoice,
-                kind=invoice.kind,
-                total=cur.display(invoice.total),
-                due=format_day(invoice.due_at, tz),
-                lines=[
-                    {"description": line.description, "amount": cur.display(line.amount)}
-                    for line in invoice.lines
-                ],
-                payment_note=(
-                    "It will be charged to your payment method on file."
-                    if stored.plan.collection == "charge_automatically"
-                    else "Please pay it by the due date."
-                ),
-            )
-        if note.kind == "payment_failed":
-            facts.update(self.dunning_words(note))
-        if note.kind == "account_deleted":
-            facts["purge_on"] = format_day(note.at + timedelta(days=RETENTION_DAYS), tz)
-        if note.kind == "credit_alert" and stored.plan.credits is not None:
-            facts["unit_price"] = cur.display(stored.plan.credits.unit_price)
-        payload["facts"] = {**facts, **note.details}
-        if note.channel == WEBHOOK:
-            payload["endpoint"] = next(e.id for e in self.endpoints if e.url == note.to[0])
-        return Message(
-            self.account_id, note.at, note.kind, note.channel, note.to, note.invoice, payload
-        )
-
-    def dunning_words(self, note: Notification) -> dict[str, str]:
-        plan, tz = self.stored.plan, self.stored.account.timezone
-        dunning = plan.dunning
-        attempt = int(note.details["attempt"])
-        retry = ""
-        if attempt < dunning.max_attempts:
-            retry = format_day(note.at + timedelta(days=dunning.retry_after_days), tz)
-        action = {"suspend": "suspended", "cancel": "cancelled", "delete": "deleted"}
-        return {
-            "next_attempt": retry,
-            "consequence": (
-                f"If it is still unpaid {dunning.grace_days} day(s) after the first failed "
-                f"charge, the account will be {action[dunning.final_action]}. Updating the "
-                "payment method retries at once."
-            ),
-        }
+            self.batch.messages.append(message(self.stored, self.endpoints, note, invoice))
 
     # -- the end of the run -----------------------------------------------------------------
 
@@ -435,9 +386,9 @@ class AccountRun:
                 for note in notify(
                     stored.account, result.seats, self.urls, at, "account_purged", None
                 ):
-                    message = self.message(note, None)
-                    message.payload["facts"]["removed"] = removed
-                    self.batch.messages.append(message)
+                    purged = message(stored, self.endpoints, note, None)
+                    purged.payload["facts"]["removed"] = removed
+                    self.batch.messages.append(purged)
 
     def tell_alerts(self, result: BillingResult) -> None:
         """Credit alerts up to ``until`` not told yet (recording tells most as they happen)."""
@@ -450,6 +401,77 @@ class AccountRun:
                     result, alert.at, "credit_alert", None, None,
                     balance=alert.balance, assigned=alert.assigned,
                 )  # fmt: skip
+
+
+def message(
+    stored: StoredAccount,
+    endpoints: Sequence[Endpoint],
+    note: Notification,
+    invoice: Invoice | None,
+) -> Message:
+    """The outbox message of a notification: its email's template values, or its webhook's
+    data, in ``facts``; the notification's own ``details``; the endpoint of a webhook."""
+    cur, tz = stored.plan.currency, stored.account.timezone
+    payload: dict[str, Any] = {"details": dict(note.details)}
+    facts: dict[str, Any] = {"account": stored.id, "at": format_day(note.at, tz)}
+    if invoice is not None and note.invoice is not None:
+        facts.update(
+            number=note.invoice,
+            kind=invoice.kind,
+            total=cur.display(invoice.total),
+            due=format_day(invoice.due_at, tz),
+            lines=[
+                {"description": line.description, "amount": cur.display(line.amount)}
+                for line in invoice.lines
+            ],
+            payment_note=(
+                "It will be charged to your payment method on file."
+                if stored.plan.collection == "charge_automatically"
+                else "Please pay it by the due date."
+            ),
+        )
+    if note.kind == "payment_failed":
+        facts.update(dunning_words(stored, note))
+    if note.kind == "account_deleted":
+        facts["purge_on"] = format_day(note.at + timedelta(days=RETENTION_DAYS), tz)
+    if note.kind == "credit_alert" and stored.plan.credits is not None:
+        facts["unit_price"] = cur.display(stored.plan.credits.unit_price)
+    payload["facts"] = {**facts, **note.details}
+    if note.channel == WEBHOOK:
+        payload["endpoint"] = next(e.id for e in endpoints if e.url == note.to[0])
+    return Message(stored.id, note.at, note.kind, note.channel, note.to, note.invoice, payload)
+
+
+def dunning_words(stored: StoredAccount, note: Notification) -> dict[str, str]:
+    """What a failed-payment email says comes next."""
+    dunning, tz = stored.plan.dunning, stored.account.timezone
+    attempt = int(note.details["attempt"])
+    retry = ""
+    if attempt < dunning.max_attempts:
+        retry = format_day(note.at + timedelta(days=dunning.retry_after_days), tz)
+    return {
+        "next_attempt": retry,
+        "consequence": (
+            f"If it is still unpaid {dunning.grace_days} day(s) after the first failed "
+            f"charge, the account will be {TERMINATIONS[dunning.final_action]}. Updating the "
+            "payment method retries at once."
+        ),
+    }
+
+
+def tell_credit_alert(connection: Connection, account_id: str, alert: CreditAlert) -> None:
+    """Queue a credit alert as it happens (recording an assignment), in the caller's
+    transaction; billing runs queue only the alerts not told yet."""
+    stored = repository.load_account(connection, account_id)
+    endpoints = payments.endpoints(connection)
+    seats = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
+    notes = notify(
+        stored.account, seats, [e.url for e in endpoints], alert.at, "credit_alert", None,
+        balance=alert.balance, assigned=alert.assigned,
+    )  # fmt: skip
+    payments.enqueue(
+        connection, [message(stored, endpoints, note, None) for note in notes], alert.at
+    )
 
 
 def state_change(

@@ -17,18 +17,20 @@ can bill:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
 
 from seatwise.core.account import Cancel
 from seatwise.core.billing import TimelineEvent
+from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import Assign, CreditEntry, Start, Unassign, totals
 from seatwise.core.errors import SeatwiseError, TimelineError
 from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
 from seatwise.engine.clock import Clock
+from seatwise.engine.collection import tell_credit_alert
 from seatwise.engine.credits import CreditsRefused, sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -141,11 +143,14 @@ def record_event(
         except (TimelineError, CreditsRefused) as error:
             raise EventRefused(str(error)) from None
         balance, assigned = totals(repository.ledger(connection, account_id))
+        recorded = Recorded(seq, False, tuple(appended), balance, assigned)
+        if recorded.alert:  # the billing contacts hear of it now, not at the next billing run
+            tell_credit_alert(connection, account_id, CreditAlert(event.at, balance, assigned))
         last_issue = repository.last_issued_at(connection, account_id)
     # An invoice issued at or after the event's instant should have counted it (events come
     # before the scheduled action of their instant): the next invoice adjusts it.
     late = last_issue is not None and event.at <= last_issue
-    return Recorded(seq, late, tuple(appended), balance, assigned)
+    return replace(recorded, late=late)
 
 
 def _check_member_history(events: tuple[TimelineEvent, ...], event: MemberChange) -> None:
