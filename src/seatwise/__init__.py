@@ -21,7 +21,7 @@ the invoice lifecycle, credits with their stored ledger, projected and explained
 :mod:`seatwise.store`.
 """
 
-from seatwise.core.account import Account, Cancel
+from seatwise.core.account import Account, Cancel, Terminate
 from seatwise.core.billing import AccountState, BillingResult, generate_invoices
 from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import (
@@ -36,15 +36,19 @@ from seatwise.core.credits import (
     Wallet,
     quote,
 )
+from seatwise.core.dunning import MethodChange
 from seatwise.core.errors import (
     InvalidAmount,
     PlanError,
     SeatwiseError,
     TimelineError,
 )
+from seatwise.core.gateway import ChargeOutcome, ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import InvoiceStateError
 from seatwise.core.invoicing import Explanation, Invoice, Line, settle
 from seatwise.core.money import Currency, currency, round_half_up
+from seatwise.core.notifications import Notification
+from seatwise.core.payments import CollectedBilling, bill_and_collect
 from seatwise.core.periods import Period
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.presets import PRESETS
@@ -62,6 +66,9 @@ __all__ = [
     "BillingResult",
     "BuyCredits",
     "Cancel",
+    "ChargeOutcome",
+    "ChargeRequest",
+    "CollectedBilling",
     "CreditAlert",
     "CreditEntry",
     "CreditError",
@@ -75,6 +82,9 @@ __all__ = [
     "Line",
     "Member",
     "MemberChange",
+    "MethodChange",
+    "Notification",
+    "PaymentGateway",
     "Period",
     "Plan",
     "PlanError",
@@ -86,9 +96,12 @@ __all__ = [
     "SeatwiseError",
     "SourceError",
     "Start",
+    "Terminate",
+    "TestGateway",
     "TimelineError",
     "Unassign",
     "Wallet",
+    "bill_and_collect",
     "currency",
     "document",
     "generate_invoices",

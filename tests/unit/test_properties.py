@@ -55,6 +55,7 @@ plans = st.builds(
 def timelines(draw: st.DrawFn) -> list[TimelineEvent]:
     """A legal member timeline: each step picks a member and one of its legal actions."""
     states: dict[str, str | None] = {}
+    left: dict[str, datetime] = {}  # deactivated when: a return is legal within 6 months
     events: list[TimelineEvent] = []
     instant = START
     for index in range(draw(st.integers(0, 5))):
@@ -68,10 +69,14 @@ def timelines(draw: st.DrawFn) -> list[TimelineEvent]:
         member = draw(st.sampled_from([*states, f"n{step}"]))
         state = states.get(member)
         legal = [action for action, moves in TRANSITIONS.items() if state in moves]
+        if member in left and instant - left[member] > timedelta(days=180):
+            legal = [action for action in legal if action != "reactivate"]
         if not legal:
             continue
         action = draw(st.sampled_from(legal))
         states[member] = TRANSITIONS[action][state]
+        if action == "deactivate":
+            left[member] = instant
         events.append(MemberChange(instant, member, action))
     return events
 
