@@ -21,16 +21,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
 
 from seatwise.core.errors import SeatwiseError
+from seatwise.core.notifications import EMAIL_KINDS
 
-KINDS = (
-    "invoice_issued",
-    "reminder",
-    "payment_failed",
-    "credit_alert",
-    "account_suspended",
-    "account_cancelled",
-    "account_deleted",
-)
+KINDS = EMAIL_KINDS
 SECURITY = ("none", "starttls", "tls")
 
 

@@ -39,16 +39,14 @@ WEBHOOK_TYPES = {
     "reminder": "invoice.reminder",
     "credit_alert": "credits.alert",
 }
-EMAIL_KINDS = frozenset(
-    {
-        "invoice_issued",
-        "reminder",
-        "payment_failed",
-        "credit_alert",
-        "account_suspended",
-        "account_cancelled",
-        "account_deleted",
-    }
+EMAIL_KINDS = (  # each has its templates in collect/templates
+    "invoice_issued",
+    "reminder",
+    "payment_failed",
+    "credit_alert",
+    "account_suspended",
+    "account_cancelled",
+    "account_deleted",
 )
 _RANK = {kind: rank for rank, kind in enumerate(WEBHOOK_TYPES)}
 

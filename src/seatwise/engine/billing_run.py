@@ -148,7 +148,7 @@ def bill(
         invoices += len(batch.invoices)
         lines += sum(len(entry.invoice.lines) for entry in batch.invoices)
         charges += len(batch.attempts)
-        paid += sum(1 for row in batch.attempts if row[6])
+        paid += sum(1 for row in batch.attempts if row[payments.SUCCEEDED])
         reminders += len(batch.reminders)
         messages += len(batch.messages)
         if progress is not None:

@@ -76,11 +76,11 @@ class Batch:
 
     def write(self, connection: Connection, now: datetime) -> None:
         repository.insert_invoices(connection, self.invoices)
-        paid = [row for row in self.attempts if row[6]]  # receipts, numbered in order
+        paid = [row for row in self.attempts if row[payments.SUCCEEDED]]  # receipts, in order
         for row, receipt in zip(
             paid, repository.next_numbers(connection, RECEIPT_PREFIX, len(paid)), strict=True
         ):
-            row[9] = receipt
+            row[payments.RECEIPT] = receipt
         payments.insert_attempts(connection, [tuple(row) for row in self.attempts])
         payments.insert_reminders(connection, self.reminders)
         payments.enqueue(connection, self.messages, now)

@@ -65,16 +65,20 @@ class StoredAttempt:
     receipt: str | None
 
 
+def _stored_attempt(row: Any) -> StoredAttempt:
+    return StoredAttempt(
+        Attempt(row.invoice_number, row.at, row.method, row.succeeded, row.reason),
+        row.attempt,
+        row.amount,
+        row.reference,
+        row.receipt,
+    )
+
+
 def attempts(connection: Connection, account_id: str) -> list[StoredAttempt]:
     """Every charge made for the account, in the order they were made."""
     return [
-        StoredAttempt(
-            Attempt(row.invoice_number, row.at, row.method, row.succeeded, row.reason),
-            row.attempt,
-            row.amount,
-            row.reference,
-            row.receipt,
-        )
+        _stored_attempt(row)
         for row in connection.execute(
             select(payment_attempts)
             .where(payment_attempts.c.account_id == account_id)
@@ -85,13 +89,7 @@ def attempts(connection: Connection, account_id: str) -> list[StoredAttempt]:
 
 def attempts_of_invoice(connection: Connection, number: str) -> list[StoredAttempt]:
     return [
-        StoredAttempt(
-            Attempt(row.invoice_number, row.at, row.method, row.succeeded, row.reason),
-            row.attempt,
-            row.amount,
-            row.reference,
-            row.receipt,
-        )
+        _stored_attempt(row)
         for row in connection.execute(
             select(payment_attempts)
             .where(payment_attempts.c.invoice_number == number)
@@ -113,6 +111,8 @@ ATTEMPT_COLUMNS = (
     "receipt",
     "recorded_at",
 )
+SUCCEEDED = ATTEMPT_COLUMNS.index("succeeded")  # positions in an attempt row
+RECEIPT = ATTEMPT_COLUMNS.index("receipt")
 REMINDER_COLUMNS = ("invoice_number", "days_before", "account_id", "at")
 
 
