@@ -63,10 +63,6 @@ class Notification:
     invoice: str | None
     details: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def webhook_type(self) -> str:
-        return WEBHOOK_TYPES[self.kind]
-
 
 def order_key(notification: Notification) -> tuple[datetime, int, str, int, tuple[str, ...]]:
     """Time first; at one instant, an invoice's issue before its charge's outcome, before the
