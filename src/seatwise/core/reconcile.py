@@ -63,11 +63,12 @@ def reconcile(
     for invoice in proposed:
         if invoice.key in issued_keys or invoice.issued_at > now:
             continue
-        if latest is not None and invoice.issued_at < latest:
-            # Proposed for a past instant only because of a late event: issued now, so that
-            # numbers follow issue dates.
+        if latest is not None and invoice.issued_at <= latest:
+            # Every invoice due by the latest issue was issued then: one proposed for such an
+            # instant exists only because of a late event. It is issued now, not back-dated.
             invoice = replace(invoice, issued_at=now, due_at=add_days(now, net_days, tz))
         new.append(invoice)
+    new.sort(key=lambda invoice: invoice.issued_at)  # stable: numbers follow issue dates
 
     adjustments = _adjustments(by_key, issued, cur)
     if not new:
