@@ -6,20 +6,33 @@ from datetime import datetime
 
 
 class SeatwiseError(Exception):
-    """Base of every error Seatwise raises on purpose."""
+    """Base of every error Seatwise raises on purpose. ``exit_code``: what the command line
+    exits with — 2 for input it refuses (nothing was changed), 1 for an operational failure
+    (a database or server that cannot be reached)."""
+
+    exit_code = 2
+
+
+class FieldError(SeatwiseError):
+    """Bad input in one named field: ``field`` is its dotted path (``increases.charge``,
+    ``members[3].id``, ``at``), ``reason`` what is wrong with it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
 
 
 class InvalidAmount(SeatwiseError):
     """A malformed money amount or an unknown currency."""
 
 
-class PlanError(SeatwiseError):
+class PlanError(FieldError):
     """A plan that does not validate. ``path`` names the field, like ``increases.charge``."""
 
     def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
+        super().__init__(path, message)
         self.path = path
-        self.reason = message
 
 
 class TimelineError(SeatwiseError):

@@ -1,29 +1,170 @@
-"""The database URL, engines, and ``migrate`` (Alembic, shipped inside the package)."""
+"""The database URL, engines, and ``migrate`` (Alembic, shipped inside the package).
+
+:func:`open_store` is how a command opens the database: it refuses a URL Seatwise does not
+store in, a missing SQLite file (it never creates one: only ``migrate`` does), a file that is
+not a database, and a schema that is not migrated, each with one sentence saying what to do.
+:func:`describe_database_error` turns a database failure into such a sentence.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+
+from seatwise.core.errors import SeatwiseError
 
 DEFAULT_URL = "sqlite:///./seatwise.db"
 MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
 WRITE_INTENT = "seatwise_write_intent"
+URL_HELP = "sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+
+
+class StoreError(SeatwiseError):
+    """The database cannot be used as it is: wrong URL, no file, not migrated."""
+
+
+class StoreUnavailable(SeatwiseError):
+    """The database failed or could not be reached: an operational failure, not bad input."""
+
+    exit_code = 1
 
 
 def database_url(explicit: str | None = None) -> str:
-    """``explicit``, else ``SEATWISE_DATABASE_URL``, else ``./seatwise.db`` (SQLite)."""
+    """``explicit``, else ``SEATWISE_DATABASE_URL``, else ``./seatwise.db`` (SQLite); refuses
+    (:class:`StoreError`) a URL that is neither SQLite nor PostgreSQL."""
     url = explicit or os.environ.get("SEATWISE_DATABASE_URL") or DEFAULT_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    for alias in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(alias):
+            url = "postgresql+psycopg://" + url.removeprefix(alias)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"database URL {url!r} is not a URL: use {URL_HELP}") from None
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise StoreError(
+            f"database URL: Seatwise stores in SQLite or PostgreSQL, not {parsed.drivername!r}: "
+            f"use {URL_HELP}"
+        )
     return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or url in MEMORY_URLS:
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def check_sqlite_file(path: Path, create: bool) -> None:
+    """The file can be a database: not a folder, in a folder that exists; it must exist
+    already unless ``create``."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file")
+    if not path.parent.is_dir():
+        raise StoreError(f"{path}: the folder {path.parent} does not exist")
+    if not create and not path.exists():
+        raise StoreError(
+            f"no Seatwise database at {path}: run `seatwise migrate` to create it, or give "
+            "--database-url (or SEATWISE_DATABASE_URL)"
+        )
+
+
+@functools.cache
+def schema_head() -> str:
+    """The newest schema revision this Seatwise knows."""
+    head = ScriptDirectory.from_config(alembic_config(DEFAULT_URL)).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The database's schema revision; None when Seatwise never migrated it (the first
+    statement of a fresh connection: a failure leaves nothing to roll back)."""
+    try:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError as error:
+        if "alembic_version" in str(error.orig):  # no such table / relation does not exist
+            return None
+        raise
+    return None if revision is None else str(revision)
+
+
+def open_store(url: str | None = None) -> Engine:
+    """An engine for an existing, migrated Seatwise database (what every command but
+    ``migrate`` uses); :class:`StoreError` or :class:`StoreUnavailable` in one sentence
+    otherwise. Never creates a file."""
+    resolved = database_url(url)
+    path = sqlite_path(resolved)
+    if path is not None:
+        check_sqlite_file(path, create=False)
+    engine = make_engine(resolved)
+    where = path if path is not None else engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            revision = schema_revision(connection)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreUnavailable(describe_database_error(error, resolved)) from None
+    if revision is None:
+        engine.dispose()
+        raise StoreError(f"{where} is not a Seatwise database yet: run `seatwise migrate`")
+    if revision != schema_head():
+        engine.dispose()
+        raise StoreError(
+            f"{where} has schema {revision}, this Seatwise needs {schema_head()}: run "
+            "`seatwise migrate`"
+        )
+    return engine
+
+
+SAFE_AGAIN = "nothing was half-done (every change is one transaction); run the command again"
+
+
+def describe_database_error(error: BaseException, url: str | None = None) -> str:
+    """One sentence for a database failure: what happened, and that running again is safe."""
+    original = getattr(error, "orig", None) or error
+    detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    lowered = detail.lower()
+    where = ""
+    if url is not None:
+        where = f" at {make_url(url).render_as_string(hide_password=True)}"
+    if isinstance(original, sqlite3.DatabaseError) or "sqlite" in type(original).__module__:
+        if "file is not a database" in lowered:
+            return f"the file{where} is not an SQLite database"
+        if "readonly" in lowered or "read-only" in lowered:
+            return f"the database file{where} is read-only: nothing was changed"
+        if "locked" in lowered or "busy" in lowered:
+            return (
+                f"the SQLite database{where} stayed locked by another process: nothing was "
+                "changed; run the command again when it is done"
+            )
+        if "unable to open" in lowered:
+            return f"cannot open the SQLite database{where}: {detail}"
+    if (isinstance(error, DBAPIError) and error.connection_invalidated) or any(
+        word in lowered
+        for word in ("connection refused", "could not connect", "server closed", "terminating")
+    ):
+        return f"the database{where} could not be reached ({detail}); {SAFE_AGAIN}"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"the database{where} does not exist ({detail})"
+    return f"database error{where}: {detail}; {SAFE_AGAIN}"
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -91,5 +232,11 @@ def memory_engine() -> Engine:
 def migrate(url: str | None = None, revision: str = "head") -> str:
     """Create or upgrade the schema to ``revision``; returns the URL migrated (no password)."""
     resolved = database_url(url)
-    command.upgrade(alembic_config(resolved), revision)
+    path = sqlite_path(resolved)
+    if path is not None:
+        check_sqlite_file(path, create=True)
+    try:
+        command.upgrade(alembic_config(resolved), revision)
+    except SQLAlchemyError as error:
+        raise StoreUnavailable(describe_database_error(error, resolved)) from None
     return make_engine(resolved).url.render_as_string(hide_password=True)

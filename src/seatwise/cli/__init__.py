@@ -1,0 +1,18 @@
+"""The ``seatwise`` command line: a thin shell over the engine's use cases, one module per
+area (``simulation``, ``store``, ``events``, ``invoices``, ``credits``, ``payments``);
+:mod:`seatwise.cli.app` turns every failure into one line."""
+
+from seatwise.cli import credits, events, invoices, payments, simulation, store
+from seatwise.cli.app import main
+from seatwise.cli.simulation import example_files
+
+__all__ = [
+    "credits",
+    "events",
+    "example_files",
+    "invoices",
+    "main",
+    "payments",
+    "simulation",
+    "store",
+]

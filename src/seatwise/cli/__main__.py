@@ -1,0 +1,5 @@
+"""``python -m seatwise.cli``."""
+
+from seatwise.cli import main
+
+main()

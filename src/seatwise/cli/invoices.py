@@ -1,0 +1,131 @@
+"""Invoices: list, explain, project, and their lifecycle (void, paid, uncollectible, credit
+notes)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from seatwise.cli.app import main
+from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
+from seatwise.scenario import invoice_json
+
+
+@main.command(name="invoices")
+@click.argument("account_id")
+@click.option("--drafts", is_flag=True, help="Show the account's drafts instead.")
+@DATABASE_OPTION
+def invoices_command(account_id: str, drafts: bool, database_url: str | None) -> None:
+    """Print the invoices issued to ACCOUNT_ID as JSON (the format of `simulate --json`)."""
+    from seatwise.store import repository
+
+    with store(database_url).connect() as connection:
+        stored = repository.load_account(connection, account_id)
+        entries = repository.issued_invoices(connection, account_id, drafts=drafts)
+    cur = stored.plan.currency
+    click.echo(
+        json.dumps(
+            [invoice_json(cur, entry.number, entry.status, entry.invoice) for entry in entries],
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
+@main.command()
+@click.argument("account_id")
+@click.option("--at", "at_text", help="The instant (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def project(account_id: str, at_text: str | None, as_json: bool, database_url: str | None) -> None:
+    """Show the projected invoice of ACCOUNT_ID: what its next invoice would hold if the cycle
+    ended now (or --at), with the members it counts."""
+    from seatwise.engine.queries import projected_invoice
+    from seatwise.report import projection_json, projection_text
+
+    projected = projected_invoice(store(database_url), account_id, instant(at_text))
+    if as_json:
+        echo_json(projection_json(projected))
+    else:
+        click.echo(projection_text(projected))
+
+
+@main.command()
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def explain(number: str, as_json: bool, database_url: str | None) -> None:
+    """Explain invoice NUMBER line by line: the members, events and dates behind each line,
+    its credit notes and its status history."""
+    from seatwise.engine.queries import explain_invoice
+    from seatwise.report import explanation_json, explanation_text
+
+    details = explain_invoice(store(database_url), number)
+    if as_json:
+        echo_json(explanation_json(details))
+    else:
+        click.echo(explanation_text(details))
+
+
+def _status_command(name: str, verb: str, help_text: str) -> None:
+    @main.command(name=name, help=help_text)
+    @click.argument("number")
+    @click.option("--reason", required=name != "mark-paid", help="Why, for the history.")
+    @click.option("--at", "at_text", help="When (default: now).")
+    @DATABASE_OPTION
+    def command(
+        number: str, reason: str | None, at_text: str | None, database_url: str | None
+    ) -> None:
+        from seatwise.engine import invoice_lifecycle
+
+        operation = {
+            "void": invoice_lifecycle.void,
+            "mark-uncollectible": invoice_lifecycle.mark_uncollectible,
+            "mark-paid": invoice_lifecycle.mark_paid,
+        }[name]
+        operation(store(database_url), number, instant(at_text), reason or "paid")
+        click.echo(f"{number} {verb}")
+
+
+_status_command(
+    "void",
+    "voided",
+    "Void invoice NUMBER, issued in error: nothing is owed on it, and credit it used returns "
+    "to the account's balance. Its charges are not billed again.",
+)
+_status_command(
+    "mark-uncollectible",
+    "marked uncollectible",
+    "Write invoice NUMBER off as a bad debt; it can still be paid or voided later.",
+)
+_status_command("mark-paid", "marked paid", "Record that invoice NUMBER was paid outside Seatwise.")
+
+
+@main.command(name="credit-note")
+@click.argument("number")
+@click.option("--amount", required=True, help='In the invoice\'s currency, like "12.50".')
+@click.option("--reason", required=True, help="Why, printed on the credit note.")
+@click.option("--at", "at_text", help="When (default: now).")
+@DATABASE_OPTION
+def credit_note(
+    number: str, amount: str, reason: str, at_text: str | None, database_url: str | None
+) -> None:
+    """Credit part or all of invoice NUMBER. An unpaid invoice then owes that much less; a
+    paid one gives the amount back as account credit, used first by the next invoices."""
+    from seatwise.core.money import to_minor
+    from seatwise.engine.invoice_lifecycle import issue_credit_note
+    from seatwise.engine.queries import explain_invoice
+
+    engine = store(database_url)
+    cur = explain_invoice(engine, number).currency
+    issued = issue_credit_note(engine, number, to_minor(amount, cur), reason, instant(at_text))
+    where = (
+        f"; {cur.display(issued.to_balance)} to the account's credit balance"
+        if issued.to_balance
+        else ""
+    )
+    click.echo(
+        f"credit note {issued.number}: {cur.display(issued.amount)} on {number} "
+        f"(now {issued.invoice_status}){where}"
+    )

@@ -1,0 +1,180 @@
+"""Getting paid: payment methods, charges and receipts, webhook endpoints, the outbox and its
+worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from seatwise.cli.app import main
+from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
+from seatwise.core.periods import iso
+from seatwise.engine.clock import SystemClock
+
+
+@main.command(name="payment-method")
+@click.argument("account_id")
+@click.argument("method")
+@click.option("--at", "at_text", help="From when (default: now). Never in the future.")
+@DATABASE_OPTION
+def payment_method(
+    account_id: str, method: str, at_text: str | None, database_url: str | None
+) -> None:
+    """Set ACCOUNT_ID's payment method to METHOD (the gateway's token; with the built-in test
+    gateway: succeeds, declines, declines_first_N, none). Unpaid invoices that the plan charges
+    automatically are charged to it at once."""
+    from seatwise.engine.payments import set_payment_method
+
+    updated = set_payment_method(
+        store(database_url), account_id, method, SystemClock(), instant(at_text)
+    )
+    click.echo(f"{account_id} pays with {method} from {iso(updated.at)}")
+    for made in updated.attempts:
+        outcome = f"paid, receipt {made.receipt}" if made.attempt.succeeded else made.attempt.reason
+        click.echo(f"  charged {made.attempt.invoice} (attempt {made.number}): {outcome}")
+
+
+@main.command()
+@click.argument("account_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def payments(account_id: str, as_json: bool, database_url: str | None) -> None:
+    """Every charge made for ACCOUNT_ID, with its outcome and receipt."""
+    from seatwise.engine.payments import attempts_of
+
+    made = attempts_of(store(database_url), account_id)
+    rows = [
+        {
+            "invoice": a.attempt.invoice,
+            "attempt": a.number,
+            "at": iso(a.attempt.at),
+            "method": a.attempt.method,
+            "amount_minor": a.amount,
+            "succeeded": a.attempt.succeeded,
+            "reason": a.attempt.reason,
+            "receipt": a.receipt,
+        }
+        for a in made
+    ]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        outcome = f"paid ({row['receipt']})" if row["succeeded"] else f"failed: {row['reason']}"
+        click.echo(f"{row['at']}  {row['invoice']} #{row['attempt']}  {row['method']}  {outcome}")
+
+
+@main.command()
+@click.argument("number")
+@DATABASE_OPTION
+def receipt(number: str, database_url: str | None) -> None:
+    """Print the receipt(s) of invoice NUMBER."""
+    from seatwise.engine.payments import receipts
+
+    found = receipts(store(database_url), number)
+    if not found:
+        click.echo(f"{number} has no payment yet")
+        return
+    for r in found:
+        click.echo(
+            f"Receipt {r.receipt}: {r.amount} received for {r.invoice} ({r.account}) on "
+            f"{iso(r.paid_at)} by {r.method}"
+            + (f", reference {r.reference}" if r.reference else "")
+        )
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook endpoints: where billing events are POSTed, signed (Standard Webhooks)."""
+
+
+@webhooks.command("add")
+@click.argument("url")
+@DATABASE_OPTION
+def webhooks_add(url: str, database_url: str | None) -> None:
+    """Send every billing event from now on to URL too; prints the signing secret."""
+    from seatwise.engine.payments import add_webhook_endpoint
+
+    endpoint = add_webhook_endpoint(store(database_url), url, SystemClock())
+    click.echo(f"endpoint {endpoint.id}: {endpoint.url}\nsecret: {endpoint.secret}")
+
+
+@webhooks.command("list")
+@DATABASE_OPTION
+def webhooks_list(database_url: str | None) -> None:
+    """The active endpoints."""
+    from seatwise.store import payments_repository
+
+    with store(database_url).connect() as connection:
+        for endpoint in payments_repository.endpoints(connection):
+            click.echo(f"{endpoint.id}  {endpoint.url}")
+
+
+@main.command()
+@click.option("--account", "account_id", help="Only this account's messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def outbox(account_id: str | None, as_json: bool, database_url: str | None) -> None:
+    """The messages queued by billing (emails, webhooks) and how their delivery went."""
+    from seatwise.store import payments_repository
+
+    with store(database_url).connect() as connection:
+        rows = payments_repository.outbox_of(connection, account_id)
+    data: list[dict[str, Any]] = [
+        {
+            "id": row.id,
+            "account": row.message.account_id,
+            "at": iso(row.message.at),
+            "kind": row.message.kind,
+            "channel": row.message.channel,
+            "to": list(row.message.recipients),
+            "invoice": row.message.invoice,
+            "status": row.status,
+            "attempts": row.attempts,
+            "last_error": row.last_error,
+        }
+        for row in rows
+    ]
+    if as_json:
+        echo_json(data)
+        return
+    for item in data:
+        click.echo(
+            f"#{item['id']} {item['at']} {item['kind']} {item['channel']} "
+            f"{', '.join(item['to'])} {item['invoice'] or ''}: {item['status']}"
+            f" after {item['attempts']} attempt(s)"
+            + (f" ({item['last_error']})" if item["last_error"] else "")
+        )
+
+
+@main.command()
+@click.option(
+    "--loop",
+    "every",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Keep running, looking for due messages every this many seconds.",
+)
+@DATABASE_OPTION
+def deliver(every: float | None, database_url: str | None) -> None:
+    """Deliver the emails and webhooks due now from the outbox (retries included). Emails need
+    SMTP settings (SEATWISE_SMTP_HOST …); without them they wait in the outbox."""
+    import time
+
+    from seatwise.collect.email import EmailError, SmtpMailer, SmtpSettings
+    from seatwise.collect.outbox import deliver_due, vendor_name
+
+    engine = store(database_url)
+    try:
+        mailer: SmtpMailer | None = SmtpMailer(SmtpSettings.from_environment())
+    except EmailError as error:
+        click.echo(f"emails wait: {error}", err=True)
+        mailer = None
+    while True:
+        report = deliver_due(engine, SystemClock(), mailer, vendor=vendor_name())
+        click.echo(
+            f"delivered {report.delivered}, to retry {report.retrying}, failed {report.failed}"
+        )
+        if every is None:
+            return
+        time.sleep(every)

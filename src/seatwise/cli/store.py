@@ -1,0 +1,89 @@
+"""Commands over the store: ``migrate``, ``import``, ``bill``, ``finalize``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from seatwise.cli.app import main
+from seatwise.cli.common import DATABASE_OPTION, instant, store
+from seatwise.core.periods import iso
+from seatwise.engine.clock import SystemClock
+from seatwise.scenario import load_scenario
+
+
+@main.command()
+@DATABASE_OPTION
+def migrate(database_url: str | None) -> None:
+    """Create the database schema, or upgrade it to the newest version."""
+    from seatwise.store.database import migrate as run_migrations
+
+    where = run_migrations(database_url)
+    click.echo(f"schema up to date: {where}")
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--account-id", help="Default: the file name without .yaml.")
+@DATABASE_OPTION
+def import_command(file: Path, account_id: str | None, database_url: str | None) -> None:
+    """Store the scenario FILE's plan, account and timeline, to be billed by `seatwise bill`."""
+    from seatwise.engine.billing_run import import_scenario
+
+    scenario = load_scenario(file)
+    account = account_id or file.stem
+    import_scenario(store(database_url), scenario, account, SystemClock().now())
+    click.echo(f"imported account {account} ({len(scenario.events)} events)")
+
+
+@main.command()
+@click.option("--until", help="Process everything due up to this instant (default: now).")
+@click.option(
+    "--drafts",
+    is_flag=True,
+    help="Store what is due as unnumbered drafts to review; `seatwise finalize` issues them.",
+)
+@DATABASE_OPTION
+def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
+    """Issue and collect everything due up to --until, for every account, in time order:
+    invoices, charges and their retries, reminders, dunning's final action, purges. Safe to run
+    again: what was issued is never issued twice."""
+    from seatwise.engine import billing_run
+    from seatwise.store import repository
+
+    engine = store(database_url)
+    moment = instant(until, "--until")
+    if sys.stderr.isatty():
+        with engine.connect() as connection:
+            count = len(repository.account_ids(connection))
+        with click.progressbar(length=count, label="billing", file=sys.stderr) as bar:
+            report = billing_run.bill(
+                engine, moment, progress=lambda _account: bar.update(1), drafts=drafts
+            )
+    else:
+        report = billing_run.bill(engine, moment, drafts=drafts)
+    what = "draft(s)" if drafts else "invoice(s)"
+    click.echo(
+        f"billed {report.accounts} account(s) up to {iso(moment)}: "
+        f"{report.invoices} {what}, {report.lines} line(s)"
+    )
+    if not drafts:
+        click.echo(
+            f"collected: {report.charges} charge(s), {report.paid} paid, "
+            f"{report.reminders} reminder(s); {report.messages} message(s) queued "
+            "(`seatwise deliver` sends them)"
+        )
+
+
+@main.command()
+@click.argument("account_id")
+@DATABASE_OPTION
+def finalize(account_id: str, database_url: str | None) -> None:
+    """Finalize ACCOUNT_ID's drafts: recompute them from the timeline, number them and issue
+    them; from then on they are immutable."""
+    from seatwise.engine.billing_run import finalize_drafts
+
+    report = finalize_drafts(store(database_url), account_id)
+    click.echo(f"finalized {report.invoices} invoice(s), {report.lines} line(s)")

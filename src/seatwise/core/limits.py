@@ -1,0 +1,133 @@
+"""What Seatwise accepts: the bounds that make everything accepted storable and billable.
+
+Amounts are stored as signed 64-bit integers of minor units (at most 9.2 × 10^18). With at
+most :data:`MAX_SEATS` seats at :data:`MAX_AMOUNT` each, one line is at most 10^16 and a year
+of monthly invoices about 1.2 × 10^17: far inside. Instants stay inside years
+:data:`FIRST_YEAR`–:data:`LAST_YEAR`, so that every date computed from them (a term, net days,
+a retention period) exists. Identifiers are bounded and printable, so that they fit their
+columns on every database and never carry control characters into emails or logs.
+
+Every check raises :class:`~seatwise.core.errors.FieldError` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from seatwise.core.errors import FieldError
+from seatwise.core.periods import iso
+
+MAX_SEATS = 1_000_000  # committed and minimum seats, members created at once, tier `from`
+MAX_AMOUNT = 10**10  # minor units: a seat price, a credit price, a threshold, a payment
+MAX_CREDITS = 1_000_000  # credits in one purchase or one assignment
+MAX_DAYS = 3650  # net days, reminder days, retry and grace days
+MAX_HOURS = 8760  # the anchor's delay
+MAX_ATTEMPTS = 100  # charges of one invoice
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+MAX_MEMBER_ID = 200  # member ids and premium content ids
+MAX_ACCOUNT_ID = 100
+MAX_EMAIL = 320
+MAX_TEXT = 1000  # reasons, names
+MAX_URL = 2000
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A pragmatic check of an address: one @, a dot in the domain, nothing that breaks a header.
+_EMAIL = re.compile(
+    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def check_count(value: int, field: str, maximum: int = MAX_SEATS, minimum: int = 0) -> int:
+    if value < minimum:
+        raise FieldError(field, f"{value} is below the minimum of {minimum}")
+    if value > maximum:
+        raise FieldError(field, f"{value:,} is above the maximum of {maximum:,}")
+    return value
+
+
+def check_amount(minor: int, field: str) -> int:
+    """A non-negative amount of minor units, at most :data:`MAX_AMOUNT`."""
+    if minor < 0:
+        raise FieldError(field, "must not be negative")
+    if minor > MAX_AMOUNT:
+        raise FieldError(field, f"is above the maximum of {MAX_AMOUNT:,} minor units")
+    return minor
+
+
+def check_instant(at: datetime, field: str) -> datetime:
+    """An aware instant inside the supported years, in UTC."""
+    if at.tzinfo is None:
+        raise FieldError(field, f"{at.isoformat()} has no time zone: add Z or an offset")
+    instant = at.astimezone(UTC)
+    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        raise FieldError(
+            field, f"{iso(instant)} is outside the supported years {FIRST_YEAR}–{LAST_YEAR}"
+        )
+    return instant
+
+
+def parse_instant(text: str, field: str) -> datetime:
+    """An ISO 8601 instant with a time zone (``2025-03-01T09:00:00Z``, ``…+01:00``; a
+    lower-case ``z`` too), in UTC; :class:`FieldError` for anything else."""
+    cleaned = text.strip()
+    if cleaned.endswith("z"):
+        cleaned = cleaned[:-1] + "Z"
+    cleaned = cleaned.replace("t", "T", 1) if len(cleaned) > 10 and cleaned[10] == "t" else cleaned
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise FieldError(
+            field, f"{text!r} is not an ISO 8601 instant like 2025-03-01T09:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise FieldError(field, f"{text!r} has no time zone: add Z (UTC) or an offset")
+    return check_instant(value, field)
+
+
+def check_text(value: str, field: str, maximum: int = MAX_TEXT, empty: bool = False) -> str:
+    """Printable text of at most ``maximum`` characters, not blank unless ``empty``."""
+    if not empty and not value.strip():
+        raise FieldError(field, "must not be empty")
+    if len(value) > maximum:
+        raise FieldError(field, f"is longer than {maximum:,} characters")
+    if _CONTROL.search(value):
+        raise FieldError(field, "must not contain control characters (line breaks, tabs…)")
+    return value
+
+
+def check_member_id(value: str, field: str = "member") -> str:
+    """A member id (or a premium content id): 1–200 printable characters."""
+    return check_text(value, field, MAX_MEMBER_ID)
+
+
+def check_account_id(value: str, field: str = "account") -> str:
+    """An account id: 1–100 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or
+    digit (it appears in URLs)."""
+    if len(value) > MAX_ACCOUNT_ID:
+        raise FieldError(field, f"is longer than {MAX_ACCOUNT_ID} characters")
+    if not _ACCOUNT_ID.match(value):
+        raise FieldError(
+            field,
+            f"{value!r} is not an account id: use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+def check_email(value: str, field: str = "email") -> str:
+    """An email address (``name@example.com``)."""
+    if len(value) > MAX_EMAIL:
+        raise FieldError(field, f"is longer than {MAX_EMAIL} characters")
+    if not _EMAIL.match(value):
+        raise FieldError(field, f"{value!r} is not an email address like billing@example.com")
+    return value
+
+
+def check_url(value: str, field: str = "url") -> str:
+    """An http(s) URL."""
+    check_text(value, field, MAX_URL)
+    if not re.match(r"^https?://[^\s/?#]+", value):
+        raise FieldError(field, f"{value!r} is not an http(s) URL")
+    return value
