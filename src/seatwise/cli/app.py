@@ -9,6 +9,7 @@ unexpected prints one line with an error id, and its traceback goes to a log fil
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -60,10 +61,22 @@ def _unexpected(error: BaseException) -> NoReturn:
     )
 
 
+def log_to_file() -> None:
+    """What the library logs (an account a billing run could not bill, with its traceback)
+    goes to the error log, never to the terminal."""
+    logger = logging.getLogger("seatwise")
+    if not logger.handlers:
+        handler = logging.FileHandler(error_log(), delay=True, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 class SafeGroup(click.Group):
     """A click group whose commands never end in a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        log_to_file()
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):

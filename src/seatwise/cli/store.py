@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from seatwise.cli.app import main
-from seatwise.cli.common import DATABASE_OPTION, instant, store
+from seatwise.cli.app import EXIT_FAILED, main
+from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
 from seatwise.core.periods import iso
 from seatwise.engine.clock import SystemClock
 from seatwise.scenario import load_scenario
@@ -75,6 +75,54 @@ def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
             f"{report.reminders} reminder(s); {report.messages} message(s) queued "
             "(`seatwise deliver` sends them)"
         )
+    if report.failed:
+        for failure in report.failed:
+            click.echo(
+                f"error: account {failure.account_id} not billed: {failure.reason}", err=True
+            )
+        click.echo(
+            f"{len(report.failed)} account(s) could not be billed and were left untouched; the "
+            "others were billed. `seatwise accounts --status billing_error` lists them; the "
+            "next run bills them again.",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option(
+    "--status",
+    type=click.Choice(["active", "cancelled", "suspended", "deleted", "billing_error"]),
+    help="Only accounts in this status (billing_error: those a billing run could not bill).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@DATABASE_OPTION
+def accounts(status: str | None, as_json: bool, database_url: str | None) -> None:
+    """The accounts, with their plan, status and any billing error."""
+    from seatwise.store import repository
+
+    with store(database_url).connect() as connection:
+        rows = repository.account_rows(connection, status)
+    data = [
+        {
+            "id": row.id,
+            "plan": row.plan_id,
+            "status": row.status,
+            "subscribed_at": iso(row.subscribed_at),
+            "ended_at": None if row.ended_at is None else iso(row.ended_at),
+            "billing_error": row.billing_error,
+            "billing_error_at": None if row.billing_error_at is None else iso(row.billing_error_at),
+        }
+        for row in rows
+    ]
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        click.echo("(no accounts)")
+    for item in data:
+        error = f"  billing error: {item['billing_error']}" if item["billing_error"] else ""
+        click.echo(f"{item['id']}  {item['status']}  plan {item['plan']}{error}")
 
 
 @main.command()

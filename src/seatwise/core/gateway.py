@@ -38,7 +38,9 @@ class ChargeOutcome:
 class ChargeRequest:
     """One charge: ``amount`` minor units of ``currency`` to ``method`` for ``invoice`` of
     ``account``, its ``attempt``-th; ``method_charges`` is how many charges the method has had
-    since it was set (the test gateway's rule needs it; a real one may ignore it)."""
+    since it was set (the test gateway's rule needs it; a real one may ignore it).
+    ``invoice_key`` names the invoice by what makes it unique for its account (kind and
+    period), which no renumbering changes."""
 
     account: str
     invoice: str
@@ -48,12 +50,15 @@ class ChargeRequest:
     currency: str
     at: datetime
     method_charges: int = 0
+    invoice_key: str = ""
 
     @property
     def idempotency_key(self) -> str:
-        """The same for a charge tried again after a crash: a gateway that honours it charges
-        once (``INV-000042/2``: the invoice's second attempt)."""
-        return f"{self.invoice}/{self.attempt}"
+        """The same for a charge tried again after a crash or a rolled-back run, whatever
+        number the invoice gets then: a gateway that honours it charges once
+        (``acme/renewal/2025-01-05T09:00:00Z/2026-01-05T09:00:00Z/2``: the renewal's second
+        attempt). Without an ``invoice_key``: ``INV-000042/2``."""
+        return f"{self.invoice_key or self.invoice}/{self.attempt}"
 
 
 class PaymentGateway(Protocol):

@@ -1,22 +1,35 @@
 """Billing runs over the store: everything due up to an instant, for every account.
 
-Accounts are billed in transactions of up to 50, in id order. For each account the transaction
-locks it, recomputes its invoices from the whole timeline (the pure core), reconciles them with
-what is already issued, and numbers them; at the end it stores every new invoice of its
-accounts in one bulk write (or stores them as unnumbered drafts) and commits. So a run killed at
-any point leaves each account either fully billed or untouched, a second run issues only what
-is still missing, two workers take turns on an account (locks taken in the same order cannot
-deadlock), and the unique (account, kind, period) key is the last guard.
+Accounts are billed in transactions of up to 50, in id order. A transaction first locks its
+accounts (in id order), then for each account recomputes its invoices from the whole timeline
+(the pure core), reconciles them with what is already issued, and numbers them; at the end it
+stores every new invoice of its accounts in one bulk write (or stores them as unnumbered
+drafts) and commits. So a run killed at any point leaves each account either fully billed or
+untouched, a second run issues only what is still missing, two workers take turns on an
+account, and the unique (account, kind, period) key is the last guard.
+
+**One lock order everywhere**: accounts (in id order) before the number sequences. Every use
+case that numbers something (a purchase, a payment method charging at once, finalizing, a
+payment or credit note by hand) locks its account first, so none can deadlock with a run.
+
+**One bad account never stops the others.** If anything fails while billing a transaction's
+accounts, the transaction is rolled back and its accounts are billed again one per
+transaction; an account that still fails is left untouched and marked with the reason
+(``billing_error``, shown by ``seatwise accounts``), and the run goes on. The next run bills it
+again (and clears the mark once it succeeds). A database that cannot be reached stops the run:
+that is no account's fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from seatwise.core.billing import generate_invoices
 from seatwise.core.errors import SeatwiseError
@@ -32,6 +45,16 @@ from seatwise.store.database import write_transaction
 from seatwise.store.payments_repository import Endpoint
 from seatwise.store.repository import NewInvoice
 
+LOG = logging.getLogger("seatwise.billing")
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    """An account a billing run could not bill, and why (it was left untouched)."""
+
+    account_id: str
+    reason: str
+
 
 @dataclass(frozen=True)
 class BillingReport:
@@ -42,6 +65,19 @@ class BillingReport:
     paid: int = 0  # of which succeeded
     reminders: int = 0
     messages: int = 0  # emails and webhooks queued in the outbox
+    failed: tuple[AccountFailure, ...] = ()
+
+    def __add__(self, other: BillingReport) -> BillingReport:
+        return BillingReport(
+            self.accounts + other.accounts,
+            self.invoices + other.invoices,
+            self.lines + other.lines,
+            self.charges + other.charges,
+            self.paid + other.paid,
+            self.reminders + other.reminders,
+            self.messages + other.messages,
+            self.failed + other.failed,
+        )
 
 
 def import_scenario(engine: Engine, scenario: Scenario, account_id: str, now: datetime) -> None:
@@ -121,6 +157,7 @@ def prepare_account(
     settled, _ = settle(due.to_issue, stored.credit_balance, plan.currency)
     code = plan.currency.code
     batch.invoices.extend(NewInvoice(account_id, code, None, DRAFT, inv) for inv in settled)
+    repository.clear_billing_error(connection, account_id)
 
 
 def bill(
@@ -133,28 +170,74 @@ def bill(
     """Bill and collect every account up to ``until``. Accounts are taken in id order, up to
     :data:`ACCOUNTS_PER_TRANSACTION` per transaction, whose invoices, payment attempts,
     reminders and messages are written together at its end: a transaction commits all of
-    its accounts' work or none."""
+    its accounts' work or none. An account that cannot be billed is reported in
+    ``failed`` and marked; the others are billed all the same."""
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
         endpoints = payments.endpoints(connection)
-    invoices = lines = charges = paid = reminders = messages = 0
+    report = BillingReport(0, 0, 0)
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
         chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
-        batch = Batch()
-        with write_transaction(engine) as connection:
-            for account_id in chunk:
-                prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
-            batch.write(connection, until)
-        invoices += len(batch.invoices)
-        lines += sum(len(entry.invoice.lines) for entry in batch.invoices)
-        charges += len(batch.attempts)
-        paid += sum(1 for row in batch.attempts if row[payments.SUCCEEDED])
-        reminders += len(batch.reminders)
-        messages += len(batch.messages)
+        try:
+            report += _bill_together(engine, chunk, until, drafts, gateway, endpoints)
+        except (OperationalError, InterfaceError):
+            raise  # the database failed: no account's fault, the run stops (safe to re-run)
+        except Exception:
+            for account_id in chunk:  # find the bad one: each alone, the others billed
+                report += _bill_alone(engine, account_id, until, drafts, gateway, endpoints)
         if progress is not None:
             for account_id in chunk:
                 progress(account_id)
-    return BillingReport(len(ids), invoices, lines, charges, paid, reminders, messages)
+    return report
+
+
+def _bill_together(
+    engine: Engine,
+    chunk: Sequence[str],
+    until: datetime,
+    drafts: bool,
+    gateway: PaymentGateway | None,
+    endpoints: list[Endpoint],
+) -> BillingReport:
+    batch = Batch()
+    with write_transaction(engine) as connection:
+        repository.lock_accounts(connection, chunk)  # accounts first, numbers after
+        for account_id in chunk:
+            prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
+        batch.write(connection, until)
+    return BillingReport(
+        len(chunk),
+        len(batch.invoices),
+        sum(len(entry.invoice.lines) for entry in batch.invoices),
+        len(batch.attempts),
+        sum(1 for row in batch.attempts if row[payments.SUCCEEDED]),
+        len(batch.reminders),
+        len(batch.messages),
+    )
+
+
+def _bill_alone(
+    engine: Engine,
+    account_id: str,
+    until: datetime,
+    drafts: bool,
+    gateway: PaymentGateway | None,
+    endpoints: list[Endpoint],
+) -> BillingReport:
+    try:
+        return _bill_together(engine, [account_id], until, drafts, gateway, endpoints)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as error:
+        reason = (
+            str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
+        )
+        reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
+        LOG.error("account %s could not be billed up to %s: %s", account_id, until, reason,
+                  exc_info=not isinstance(error, SeatwiseError))  # fmt: skip
+        with write_transaction(engine) as connection:
+            repository.mark_billing_error(connection, account_id, reason, until)
+        return BillingReport(1, 0, 0, failed=(AccountFailure(account_id, reason),))
 
 
 def finalize_drafts(engine: Engine, account_id: str) -> BillingReport:

@@ -18,8 +18,9 @@ of the 9th, and an account deleted on the 10th gets no invoice after it — the 
 attempts and notifications as :func:`seatwise.core.payments.bill_and_collect` simulates.
 
 Every message (email, webhook) goes to the outbox in the same transaction. Charges go to the
-gateway before the transaction commits, with an idempotency key (invoice/attempt), so a run
-killed after charging and run again charges once with a gateway that honours the key.
+gateway before the transaction commits, with an idempotency key (the account, the invoice's
+kind and period, the attempt: no renumbering changes it), so a run killed or rolled back after
+charging and run again charges once with a gateway that honours the key.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.money import currency
 from seatwise.core.notifications import WEBHOOK, Notification, notify
+from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 from seatwise.engine.credits import sync_ledger
@@ -299,7 +301,11 @@ class AccountRun:
             plan.currency.code,
             action.at,
             charges_since_set(self.attempts, self.methods, action.method, action.at),
-        )
+            invoice_key="/".join(
+                (self.account_id, unpaid.invoice.kind, iso(unpaid.invoice.period.start),
+                 iso(unpaid.invoice.period.end))
+            ),
+        )  # fmt: skip
         outcome = self.gateway.charge(request)
         self.attempts.append(
             Attempt(action.invoice, action.at, action.method, outcome.succeeded, outcome.reason)

@@ -228,11 +228,75 @@ def account_ids(connection: Connection) -> list[str]:
 
 def lock_account(connection: Connection, account_id: str) -> None:
     """Hold the account's row until the transaction ends, so that two workers billing the
-    same account take turns (PostgreSQL; SQLite's writers are serialized already)."""
+    same account take turns (PostgreSQL; SQLite's writers are serialized already);
+    :class:`UnknownAccount` if there is none."""
     query = select(accounts.c.id).where(accounts.c.id == account_id)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    connection.execute(query).one()
+    if connection.execute(query).one_or_none() is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+
+
+def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> None:
+    """Lock several accounts at once, in id order (the order every lock is taken in)."""
+    if connection.dialect.name == "postgresql" and account_ids:
+        connection.execute(
+            select(accounts.c.id)
+            .where(accounts.c.id.in_(list(account_ids)))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        ).all()
+
+
+def mark_billing_error(connection: Connection, account_id: str, reason: str, at: datetime) -> None:
+    """Remember why a billing run could not bill the account (cleared by the next success)."""
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(billing_error=reason[:2000], billing_error_at=at)
+    )
+
+
+def clear_billing_error(connection: Connection, account_id: str) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.billing_error.is_not(None))
+        .values(billing_error=None, billing_error_at=None)
+    )
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as ``seatwise accounts`` lists it."""
+
+    id: str
+    plan_id: str
+    status: str
+    subscribed_at: datetime
+    ended_at: datetime | None
+    billing_error: str | None
+    billing_error_at: datetime | None
+
+
+def account_rows(connection: Connection, status: str | None = None) -> list[AccountRow]:
+    """Every account (with ``status``: those in it; ``billing_error``: those marked), by id."""
+    query = select(accounts).order_by(accounts.c.id)
+    if status == "billing_error":
+        query = query.where(accounts.c.billing_error.is_not(None))
+    elif status is not None:
+        query = query.where(accounts.c.status == status)
+    return [
+        AccountRow(
+            row.id,
+            row.plan_id,
+            row.status,
+            row.subscribed_at,
+            row.ended_at,
+            row.billing_error,
+            row.billing_error_at,
+        )
+        for row in connection.execute(query)
+    ]
 
 
 def load_account(connection: Connection, account_id: str) -> StoredAccount:
@@ -630,6 +694,7 @@ def update_account_after_billing(
         .where(accounts.c.id == account_id)
         .values(status=status, credit_balance=credit_balance, ended_at=ended_at)
     )
+    clear_billing_error(connection, account_id)
 
 
 def _explanation_json(explanation: Explanation) -> str:

@@ -53,6 +53,9 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime),  # subscription ended (cancelled, suspended, deleted)
     Column("purged_at", UTCDateTime),  # personal data removed (SPEC 2.2: 120 days after)
+    Column("billing_error", Text),  # why the last billing run could not bill it (None: fine)
+    Column("billing_error_at", UTCDateTime),
+    Column("notify_from", UTCDateTime),  # facts before this are not told (imported history)
 )
 
 contacts = Table(
@@ -86,6 +89,7 @@ timeline_events = Table(
     Column("content", String(200)),  # assign, start, unassign: the premium content
     Column("credits", Integer),  # buy_credits, assign: how many credits
     Column("ref_at", UTCDateTime),  # credits_paid: the instant of the purchase paid
+    Column("collection", String(30)),  # buy_credits: send_invoice, or None for a checkout
     UniqueConstraint("account_id", "seq"),
 )
 
