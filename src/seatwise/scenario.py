@@ -9,6 +9,7 @@ only ever extended compatibly.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import BillingResult, TimelineEvent
 from seatwise.core.credits import (
+    CHECKOUT,
+    ON_INVOICE,
     Assign,
     BuyCredits,
     CreditError,
@@ -26,10 +29,18 @@ from seatwise.core.credits import (
     Unassign,
     Wallet,
 )
-from seatwise.core.dunning import MethodChange
-from seatwise.core.errors import PlanError, TimelineError
+from seatwise.core.dunning import ManualPayment, MethodChange, PaymentError
+from seatwise.core.errors import FieldError, InvalidAmount, PlanError, TimelineError
 from seatwise.core.gateway import TEST_METHODS
 from seatwise.core.invoicing import Invoice
+from seatwise.core.limits import (
+    MAX_CREDITS,
+    MAX_SEATS,
+    check_amount,
+    check_email,
+    check_member_id,
+    check_url,
+)
 from seatwise.core.money import Currency
 from seatwise.core.notifications import Notification
 from seatwise.core.payments import bill_and_collect
@@ -40,7 +51,8 @@ from seatwise.yaml_source import Node, SourceError, load
 
 MEMBER_EVENTS = ("invite", "activate", "deactivate", "reactivate", "delete")
 CREDIT_EVENTS = ("buy_credits", "assign", "start", "unassign")
-EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "payment_method", *CREDIT_EVENTS)
+EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "payment_method", "pay", *CREDIT_EVENTS)
+INVOICE_NUMBER = re.compile(r"^INV-\d{6,}$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,13 @@ class Scenario:
     plan_data: dict[str, Any] = field(default_factory=dict, compare=False)
     methods: tuple[MethodChange, ...] = ()  # the payment method from subscription on
     webhooks: tuple[str, ...] = ()  # the vendor's webhook endpoints (URLs)
+    payments: tuple[ManualPayment, ...] = ()  # `pay` events: payments recorded by hand
+    payment_lines: tuple[int, ...] = field(default=(), compare=False)  # their lines
+
+    def payment_error(self, error: PaymentError) -> SourceError:
+        """A payment that cannot be recorded, said at its line."""
+        index = self.payments.index(error.payment)
+        return SourceError(self.file, self.payment_lines[index], f"pay: {error.reason}")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -89,21 +108,20 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         if start_at < subscribed_at:
             account_fields["start_at"].fail("the contract cannot start before the subscription")
     committed = (
-        account_fields["committed_seats"].integer(0) if "committed_seats" in account_fields else 0
+        account_fields["committed_seats"].integer(0, MAX_SEATS)
+        if "committed_seats" in account_fields
+        else 0
     )
     contacts = (
-        tuple(c.text() for c in account_fields["contacts"]) if "contacts" in account_fields else ()
+        tuple(_checked(c, check_email) for c in account_fields["contacts"])
+        if "contacts" in account_fields
+        else ()
     )
     payment_method = "succeeds"
     if "payment_method" in account_fields:
         payment_method = _payment_method(account_fields["payment_method"])
 
-    webhooks: list[str] = []
-    for url_node in top.get("webhooks", ()):
-        url = url_node.text()
-        if not re.match(r"^https?://[^\s/]+", url):
-            url_node.fail(f"{url!r} is not an http(s) URL")
-        webhooks.append(url)
+    webhooks = [_checked(url_node, check_url) for url_node in top.get("webhooks", ())]
 
     builder = _TimelineBuilder(subscribed_at, plan)
     builder.methods.append(MethodChange(subscribed_at, payment_method))
@@ -140,6 +158,8 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         plan_data,
         tuple(builder.methods),
         tuple(webhooks),
+        tuple(builder.payments),
+        tuple(builder.payment_lines),
     )
 
 
@@ -168,6 +188,22 @@ def _timezone(node: Node | None) -> ZoneInfo:
         node.fail(f"{name!r} is not an IANA time zone such as Europe/Paris")
 
 
+def _checked(node: Node, check: Callable[[str, str], str]) -> str:
+    """A text value that passes ``check`` (a :mod:`seatwise.core.limits` rule)."""
+    try:
+        return check(node.text(), "")
+    except FieldError as error:
+        node.fail(error.reason)
+
+
+def _amount(node: Node, cur: Currency) -> int:
+    """A decimal amount (``"120.00"``, read from its source text) in minor units."""
+    try:
+        return check_amount(cur.parse(node.raw()), "amount")
+    except (InvalidAmount, FieldError) as error:
+        node.fail(str(error).removeprefix("amount: "))
+
+
 def _payment_method(node: Node) -> str:
     value = node.text()
     if not TEST_METHODS.match(value):
@@ -190,6 +226,16 @@ class _TimelineBuilder:
         self.counter = 0
         self.last_at = subscribed_at
         self.methods: list[MethodChange] = []
+        self.payments: list[ManualPayment] = []
+        self.payment_lines: list[int] = []
+
+    def new_count(self, node: Node) -> int:
+        """How many new members an entry creates: at least 1, and the account stays within
+        :data:`~seatwise.core.limits.MAX_SEATS` members."""
+        count = node.integer(1, MAX_SEATS)
+        if len(self.known) + count > MAX_SEATS:
+            node.fail(f"an account has at most {MAX_SEATS:,} members")
+        return count
 
     def fresh_id(self) -> str:
         while True:
@@ -214,13 +260,13 @@ class _TimelineBuilder:
         if state not in ("active", "invited", "deactivated"):
             fields["state"].fail(f"{state!r} is not active, invited or deactivated")
         manage = fields["manage_billing"].boolean() if "manage_billing" in fields else False
-        email = fields["email"].text() if "email" in fields else None
+        email = _checked(fields["email"], check_email) if "email" in fields else None
         if "count" in fields:
             if email is not None:
                 fields["email"].fail("give an `email` to one member (with `id`), not to a count")
-            ids = [self.fresh_id() for _ in range(fields["count"].integer(1))]
+            ids = [self.fresh_id() for _ in range(self.new_count(fields["count"]))]
         else:
-            ids = [fields["id"].text()]
+            ids = [_checked(fields["id"], check_member_id)]
             if ids[0] in self.known:
                 fields["id"].fail(f"member {ids[0]!r} is listed twice")
         at = self.subscribed_at
@@ -255,17 +301,36 @@ class _TimelineBuilder:
         if action == "payment_method":
             self.methods.append(MethodChange(at, _payment_method(value)))
             return []
+        if action == "pay":
+            self.payments.append(self.payment(value, at))
+            self.payment_lines.append(value.line)
+            return []
         return [self.credit_event(value, action, at)]
+
+    def payment(self, value: Node, at: datetime) -> ManualPayment:
+        """``pay: INV-000002`` or ``pay: {invoice: INV-000002, amount: "120.00"}``."""
+        amount = None
+        if value.is_mapping:
+            fields = value.mapping({"invoice", "amount"}, required=("invoice",))
+            number_node = fields["invoice"]
+            if "amount" in fields:
+                amount = _amount(fields["amount"], self.plan.currency)
+        else:
+            number_node = value
+        number = number_node.text()
+        if not INVOICE_NUMBER.match(number):
+            number_node.fail(f"{number!r} is not an invoice number like INV-000002")
+        return ManualPayment(at, number, amount)
 
     def member_event(self, value: Node, action: str, at: datetime) -> list[MemberChange]:
         if value.is_scalar and value.node.tag == "tag:yaml.org,2002:int":
             if action not in ("invite", "activate"):
                 value.fail(f"`{action}` takes a list of member ids")
-            ids = [self.fresh_id() for _ in range(value.integer(1))]
+            ids = [self.fresh_id() for _ in range(self.new_count(value))]
         elif value.is_scalar:
-            ids = [value.text()]
+            ids = [_checked(value, check_member_id)]
         else:
-            ids = [item.text() for item in value]
+            ids = [_checked(item, check_member_id) for item in value]
         changes = []
         for member_id in ids:
             if action in ("deactivate", "reactivate", "delete") and member_id not in self.known:
@@ -290,12 +355,22 @@ class _TimelineBuilder:
             if at in self.purchases:
                 value.fail("credits were already bought at this instant")
             self.purchases.add(at)
-            return BuyCredits(at, value.integer(1))
+            how = CHECKOUT
+            if value.is_mapping:  # {credits: 100, collection: send_invoice}
+                fields = value.mapping({"credits", "collection"}, required=("credits",))
+                count_node = fields["credits"]
+                if "collection" in fields:
+                    how = fields["collection"].text()
+                    if how not in (CHECKOUT, ON_INVOICE):
+                        fields["collection"].fail(f"{how!r} is not {CHECKOUT} or {ON_INVOICE}")
+            else:
+                count_node = value
+            return BuyCredits(at, count_node.integer(1, MAX_CREDITS), how)
         allowed = {"member", "content", *(("credits",) if action == "assign" else ())}
         required = ("member", "content", "credits") if action == "assign" else ("member", "content")
         fields = value.mapping(allowed, required=required)
-        member = fields["member"].text()
-        content = fields["content"].text()
+        member = _checked(fields["member"], check_member_id)
+        content = _checked(fields["content"], check_member_id)
         state = self.seats.state_at(member, at)
         if state is None:
             fields["member"].fail(f"unknown member {member!r}")
@@ -304,7 +379,7 @@ class _TimelineBuilder:
         event: CreditEvent
         try:
             if action == "assign":
-                event = Assign(at, member, content, fields["credits"].integer(1))
+                event = Assign(at, member, content, fields["credits"].integer(1, MAX_CREDITS))
                 self.wallet, _ = self.wallet.assign(at, member, content, event.credits)
             elif action == "start":
                 event = Start(at, member, content)
@@ -341,7 +416,10 @@ def run_scenario(scenario: Scenario) -> SimulationResult:
             scenario.methods,
             scenario.until,
             scenario.webhooks,
+            scenario.payments,
         )
+    except PaymentError as error:
+        raise scenario.payment_error(error) from None
     except TimelineError as error:
         raise SourceError(scenario.file, None, str(error)) from None
     return SimulationResult(

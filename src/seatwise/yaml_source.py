@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import FieldError, SeatwiseError
+from seatwise.core.limits import check_instant
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -118,12 +119,20 @@ class Node:
             self.fail("must be text")
         return self.raw()
 
-    def integer(self, minimum: int | None = None) -> int:
+    def integer(self, minimum: int | None = None, maximum: int | None = None) -> int:
         if not self.is_scalar or self.node.tag != _INT:
             self.fail(f"{self.raw() if self.is_scalar else 'this'} is not a whole number")
-        value = int(self.raw().replace("_", ""))
+        digits = self.raw().replace("_", "")
+        if len(digits.lstrip("+-")) > 30:  # refused before Python builds a huge number
+            self.fail(f"{digits[:12]}… is far too large")
+        try:
+            value = int(digits)
+        except ValueError:  # YAML 1.1's hexadecimal, octal, sexagesimal…
+            self.fail(f"{self.raw()} is not a whole number written in decimal")
         if minimum is not None and value < minimum:
             self.fail(f"{value} is below the minimum of {minimum}")
+        if maximum is not None and value > maximum:
+            self.fail(f"{value:,} is above the maximum of {maximum:,}")
         return value
 
     def boolean(self) -> bool:
@@ -138,13 +147,17 @@ class Node:
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
-                return datetime.combine(day, time(), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+                value = datetime.combine(day, time(), tzinfo=tz)
+                return check_instant(value, "")
             value = datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError:
             self.fail(f"{text!r} is not an ISO 8601 instant like 2021-02-15T09:00:00Z")
         if value.tzinfo is None:
             self.fail(f"{text!r} has no time zone: add Z (UTC) or an offset like +01:00")
-        return value.astimezone(ZoneInfo("UTC"))
+        try:
+            return check_instant(value, "")
+        except FieldError as error:
+            self.fail(error.reason)
 
     # -- plain data ----------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts, plans
 
-RECORDED = datetime(2025, 1, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 2, 15, tzinfo=UTC)
 POISON = "acc050"
 
@@ -26,7 +25,7 @@ def vendor(url: str, ids: list[str]) -> Engine:
     examples = example_files()
     for account_id in ids:
         name, text = examples[int(account_id[3:]) % len(examples)]
-        import_scenario(engine, parse_scenario(text, name), account_id, RECORDED)
+        import_scenario(engine, parse_scenario(text, name), account_id, UNTIL, notify_history=True)
     return engine
 
 

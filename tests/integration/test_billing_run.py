@@ -27,6 +27,9 @@ from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
+# Payments by hand (`pay`) name a simulation's invoice numbers, which an import cannot keep
+# (numbers run across a vendor's accounts): those stories are told by the engine's simulation.
+IMPORTABLE = [path for path in SCENARIOS if not load_scenario(path).payments]
 RECORDED = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -48,16 +51,16 @@ def test_every_scenario_bills_the_same_through_the_store(engine: Engine) -> None
     """All scenario files as accounts of one vendor: numbers run across accounts, so each
     account's invoices are compared without their numbers, then the numbering is checked."""
     expected: dict[str, dict[str, Any]] = {}
-    for path in SCENARIOS:
+    for path in IMPORTABLE:
         scenario = load_scenario(path)
-        import_scenario(engine, scenario, path.stem, RECORDED)
+        import_scenario(engine, scenario, path.stem, scenario.until, notify_history=True)
         expected[path.stem] = document(run_scenario(scenario))
     # Each account is billed up to its own `until`: account by account, in file order.
-    for path in SCENARIOS:
+    for path in IMPORTABLE:
         with engine.begin() as connection:
             bill_account(connection, path.stem, load_scenario(path).until)
     numbers: list[str] = []
-    for path in SCENARIOS:
+    for path in IMPORTABLE:
         doc = expected[path.stem]
         cur = load_scenario(path).plan.currency
         got = stored_invoices(engine, path.stem, cur)
@@ -80,7 +83,7 @@ def test_every_scenario_bills_the_same_through_the_store(engine: Engine) -> None
 
 def test_a_second_run_issues_nothing(engine: Engine) -> None:
     scenario = load_scenario(SCENARIOS[0])
-    import_scenario(engine, scenario, "acme", RECORDED)
+    import_scenario(engine, scenario, "acme", scenario.until, notify_history=True)
     first = bill(engine, scenario.until)
     again = bill(engine, scenario.until)
     assert first.invoices > 0
@@ -99,7 +102,7 @@ def test_a_second_run_issues_nothing(engine: Engine) -> None:
 def test_billing_month_by_month_equals_billing_at_once(engine: Engine, name: str) -> None:
     path = next(p for p in SCENARIOS if p.stem == name)
     scenario = load_scenario(path)
-    import_scenario(engine, scenario, name, RECORDED)
+    import_scenario(engine, scenario, name, scenario.until, notify_history=True)
     instant = scenario.account.subscribed_at
     months = 0
     while instant < scenario.until:
@@ -114,7 +117,7 @@ def test_billing_month_by_month_equals_billing_at_once(engine: Engine, name: str
 def test_a_late_event_is_settled_by_an_adjustment_never_a_rewrite(engine: Engine) -> None:
     path = next(p for p in SCENARIOS if p.stem == "spec22_active_users_two_cycles")
     scenario = load_scenario(path)
-    import_scenario(engine, scenario, "initech", RECORDED)
+    import_scenario(engine, scenario, "initech", scenario.until, notify_history=True)
     bill(engine, datetime(2024, 3, 8, 10, tzinfo=UTC))  # cycles ending 8 Feb and 8 Mar
     before = stored_invoices(engine, "initech", scenario.plan.currency)
     assert [invoice["total"] for invoice in before] == ["24.00", "32.00"]
@@ -147,7 +150,7 @@ def test_a_year_of_the_bundled_examples_bills_like_the_simulation(engine: Engine
     for name, text in example_files():
         scenario = replace(parse_scenario(text, name), until=end)
         scenarios[name] = scenario
-        import_scenario(engine, scenario, name, RECORDED)
+        import_scenario(engine, scenario, name, scenario.until, notify_history=True)
     runs = [datetime(2025, month, day, tzinfo=UTC) for month in range(1, 13) for day in (1, 15)]
     for instant in [*runs, datetime(2026, 1, 1, tzinfo=UTC), end]:
         bill(engine, instant)

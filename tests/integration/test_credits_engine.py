@@ -16,6 +16,7 @@ from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine.billing_run import bill, import_scenario
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.credits import CreditsRefused, buy_credits, quote_credits, wallet
+from seatwise.engine.payments import set_payment_method
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario
 from seatwise.store import repository
@@ -45,7 +46,7 @@ def make(database_url: str, collection: str = "charge_automatically") -> Engine:
     migrate(database_url)
     engine = make_engine(database_url)
     scenario = parse_scenario(PLAN.replace("COLLECTION", collection), "credits.yaml")
-    import_scenario(engine, scenario, "acme", at(2025, 1, 1))
+    import_scenario(engine, scenario, "acme", at(2025, 1, 1), notify_history=True)
     return engine
 
 
@@ -58,7 +59,7 @@ def test_quote_buy_assign_start_and_the_ledger(database_url: str) -> None:
     engine = make(database_url)
     assert quote_credits(engine, "acme", 95).text() == "95 credits cost $950.00; 100 cost $900.00"
 
-    invoice = buy_credits(engine, "acme", 100, FixedClock(at(2025, 1, 3, 9)))
+    invoice = buy_credits(engine, "acme", 100, FixedClock(at(2025, 1, 3, 9))).invoice
     assert (invoice.number, invoice.invoice.kind, invoice.status) == (
         "INV-000002",
         "credits",
@@ -149,8 +150,9 @@ def test_overage_goes_on_the_next_monthly_invoice(database_url: str) -> None:
 
 def test_a_purchase_sent_as_an_invoice_adds_its_credits_when_paid(database_url: str) -> None:
     engine = make(database_url, collection="send_invoice")
-    invoice = buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3)))
-    assert (invoice.status, invoice.invoice.total) == ("open", 20_000)
+    bought = buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3)), "send_invoice")
+    invoice = bought.invoice
+    assert (invoice.status, invoice.invoice.total, bought.attempts) == ("open", 20_000, ())
     assert wallet(engine, "acme", at(2025, 1, 4)).balance == 0
     assert invoice.number is not None
     lifecycle.mark_paid(engine, invoice.number, at(2025, 1, 8), "bank transfer")
@@ -162,13 +164,57 @@ def test_a_purchase_sent_as_an_invoice_adds_its_credits_when_paid(database_url: 
     assert kinds == ["initial", "credits"]
 
 
+def test_a_checkout_is_charged_at_once_whatever_the_plan_collects(database_url: str) -> None:
+    """SPEC 7: an account that pays its seats by transfer buys credits by card."""
+    engine = make(database_url, collection="send_invoice")
+    bought = buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3, 9)))
+    assert (bought.invoice.number, bought.invoice.status, bought.paid) == (
+        "INV-000002",
+        "paid",
+        True,
+    )
+    (charge,) = bought.attempts
+    assert (charge.attempt.method, charge.amount, charge.receipt) == (
+        "succeeds",
+        20_000,
+        "RCT-000001",
+    )
+    assert (bought.balance, bought.assigned) == (20, 0)
+    with engine.connect() as connection:  # the seats invoice is not charged: it is sent
+        statuses = [e.status for e in repository.issued_invoices(connection, "acme")]
+    assert statuses == ["open", "paid"]
+
+
+def test_a_checkout_without_a_payment_method_is_refused(database_url: str) -> None:
+    engine = make(database_url, collection="send_invoice")
+    set_payment_method(engine, "acme", "none", FixedClock(at(2025, 1, 2)))
+    with pytest.raises(CreditsRefused, match="has no payment method on file"):
+        buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3)))
+    assert events(engine) == 50  # nothing recorded
+    bought = buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3)), "send_invoice")
+    assert bought.invoice.status == "open"
+
+
+def test_a_declined_checkout_adds_nothing_until_a_retry_pays_it(database_url: str) -> None:
+    engine = make(database_url, collection="send_invoice")
+    set_payment_method(engine, "acme", "declines_first_1", FixedClock(at(2025, 1, 2)))
+    bought = buy_credits(engine, "acme", 20, FixedClock(at(2025, 1, 3, 9)))
+    assert (bought.invoice.status, bought.balance) == ("open", 0)
+    assert [a.attempt.reason for a in bought.attempts] == ["card declined"]
+    bill(engine, at(2025, 1, 6, 9))  # the retry, 3 days later, succeeds
+    view = wallet(engine, "acme", at(2025, 1, 6, 9))
+    assert [(e.at, e.kind, e.credits) for e in view.entries] == [
+        (at(2025, 1, 6, 9), "purchase", 20)
+    ]
+
+
 def test_buying_on_a_plan_without_credits_is_refused(database_url: str) -> None:
     migrate(database_url)
     engine = make_engine(database_url)
     text = PLAN.replace("COLLECTION", "send_invoice").split("  credits:")[0] + (
         "account: {subscribed_at: 2025-01-01T00:00:00Z}\nuntil: 2025-01-01T00:00:00Z\n"
     )
-    import_scenario(engine, parse_scenario(text, "plain.yaml"), "plain", at(2025, 1, 1))
+    import_scenario(engine, parse_scenario(text, "plain.yaml"), "plain", at(2025, 1, 1), True)
     with pytest.raises(CreditsRefused, match="the plan has no credits"):
         buy_credits(engine, "plain", 5, FixedClock(at(2025, 1, 2)))
     with pytest.raises(CreditsRefused, match="the plan has no credits"):

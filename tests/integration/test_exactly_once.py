@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from seatwise.store.tables import invoices
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
 UNTIL = "2031-01-01T00:00:00Z"
-RECORDED = datetime(2020, 1, 1, tzinfo=UTC)
 COPIES = 3  # each scenario file imported this many times: about a hundred accounts
 
 
@@ -58,7 +57,10 @@ def loaded(database_url: str) -> Engine:
     engine = make_engine(database_url)
     for copy in range(COPIES):
         for path in SCENARIOS:
-            import_scenario(engine, load_scenario(path), f"{path.stem}-{copy}", RECORDED)
+            scenario = load_scenario(path)
+            import_scenario(
+                engine, scenario, f"{path.stem}-{copy}", scenario.until, notify_history=True
+            )
     return engine
 
 

@@ -47,7 +47,7 @@ def check_late_events_settle(
         f"account: {{subscribed_at: {START.isoformat()}, committed_seats: 2}}\n"
         f"{members}until: {NOW.isoformat()}\n"
     )
-    import_scenario(engine, scenario, account_id, START)
+    import_scenario(engine, scenario, account_id, START, notify_history=True)
     first = START + timedelta(days=first_run)
     states: dict[str, str | None] = {f"m{i}": "active" for i in range(1, base + 1)}
     planned: list[tuple[bool, MemberChange]] = []
@@ -127,7 +127,7 @@ def test_the_reported_late_activation_on_a_contract(store: Engine) -> None:
         "events: [{at: 2025-08-20T09:00:00Z, activate: [m4]}]\n"
         "until: 2026-01-01T00:00:00Z\n"
     )
-    import_scenario(store, scenario, "acme", START)
+    import_scenario(store, scenario, "acme", NOW, notify_history=True)
     bill(store, datetime(2026, 1, 1, tzinfo=UTC))
     late = MemberChange(datetime(2025, 3, 2, 12, tzinfo=UTC), "late1", "activate")
     assert record_event(store, "acme", late, FixedClock(NOW)).late

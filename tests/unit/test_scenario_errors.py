@@ -167,6 +167,47 @@ def test_the_base_scenario_is_valid() -> None:
         ("plan: [unclosed\n", 2, "not valid YAML"),
         ("", 1, "the file is empty"),
         (BASE.replace("until: 2022-01-01T00:00:00Z\n", ""), 1, "missing field 'until'"),
+        # bounds: what is accepted can be stored and billed
+        (BASE.replace("{count: 3}", "{count: 1000000000000000000000000000000}"), 8, "too large"),
+        (BASE.replace("{count: 3}", "{count: 1000001}"), 8, "above the maximum of 1,000,000"),
+        (BASE.replace("{count: 3}", "{count: 0x1F}"), 8, "not a whole number written in decimal"),
+        (
+            BASE.replace("account:\n", "account:\n  committed_seats: 99999999\n"),
+            6,
+            "above the maximum of 1,000,000",
+        ),
+        (BASE.replace('"108.00"', '"1000000000000.00"'), 4, "plan.price: 100,000,000,000,000"),
+        (BASE.replace("until: 2022", "until: 9999"), 12, "outside the supported years"),
+        (with_event("{at: 2021-03-02T00:00:00Z, activate: ['" + "x" * 201 + "']}"), 12, "longer"),
+        (with_event('{at: 2021-03-02T00:00:00Z, activate: ["a\\tb"]}'), 12, "control characters"),
+        (
+            BASE.replace("account:\n", "account:\n  contacts: [not an email]\n"),
+            6,
+            "'not an email' is not an email address",
+        ),
+        (
+            BASE.replace("{id: ana, state: invited}", "{id: ana, email: ana@, state: invited}"),
+            9,
+            "is not an email address",
+        ),
+        (
+            with_credit_events("{at: 2021-03-02T00:00:00Z, buy_credits: 2000000}"),
+            13,
+            "above the maximum of 1,000,000",
+        ),
+        (
+            with_credit_events(
+                "{at: 2021-03-02T00:00:00Z, buy_credits: {credits: 5, collection: cheque}}"
+            ),
+            13,
+            "'cheque' is not charge_automatically or send_invoice",
+        ),
+        (with_event("{at: 2021-03-02T00:00:00Z, pay: 42}"), 12, "'42' is not an invoice number"),
+        (
+            with_event('{at: 2021-03-02T00:00:00Z, pay: {invoice: INV-000001, amount: "1.001"}}'),
+            12,
+            "more decimals than EUR",
+        ),
     ],
 )
 def test_refused_with_file_line_and_reason(text: str, line: int, reason: str) -> None:
@@ -175,3 +216,37 @@ def test_refused_with_file_line_and_reason(text: str, line: int, reason: str) ->
     assert error.line == line, str(error)
     assert reason in str(error)
     assert str(error).startswith(f"case.yaml:{line}: ")
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ("{at: 2021-03-02T00:00:00Z, pay: INV-000002}", "INV-000002 was not issued by then"),
+        ("{at: 2021-03-02T00:00:00Z, pay: INV-000001}", "INV-000001 is paid already"),
+    ],
+)
+def test_a_payment_that_cannot_be_is_refused_at_its_line(event: str, reason: str) -> None:
+    """Checked when the scenario runs, by the engine and by the pure core alike."""
+    from seatwise.engine.simulation import simulate
+    from seatwise.scenario import run_scenario
+
+    scenario = parse_scenario(with_event(event), "case.yaml")
+    for run in (simulate, run_scenario):
+        with pytest.raises(SourceError) as caught:
+            run(scenario)
+        assert str(caught.value) == f"case.yaml:12: pay: {reason}"
+
+
+def test_a_payment_of_another_amount_than_due_is_refused() -> None:
+    from seatwise.engine.simulation import simulate
+    from seatwise.scenario import run_scenario
+
+    text = with_event('{at: 2021-03-02T00:00:00Z, pay: {invoice: INV-000001, amount: "1.00"}}')
+    text = text.replace("seats-annual", "licences-annual")
+    scenario = parse_scenario(text, "case.yaml")
+    for run in (simulate, run_scenario):
+        with pytest.raises(SourceError) as caught:
+            run(scenario)
+        assert "INV-000001 owes €324.00, not €1.00 (a payment is of the whole amount due)" in str(
+            caught.value
+        )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from seatwise.cli.app import main
-from seatwise.cli.common import DATABASE_OPTION, echo_json, store
+from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
+from seatwise.core.credits import CHECKOUT, ON_INVOICE
 from seatwise.core.money import currency
+from seatwise.core.periods import iso
 from seatwise.engine.clock import SystemClock
 
 
@@ -29,17 +31,47 @@ def credits_quote(account_id: str, count: int, database_url: str | None) -> None
 @credits.command("buy")
 @click.argument("account_id")
 @click.argument("count", type=int)
+@click.option(
+    "--collection",
+    type=click.Choice([CHECKOUT, ON_INVOICE]),
+    default=CHECKOUT,
+    show_default=True,
+    help="charge_automatically: a checkout, charged at once to the payment method on file; "
+    "send_invoice: sold on an invoice paid by transfer.",
+)
+@click.option("--at", "at_text", help="When it was bought (default: now). Never in the future.")
 @DATABASE_OPTION
-def credits_buy(account_id: str, count: int, database_url: str | None) -> None:
-    """Buy COUNT credits now: a `credits` invoice is issued at once; the credits are added when
-    it is paid (at once when the plan charges a payment method automatically)."""
+def credits_buy(
+    account_id: str, count: int, collection: str, at_text: str | None, database_url: str | None
+) -> None:
+    """Buy COUNT credits for ACCOUNT_ID: a `credits` invoice is issued at once and, for a
+    checkout, charged at once; the credits are added when it is paid."""
     from seatwise.engine.credits import buy_credits
 
-    invoice = buy_credits(store(database_url), account_id, count, SystemClock())
+    at = None if at_text is None else instant(at_text)
+    bought = buy_credits(store(database_url), account_id, count, SystemClock(), collection, at)
+    invoice = bought.invoice
     cur = currency(invoice.currency_code)
+    (line,) = [line for line in invoice.invoice.lines if line.kind == "credits_purchase"]
+    price = f"{count} × {cur.display(line.unit_price or 0)}"
     click.echo(
-        f"{invoice.number}: {count} credits, {cur.display(invoice.invoice.total)}, {invoice.status}"
+        f"{invoice.number}: {count} credits for {cur.display(invoice.invoice.total)} ({price})"
     )
+    for made in bought.attempts:
+        if made.attempt.succeeded:
+            click.echo(f"  paid: {made.attempt.reason or f'charged to {made.attempt.method}'}, "
+                       f"receipt {made.receipt}")  # fmt: skip
+        else:
+            click.echo(f"  charge to {made.attempt.method} declined: {made.attempt.reason}")
+    if bought.paid:
+        click.echo(f"  the credits are in the wallet: balance {bought.balance}, assigned "
+                   f"{bought.assigned}")  # fmt: skip
+    elif collection == ON_INVOICE:
+        click.echo(f"  sent for payment by transfer, due {iso(invoice.invoice.due_at)}; the "
+                   "credits arrive when it is paid (`seatwise mark-paid`)")  # fmt: skip
+    else:
+        click.echo("  the invoice stays open and the charge is retried; the credits arrive "
+                   "when it is paid")  # fmt: skip
 
 
 @credits.command("show")

@@ -27,15 +27,35 @@ def migrate(database_url: str | None) -> None:
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--account-id", help="Default: the file name without .yaml.")
+@click.option(
+    "--notify-history",
+    is_flag=True,
+    help="Also email and notify about the imported past when it is billed (by default only "
+    "facts from the import on are told).",
+)
 @DATABASE_OPTION
-def import_command(file: Path, account_id: str | None, database_url: str | None) -> None:
-    """Store the scenario FILE's plan, account and timeline, to be billed by `seatwise bill`."""
+def import_command(
+    file: Path, account_id: str | None, notify_history: bool, database_url: str | None
+) -> None:
+    """Store the scenario FILE's plan, account and timeline, to be billed by `seatwise bill`.
+
+    Its events are checked as `seatwise event` checks them (none in the future); its
+    `webhooks:` are registered (the secrets are printed once); its `pay` events are not
+    imported (they name a simulation's invoice numbers: record payments with `mark-paid`)."""
     from seatwise.engine.billing_run import import_scenario
 
     scenario = load_scenario(file)
     account = account_id or file.stem
-    import_scenario(store(database_url), scenario, account, SystemClock().now())
-    click.echo(f"imported account {account} ({len(scenario.events)} events)")
+    engine = store(database_url)
+    imported = import_scenario(engine, scenario, account, SystemClock().now(), notify_history)
+    click.echo(f"imported account {account} ({imported.events} events)")
+    for endpoint in imported.endpoints:
+        click.echo(f"webhook endpoint {endpoint.id}: {endpoint.url}\n  secret: {endpoint.secret}")
+    if imported.payments_left_out:
+        click.echo(
+            f"left out {imported.payments_left_out} `pay` event(s): record payments with "
+            "`seatwise mark-paid INVOICE --at T`"
+        )
 
 
 @main.command()

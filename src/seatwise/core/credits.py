@@ -41,12 +41,19 @@ class CreditError(TimelineError):
 # -- the events of a timeline that move credits ----------------------------------------------
 
 
+CHECKOUT, ON_INVOICE = "charge_automatically", "send_invoice"
+
+
 @dataclass(frozen=True, slots=True)
 class BuyCredits:
-    """The account buys ``credits`` credits at ``at``: a ``credits`` invoice is issued then."""
+    """The account buys ``credits`` credits at ``at``: a ``credits`` invoice is issued then.
+    ``collection``: a checkout, charged at once to the payment method whatever the plan's
+    collection (``charge_automatically``, SPEC 7), or sold on an invoice paid by transfer
+    (``send_invoice``)."""
 
     at: datetime
     credits: int
+    collection: str = CHECKOUT
 
 
 @dataclass(frozen=True, slots=True)

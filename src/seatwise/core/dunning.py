@@ -8,6 +8,9 @@ records the outcome and asks again. So a collection run can stop at any point an
 
 The rules, per unpaid invoice with something to pay:
 
+* an invoice is collected as its ``collection`` says: the plan's for subscription invoices; a
+  credits purchase is a checkout, charged at once whatever the plan's (SPEC 7), unless the
+  purchase was sold on an invoice (``send_invoice``);
 * ``charge_automatically``: the first charge when the invoice is issued; after a declined
   charge, another ``retry_after_days`` later, up to ``max_attempts`` charges; a payment method
   set after the last declined charge is charged at once (and counts as an attempt);
@@ -18,17 +21,22 @@ The rules, per unpaid invoice with something to pay:
   before its due date, when that instant falls after its issue;
 * actions due at the same instant: retries first, then the final action, then the first charges
   of invoices issued then, then reminders — so a retry that succeeds leaves nothing to punish,
-  and an invoice issued at the instant the account is closed is not issued at all (SPEC 8).
+  and an invoice issued at the instant the account is closed is not issued at all (SPEC 8);
+* a payment recorded by hand (:class:`ManualPayment`, a transfer) pays an invoice at its
+  instant, after the actions due then: it is an :class:`Attempt` that succeeded, by
+  :data:`BY_HAND`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from seatwise.core.errors import TimelineError
 from seatwise.core.gateway import test_method_outcome
+from seatwise.core.money import Currency
 from seatwise.core.periods import add_days
 from seatwise.core.plans import Plan
 
@@ -36,13 +44,15 @@ from seatwise.core.plans import Plan
 @dataclass(frozen=True, slots=True)
 class Receivable:
     """An issued invoice as collection sees it. ``paid_at``: paid otherwise than by a charge
-    recorded here (at issue with nothing to pay, a transfer, credit notes)."""
+    recorded here (at issue with nothing to pay, credit notes). ``collection``: how it is
+    collected when not as the plan says (a credits purchase: :func:`invoice_collection`)."""
 
     number: str
     issued_at: datetime
     due_at: datetime
     amount: int
     paid_at: datetime | None = None
+    collection: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +96,39 @@ class Remind:
     days_before: int
 
 
+@dataclass(frozen=True, slots=True)
+class ManualPayment:
+    """A payment made outside the gateway (a transfer) and recorded by hand: invoice
+    ``invoice`` paid at ``at``; ``amount`` (minor units), when given, must be what is due."""
+
+    at: datetime
+    invoice: str
+    amount: int | None = None
+
+
+class PaymentError(TimelineError):
+    """A payment recorded by hand that cannot be: an invoice not issued yet, already paid, or
+    a different amount than is due."""
+
+    def __init__(self, message: str, payment: ManualPayment) -> None:
+        super().__init__(message, at=payment.at)
+        self.payment = payment
+
+
 Action = Charge | FinalAction | Remind
 FIRST_CHARGE = "the invoice is issued"
+BY_HAND = "recorded by hand"  # the method of a payment recorded by hand
+
+
+def invoice_collection(
+    plan: Plan, kind: str, purchased_at: datetime, purchases: Mapping[datetime, str]
+) -> str:
+    """How an invoice is collected: a credits purchase is a checkout (charged at once,
+    ``charge_automatically``) unless it was sold on an invoice (``purchases`` maps each
+    purchase's instant to its collection); every other invoice as the plan says."""
+    if kind == "credits":
+        return purchases.get(purchased_at, "charge_automatically")
+    return plan.collection
 
 
 def rank(action: Action) -> int:
@@ -132,7 +173,7 @@ def next_action(
         if paid_at(receivable, attempts) is not None:
             continue
         mine = [a for a in attempts if a.invoice == receivable.number]
-        if plan.collection == "charge_automatically":
+        if (receivable.collection or plan.collection) == "charge_automatically":
             candidates.extend(_charging(plan, tz, receivable, mine, methods))
         for days in plan.reminders:
             at = add_days(receivable.due_at, -days, tz)
@@ -192,20 +233,48 @@ class Collection:
         return paid_at(receivable, self.attempts)
 
 
+def record_by_hand(
+    payment: ManualPayment,
+    receivables: Sequence[Receivable],
+    attempts: Sequence[Attempt],
+    cur: Currency,
+) -> Attempt:
+    """The succeeded attempt that a payment recorded by hand is; :class:`PaymentError` if the
+    invoice was not issued by then, is paid already, or owes another amount."""
+    found = next((r for r in receivables if r.number == payment.invoice), None)
+    if found is None or found.issued_at > payment.at:
+        raise PaymentError(f"{payment.invoice} was not issued by then", payment)
+    if paid_at(found, [a for a in attempts if a.at <= payment.at]) is not None:
+        raise PaymentError(f"{payment.invoice} is paid already", payment)
+    if payment.amount is not None and payment.amount != found.amount:
+        raise PaymentError(
+            f"{payment.invoice} owes {cur.display(found.amount)}, not "
+            f"{cur.display(payment.amount)} (a payment is of the whole amount due)",
+            payment,
+        )
+    return Attempt(payment.invoice, payment.at, BY_HAND, True, "payment recorded by hand")
+
+
 def collect_with_test_gateway(
     plan: Plan,
     tz: ZoneInfo,
     receivables: Sequence[Receivable],
     methods: Sequence[MethodChange],
     until: datetime,
+    by_hand: Sequence[ManualPayment] = (),
 ) -> Collection:
     """Collect up to ``until`` through the test gateway (:func:`test_method_outcome`): what a
-    simulation shows. Charges to a method are counted from the instant it was set."""
+    simulation shows. Charges to a method are counted from the instant it was set. Payments
+    recorded by hand are taken at their instant, after the actions due then."""
     attempts: list[Attempt] = []
     reminders: list[Remind] = []
     reminded: set[tuple[str, int]] = set()
+    waiting = sorted((payment for payment in by_hand if payment.at <= until), key=lambda p: p.at)
     while True:
         action = next_action(plan, tz, receivables, attempts, methods, reminded, until)
+        if waiting and (action is None or action.at > waiting[0].at):
+            attempts.append(record_by_hand(waiting.pop(0), receivables, attempts, plan.currency))
+            continue
         if action is None:
             return Collection(tuple(attempts), tuple(reminders), None)
         if isinstance(action, FinalAction):

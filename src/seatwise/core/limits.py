@@ -52,7 +52,11 @@ def check_amount(minor: int, field: str) -> int:
     if minor < 0:
         raise FieldError(field, "must not be negative")
     if minor > MAX_AMOUNT:
-        raise FieldError(field, f"is above the maximum of {MAX_AMOUNT:,} minor units")
+        raise FieldError(
+            field,
+            f"{minor:,} minor units is above the maximum of {MAX_AMOUNT:,} "
+            "(100,000,000.00 in a currency with cents)",
+        )
     return minor
 
 

@@ -14,18 +14,20 @@ statuses and notifications.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from seatwise.core.account import RETENTION_DAYS, Account, Terminate
 from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
-from seatwise.core.credits import CreditsPaid
+from seatwise.core.credits import BuyCredits, CreditsPaid
 from seatwise.core.dunning import (
     Collection,
+    ManualPayment,
     MethodChange,
     Receivable,
     collect_with_test_gateway,
+    invoice_collection,
 )
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import OPEN, PAID
@@ -53,8 +55,17 @@ class CollectedBilling:
     notifications: tuple[Notification, ...]
 
 
-def receivable(number: str, invoice: Invoice) -> Receivable:
-    return Receivable(number, invoice.issued_at, invoice.due_at, invoice.total)
+def purchases_collection(events: Iterable[TimelineEvent]) -> dict[datetime, str]:
+    """How each credits purchase of a timeline is paid, by its instant."""
+    return {event.at: event.collection for event in events if isinstance(event, BuyCredits)}
+
+
+def receivable(
+    plan: Plan, number: str, invoice: Invoice, purchases: Mapping[datetime, str]
+) -> Receivable:
+    """An issued invoice as collection sees it, with how it is collected."""
+    how = invoice_collection(plan, invoice.kind, invoice.period.start, purchases)
+    return Receivable(number, invoice.issued_at, invoice.due_at, invoice.total, collection=how)
 
 
 def events_from_collection(
@@ -65,7 +76,9 @@ def events_from_collection(
     for number, invoice in zip(numbers, invoices, strict=True):
         if invoice.kind != "credits":
             continue
-        paid = collection.paid_at(receivable(number, invoice))
+        paid = collection.paid_at(
+            Receivable(number, invoice.issued_at, invoice.due_at, invoice.total)
+        )
         if paid is not None:
             found.append(CreditsPaid(paid, invoice.period.start))
     if collection.final is not None:
@@ -86,14 +99,23 @@ def bill_and_collect(
     methods: Sequence[MethodChange],
     until: datetime,
     endpoints: Sequence[str] = (),
+    by_hand: Sequence[ManualPayment] = (),
 ) -> CollectedBilling:
-    """Bill and collect from the subscription up to ``until`` with the test gateway."""
+    """Bill and collect from the subscription up to ``until`` with the test gateway; payments
+    ``by_hand`` are recorded at their instants (:class:`~seatwise.core.dunning.PaymentError`
+    for one that cannot be)."""
     derived: list[TimelineEvent] = []
+    purchases = purchases_collection(events)
     for _ in range(MAX_ROUNDS):
         result = generate_invoices(plan, account, merge(events, derived), until)
         numbers = tuple(invoice_number(i) for i in range(1, len(result.invoices) + 1))
-        receivables = [receivable(n, inv) for n, inv in zip(numbers, result.invoices, strict=True)]
-        collection = collect_with_test_gateway(plan, account.timezone, receivables, methods, until)
+        receivables = [
+            receivable(plan, n, inv, purchases)
+            for n, inv in zip(numbers, result.invoices, strict=True)
+        ]
+        collection = collect_with_test_gateway(
+            plan, account.timezone, receivables, methods, until, by_hand
+        )
         found = events_from_collection(result.invoices, numbers, collection)
         if found == derived:
             break

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from seatwise.core.errors import InvalidAmount, PlanError
+from seatwise.core.errors import FieldError, InvalidAmount, PlanError
+from seatwise.core.limits import (
+    MAX_ATTEMPTS,
+    MAX_DAYS,
+    MAX_HOURS,
+    MAX_SEATS,
+    check_amount,
+    check_text,
+)
 from seatwise.core.money import Currency, currency, to_minor
 from seatwise.core.presets import apply_preset
 from seatwise.core.pricing import SeatPricing, Tier
@@ -155,14 +163,17 @@ class _Reader:
             raise PlanError(_join(self.path, key), f"{value!r} is not true or false")
         return value
 
-    def integer(self, key: str, default: int, minimum: int = 0) -> int:
-        return _integer(self.data.get(key, default), _join(self.path, key), minimum)
+    def integer(self, key: str, default: int, minimum: int = 0, maximum: int = MAX_SEATS) -> int:
+        return _integer(self.data.get(key, default), _join(self.path, key), minimum, maximum)
 
     def text(self, key: str, default: str) -> str:
         value = self.data.get(key, default)
         if not isinstance(value, str):
             raise PlanError(_join(self.path, key), f"{value!r} is not text")
-        return value
+        try:
+            return check_text(value, _join(self.path, key), 100, empty=key == "name")
+        except FieldError as error:
+            raise PlanError(error.field, error.reason) from None
 
     def money(self, key: str, cur: Currency, default: object = None) -> int:
         return _money(self.data.get(key, default), _join(self.path, key), cur)
@@ -172,11 +183,13 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _integer(value: object, path: str, minimum: int) -> int:
+def _integer(value: object, path: str, minimum: int, maximum: int = MAX_SEATS) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise PlanError(path, f"{value!r} is not a whole number")
     if value < minimum:
         raise PlanError(path, f"{value} is below the minimum of {minimum}")
+    if value > maximum:
+        raise PlanError(path, f"{value:,} is above the maximum of {maximum:,}")
     return value
 
 
@@ -189,9 +202,10 @@ def _money(value: object, path: str, cur: Currency) -> int:
         minor = to_minor(str(value), cur)
     except InvalidAmount as error:
         raise PlanError(path, str(error)) from None
-    if minor < 0:
-        raise PlanError(path, "must not be negative")
-    return minor
+    try:
+        return check_amount(minor, path)
+    except FieldError as error:
+        raise PlanError(error.field, error.reason) from None
 
 
 def _tiers(value: object, path: str, cur: Currency) -> tuple[Tier, ...]:
@@ -248,7 +262,7 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         raise PlanError("reminders", "must be a list of whole numbers of days")
     reminders = tuple(
         sorted(
-            {_integer(v, f"reminders[{i}]", 0) for i, v in enumerate(reminders_raw)},
+            {_integer(v, f"reminders[{i}]", 0, MAX_DAYS) for i, v in enumerate(reminders_raw)},
             reverse=True,
         )
     )
@@ -283,14 +297,16 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         ),
         statements=top.boolean("statements", DEFAULTS["statements"]),
         renewal_seats=top.choice("renewal_seats", DEFAULTS["renewal_seats"]),
-        anchor_delay_hours=top.integer("anchor_delay_hours", DEFAULTS["anchor_delay_hours"]),
-        net_days=top.integer("net_days", DEFAULTS["net_days"]),
+        anchor_delay_hours=top.integer(
+            "anchor_delay_hours", DEFAULTS["anchor_delay_hours"], maximum=MAX_HOURS
+        ),
+        net_days=top.integer("net_days", DEFAULTS["net_days"], maximum=MAX_DAYS),
         reminders=reminders,
         collection=top.choice("collection", DEFAULTS["collection"]),
         dunning=Dunning(
-            retry_after_days=dunning.integer("retry_after_days", 3, 1),
-            max_attempts=dunning.integer("max_attempts", 4, 1),
-            grace_days=dunning.integer("grace_days", 14, 0),
+            retry_after_days=dunning.integer("retry_after_days", 3, 1, MAX_DAYS),
+            max_attempts=dunning.integer("max_attempts", 4, 1, MAX_ATTEMPTS),
+            grace_days=dunning.integer("grace_days", 14, 0, MAX_DAYS),
             final_action=dunning.choice("final_action", "suspend"),
         ),
         credits=credits,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +43,6 @@ from seatwise.core.dunning import (
     Charge,
     FinalAction,
     MethodChange,
-    Receivable,
     Remind,
     charges_since_set,
     next_action,
@@ -55,6 +54,7 @@ from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.money import currency
 from seatwise.core.notifications import WEBHOOK, Notification, notify
+from seatwise.core.payments import purchases_collection, receivable
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
@@ -224,23 +224,23 @@ class AccountRun:
         plan = self.stored.plan
         if any(isinstance(event, Terminate) for event in self.stored.events):
             return None  # after dunning's final action nothing more is collected or reminded
+        purchases = purchases_collection(self.stored.events)
         receivables = [
-            Receivable(u.number, u.invoice.issued_at, u.invoice.due_at, u.amount)
+            replace(receivable(plan, u.number, u.invoice, purchases), amount=u.amount)
             for u in self.unpaid.values()
         ]
         receivables += [
-            Receivable(f"~{index}", inv.issued_at, inv.due_at, inv.total)
-            for index, inv in enumerate(provisional)
+            receivable(plan, f"~{index}", inv, purchases) for index, inv in enumerate(provisional)
         ]
         if not any(r.amount > 0 for r in receivables):
             return None
-        charging = plan.collection == "charge_automatically"
+        charged = any(r.collection == "charge_automatically" for r in receivables)
         return next_action(
             plan,
             self.stored.account.timezone,
             receivables,
-            self.attempts if charging else [],  # a sent invoice is paid by hand, not charged
-            self.methods if charging else [],
+            self.attempts if charged else [],  # a sent invoice is paid by hand, not charged
+            self.methods if charged else [],
             self.reminded if plan.reminders else set(),
             self.until,
         )
@@ -362,6 +362,8 @@ class AccountRun:
         invoice: Invoice | None,
         **details: Any,
     ) -> None:
+        if not self.stored.tells(at):
+            return  # imported history: its customer is not told about the past
         account = self.stored.account
         for note in notify(account, result.seats, self.urls, at, kind, number, **details):
             self.batch.messages.append(message(self.stored, self.endpoints, note, invoice))
@@ -389,9 +391,8 @@ class AccountRun:
                 removed = payments.purge_account(
                     connection, self.account_id, at, ended_at, self.until
                 )
-                for note in notify(
-                    stored.account, result.seats, self.urls, at, "account_purged", None
-                ):
+                told = self.urls if stored.tells(at) else []
+                for note in notify(stored.account, result.seats, told, at, "account_purged", None):
                     purged = message(stored, self.endpoints, note, None)
                     purged.payload["facts"]["removed"] = removed
                     self.batch.messages.append(purged)
@@ -469,6 +470,8 @@ def tell_credit_alert(connection: Connection, account_id: str, alert: CreditAler
     """Queue a credit alert as it happens (recording an assignment), in the caller's
     transaction; billing runs queue only the alerts not told yet."""
     stored = repository.load_account(connection, account_id)
+    if not stored.tells(alert.at):
+        return
     endpoints = payments.endpoints(connection)
     seats = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
     notes = notify(

@@ -19,7 +19,9 @@ from sqlalchemy import Connection, Engine
 
 from seatwise.core.billing import generate_invoices
 from seatwise.core.credits import (
+    CHECKOUT,
     CREDIT_EVENT_TYPES,
+    ON_INVOICE,
     BuyCredits,
     CreditEntry,
     CreditsPaid,
@@ -28,11 +30,17 @@ from seatwise.core.credits import (
     quote,
     totals,
 )
+from seatwise.core.dunning import method_at
 from seatwise.core.errors import SeatwiseError, TimelineError
+from seatwise.core.invoice_states import PAID
+from seatwise.core.limits import MAX_CREDITS, check_count, check_instant
 from seatwise.core.money import Currency
+from seatwise.core.periods import iso
 from seatwise.engine.clock import Clock
+from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
+from seatwise.store.payments_repository import StoredAttempt
 from seatwise.store.repository import StoredAccount, StoredInvoice
 
 
@@ -127,38 +135,94 @@ def quote_credits(engine: Engine, account_id: str, credits: int) -> PriceQuote:
     prices = stored.plan.credits
     if prices is None:
         raise CreditsRefused(f"account {account_id!r}: the plan has no credits")
-    if credits < 1:
-        raise CreditsRefused("credits: a quote is for at least one credit")
+    check_count(credits, "credits", MAX_CREDITS, minimum=1)
     return PriceQuote(stored.plan.currency, quote(prices, credits))
 
 
-def buy_credits(engine: Engine, account_id: str, credits: int, clock: Clock) -> StoredInvoice:
-    """Buy credits now: the ``credits`` invoice is issued at once (with anything else due for
-    the account); its credits are added to the wallet when it is paid."""
-    from seatwise.engine.billing_run import bill_account
+@dataclass(frozen=True)
+class Purchase:
+    """A credits purchase: its ``credits`` invoice, the charges it made at once (a checkout)
+    and the wallet afterwards (the credits are in it once the invoice is paid)."""
 
-    if credits < 1:
-        raise CreditsRefused("credits: a purchase is of at least one credit")
-    now = clock.now()
+    invoice: StoredInvoice
+    collection: str
+    attempts: tuple[StoredAttempt, ...]
+    balance: int
+    assigned: int
+
+    @property
+    def paid(self) -> bool:
+        return self.invoice.status == PAID
+
+
+def buy_credits(
+    engine: Engine,
+    account_id: str,
+    credits: int,
+    clock: Clock,
+    collection: str = CHECKOUT,
+    at: datetime | None = None,
+) -> Purchase:
+    """Buy credits at ``at`` (default: now): the ``credits`` invoice is issued at once (with
+    anything else due for the account). A **checkout** (``charge_automatically``, the
+    default) charges it at once to the payment method on file, whatever the plan's
+    collection, and is refused when there is none; ``send_invoice`` sells the credits on an
+    invoice to be paid by transfer. The credits reach the wallet when the invoice is paid."""
+    from seatwise.engine.billing_run import bill_account  # billing runs record purchases too
+
+    check_count(credits, "credits", MAX_CREDITS, minimum=1)
+    if collection not in (CHECKOUT, ON_INVOICE):
+        raise CreditsRefused(f"collection: {collection!r} is not {CHECKOUT} or {ON_INVOICE}")
     with write_transaction(engine) as connection:
         repository.lock_account(connection, account_id)
+        now = clock.now()  # taken under the lock: purchases "now" are in the order they commit
+        when = now if at is None else check_instant(at, "at")
         stored = repository.load_account(connection, account_id)
-        if stored.plan.credits is None:
-            raise CreditsRefused(f"account {account_id!r}: the plan has no credits")
+        check_purchase(connection, stored, when, now, collection)
         seq = repository.next_event_seq(connection, account_id)
-        repository.append_events(
-            connection, account_id, [BuyCredits(now, credits)], now, first_seq=seq
-        )
+        purchase = BuyCredits(when, credits, collection)
+        repository.append_events(connection, account_id, [purchase], now, first_seq=seq)
         try:
-            bill_account(connection, account_id, now)
-            sync_ledger(connection, account_id, now)
+            bill_account(connection, account_id, when)
+            sync_ledger(connection, account_id, when)
         except TimelineError as error:
             raise CreditsRefused(str(error)) from None
-        issued = repository.issued_invoices(connection, account_id)
-    for entry in reversed(issued):
-        if entry.invoice.kind == "credits" and entry.invoice.period.start == now:
-            return entry
-    raise CreditsRefused(f"account {account_id!r}: the purchase could not be invoiced")
+        issued = next(
+            entry
+            for entry in reversed(repository.issued_invoices(connection, account_id))
+            if entry.invoice.kind == "credits" and entry.invoice.period.start == when
+        )
+        made = payments.attempts_of_invoice(connection, issued.number or "")
+        balance, assigned = totals(repository.ledger(connection, account_id))
+    return Purchase(issued, collection, tuple(made), balance, assigned)
+
+
+def check_purchase(
+    connection: Connection, stored: StoredAccount, at: datetime, now: datetime, collection: str
+) -> None:
+    """A purchase at ``at`` can be recorded: credits on the plan, an instant that happened,
+    the account still subscribed, and a payment method for a checkout."""
+    if stored.plan.credits is None:
+        raise CreditsRefused(f"account {stored.id!r}: the plan has no credits")
+    if at > now:
+        raise CreditsRefused(f"at: {iso(at)} is in the future (now is {iso(now)})")
+    if at < stored.account.subscribed_at:
+        raise CreditsRefused(f"at: {iso(at)} is before the subscription")
+    last_issue = repository.last_issued_at(connection, stored.id)
+    if last_issue is not None and at < last_issue:
+        raise CreditsRefused(
+            f"at: {iso(at)} is before the latest invoice ({iso(last_issue)}); a purchase is "
+            "recorded when it happens"
+        )
+    end = payments.account_end(connection, stored.id)
+    if end.ended_at is not None and at >= end.ended_at:
+        raise CreditsRefused(f"account {stored.id!r} is {end.status}: it buys nothing more")
+    if collection == CHECKOUT and method_at(payments.methods(connection, stored.id), at) == "none":
+        raise CreditsRefused(
+            f"account {stored.id!r} has no payment method on file: a purchase is charged at "
+            "once (add one with `seatwise payment-method`), or sell the credits on an invoice "
+            "(--collection send_invoice)"
+        )
 
 
 def credits_paid(connection: Connection, invoice: StoredInvoice, at: datetime) -> None:

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from seatwise.collect.webhooks import new_secret
 from seatwise.core.credits import totals
+from seatwise.core.dunning import ManualPayment, PaymentError
 from seatwise.core.errors import TimelineError
+from seatwise.core.invoice_states import PAID, InvoiceStateError
 from seatwise.core.notifications import Notification, order_key
 from seatwise.engine.billing_run import bill_account, import_scenario
 from seatwise.engine.credits import sync_ledger
+from seatwise.engine.invoice_lifecycle import LifecycleRefused, move
 from seatwise.engine.queries import recompute
 from seatwise.scenario import Scenario, SimulationResult
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import memory_engine, write_transaction
 from seatwise.store.payments_repository import Message
+from seatwise.store.repository import UnknownInvoice
 from seatwise.yaml_source import SourceError
 
 
@@ -35,11 +38,12 @@ def simulate(
     own = engine is None
     store = memory_engine() if engine is None else engine
     try:
-        import_scenario(store, scenario, account_id, scenario.until)
+        import_scenario(store, scenario, account_id, scenario.until, notify_history=True)
         try:
             with write_transaction(store) as connection:
-                for url in scenario.webhooks:
-                    payments.add_endpoint(connection, url, new_secret(), scenario.until)
+                for payment in scenario.payments:  # billed up to it, then recorded by hand
+                    bill_account(connection, account_id, payment.at)
+                    pay_by_hand(connection, scenario, account_id, payment)
                 bill_account(connection, account_id, scenario.until)
                 sync_ledger(connection, account_id, scenario.until)
         except TimelineError as error:
@@ -61,6 +65,23 @@ def simulate(
         credits,
         tuple(sorted((notification(row.message) for row in messages), key=order_key)),
     )
+
+
+def pay_by_hand(
+    connection: Connection, scenario: Scenario, account_id: str, payment: ManualPayment
+) -> None:
+    """A scenario's ``pay`` event, as ``seatwise mark-paid`` records it."""
+    try:
+        invoice = repository.find_invoice(connection, payment.invoice)
+    except UnknownInvoice:
+        invoice = None
+    if invoice is None or invoice.account_id != account_id:
+        error = PaymentError(f"{payment.invoice} was not issued by then", payment)
+        raise scenario.payment_error(error)
+    try:
+        move(connection, invoice, PAID, payment.at, "payment recorded by hand", payment.amount)
+    except (LifecycleRefused, InvoiceStateError) as refused:
+        raise scenario.payment_error(PaymentError(str(refused), payment)) from None
 
 
 def notification(message: Message) -> Notification:

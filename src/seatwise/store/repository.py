@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from seatwise.core.account import Account, Cancel, Terminate
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.credits import (
+    CHECKOUT,
     Assign,
     BuyCredits,
     CreditEntry,
@@ -72,6 +73,11 @@ class StoredAccount:
     payment_method: str
     status: str
     credit_balance: int
+    notify_from: datetime | None = None  # facts before it are not told (imported history)
+
+    def tells(self, at: datetime) -> bool:
+        """Whether a fact at ``at`` is told to anyone (emails, webhooks)."""
+        return self.notify_from is None or at >= self.notify_from
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def save_account(
     payment_method: str,
     events: Sequence[TimelineEvent],
     now: datetime,
+    notify_from: datetime | None = None,
 ) -> None:
     connection.execute(
         insert(accounts).values(
@@ -120,6 +127,7 @@ def save_account(
             status="active",
             credit_balance=0,
             created_at=now,
+            notify_from=notify_from,
         )
     )
     if account.contacts:
@@ -184,6 +192,7 @@ def _event_row(event: TimelineEvent) -> dict[str, Any]:
         "content": None,
         "credits": None,
         "ref_at": None,
+        "collection": None,
     }
     if isinstance(event, MemberChange):
         return {**row, "action": event.action, "member_id": event.member}
@@ -194,6 +203,7 @@ def _event_row(event: TimelineEvent) -> dict[str, Any]:
     row["action"] = credit_action(event)
     if isinstance(event, BuyCredits):
         row["credits"] = event.credits
+        row["collection"] = None if event.collection == CHECKOUT else event.collection
     elif isinstance(event, CreditsPaid):
         row["ref_at"] = event.purchased_at
     else:
@@ -210,7 +220,7 @@ def _event(row: Any) -> TimelineEvent:
     if action == "terminate":
         return Terminate(row.at, row.content)
     if action == "buy_credits":
-        return BuyCredits(row.at, row.credits)
+        return BuyCredits(row.at, row.credits, row.collection or CHECKOUT)
     if action == "credits_paid":
         return CreditsPaid(row.at, row.ref_at)
     if action == "assign":
@@ -339,7 +349,14 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
         members=people,
     )
     return StoredAccount(
-        account_id, plan, account, tuple(events), row.payment_method, row.status, row.credit_balance
+        account_id,
+        plan,
+        account,
+        tuple(events),
+        row.payment_method,
+        row.status,
+        row.credit_balance,
+        row.notify_from,
     )
 
 
