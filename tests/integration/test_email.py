@@ -150,7 +150,7 @@ def test_bad_settings_and_missing_values_are_clear_errors(smtp: tuple[Inbox, int
     with pytest.raises(EmailError, match="not a port number"):
         SmtpSettings.from_environment({"SEATWISE_SMTP_HOST": "h", "SEATWISE_SMTP_PORT": "x"})
     assert SmtpSettings.from_environment({"SEATWISE_SMTP_HOST": "h"}).port == 587
-    with pytest.raises(EmailError, match="SMTP security"):
+    with pytest.raises(EmailError, match="SEATWISE_SMTP_SECURITY"):
         SmtpSettings("h", security="ssl3")
     with pytest.raises(EmailError, match="'number' is undefined"):  # never an empty gap
         compose("reminder", {"vendor": "V"}, ["a@b.example"], "s@v.example")

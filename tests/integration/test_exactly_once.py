@@ -26,7 +26,7 @@ from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import invoices
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
-UNTIL = "2031-01-01T00:00:00Z"
+UNTIL = "2026-06-01T00:00:00Z"  # after every scenario, before now
 COPIES = 3  # each scenario file imported this many times: about a hundred accounts
 
 

@@ -240,7 +240,25 @@ def test_the_worker_delivers_email_and_signed_webhooks_and_logs_retries(
     assert ids[0] == ids[2] != ids[1]  # the retry is the same event: receivers drop repeats
     assert [b["type"] for b in bodies] == ["invoice.issued", "invoice.reminder", "invoice.issued"]
     assert bodies[1]["data"]["days_before"] == 15
-    assert bodies[0]["data"]["total"] == "$1,200.00"
+    issued = bodies[0]["data"]
+    assert issued["account"] == "acme" and issued["at"] == "2024-01-01T00:00:00Z"
+    assert issued["invoice"] == {
+        "number": "INV-000001",
+        "kind": "initial",
+        "status": "open",
+        "currency": "USD",
+        "total": "1200.00",
+        "total_minor": 120000,
+        "amount_due": "1200.00",
+        "amount_due_minor": 120000,
+        "issued_at": "2024-01-01T00:00:00Z",
+        "due_at": "2024-01-31T00:00:00Z",
+        "period_start": "2024-01-01T00:00:00Z",
+        "period_end": "2025-01-01T00:00:00Z",
+    }
+    assert issued["description"] == (
+        "Invoice INV-000001 (initial, $1,200.00) issued, due 2024-01-31T00:00:00Z."
+    )
     with engine.connect() as connection:
         rows = payments.outbox_of(connection)
         assert {row.status for row in rows} == {"delivered"}

@@ -43,14 +43,29 @@ def event(
     from seatwise.core.seat_timeline import Member
     from seatwise.engine.recording import make_event, record_event
 
+    credit_action = action in ("assign", "start", "unassign")
+    ignored = [
+        option
+        for option, given, used in (
+            ("--email", email is not None, action in ("invite", "activate")),
+            ("--manage-billing", manage_billing, action in ("invite", "activate")),
+            ("--content", content is not None, credit_action),
+            ("--credits", credits is not None, action == "assign"),
+        )
+        if given and not used
+    ]
+    if ignored:
+        raise click.UsageError(f"{', '.join(ignored)} has no meaning for `{action}`")
     at = instant(at_text)
     change = make_event(action, at, member, content, credits)
     details = Member(member, manage_billing, email) if member else None
-    recorded = record_event(store(database_url), account_id, change, SystemClock(), details)
+    recorded = record_event(
+        store(database_url), account_id, change, SystemClock(), details, at_text is None
+    )
     late = " (late: the next invoice will carry an adjustment)" if recorded.late else ""
     who = f" {member}" if member else ""
-    what = f" {content}" if content and action in ("assign", "start", "unassign") else ""
-    click.echo(f"recorded #{recorded.seq}: {action}{who}{what} at {iso(at)}{late}")
+    what = f" {content}" if content and credit_action else ""
+    click.echo(f"recorded #{recorded.seq}: {action}{who}{what} at {iso(recorded.at)}{late}")
     for entry in recorded.credit_entries:
         click.echo(f"  credits: {entry.note}")
     if recorded.credit_entries or action in ("assign", "start", "unassign"):

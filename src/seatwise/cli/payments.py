@@ -107,8 +107,33 @@ def webhooks_list(database_url: str | None) -> None:
     from seatwise.store import payments_repository
 
     with store(database_url).connect() as connection:
-        for endpoint in payments_repository.endpoints(connection):
-            click.echo(f"{endpoint.id}  {endpoint.url}")
+        found = payments_repository.endpoints(connection)
+    if not found:
+        click.echo("(no webhook endpoints: `seatwise webhooks add URL`)")
+    for endpoint in found:
+        click.echo(f"{endpoint.id}  {endpoint.url}")
+
+
+@webhooks.command("remove")
+@click.argument("endpoint_id", type=int)
+@DATABASE_OPTION
+def webhooks_remove(endpoint_id: int, database_url: str | None) -> None:
+    """Send nothing more to endpoint ENDPOINT_ID (its undelivered messages are skipped)."""
+    from seatwise.engine.payments import remove_webhook_endpoint
+
+    remove_webhook_endpoint(store(database_url), endpoint_id)
+    click.echo(f"endpoint {endpoint_id} removed")
+
+
+@webhooks.command("rotate-secret")
+@click.argument("endpoint_id", type=int)
+@DATABASE_OPTION
+def webhooks_rotate(endpoint_id: int, database_url: str | None) -> None:
+    """A new signing secret for endpoint ENDPOINT_ID, used from now on; prints it once."""
+    from seatwise.engine.payments import rotate_webhook_secret
+
+    endpoint = rotate_webhook_secret(store(database_url), endpoint_id)
+    click.echo(f"endpoint {endpoint.id}: {endpoint.url}\nnew secret: {endpoint.secret}")
 
 
 @main.command()
@@ -132,6 +157,7 @@ def outbox(account_id: str | None, as_json: bool, database_url: str | None) -> N
             "invoice": row.message.invoice,
             "status": row.status,
             "attempts": row.attempts,
+            "next_attempt_at": iso(row.next_attempt_at) if row.status == "pending" else None,
             "last_error": row.last_error,
         }
         for row in rows
@@ -139,12 +165,17 @@ def outbox(account_id: str | None, as_json: bool, database_url: str | None) -> N
     if as_json:
         echo_json(data)
         return
+    if not data:
+        click.echo("(the outbox is empty)")
     for item in data:
+        retry = f", next try {item['next_attempt_at']}" if item["next_attempt_at"] else ""
+        if item["status"] == "pending" and not item["attempts"]:
+            retry = ""
         click.echo(
             f"#{item['id']} {item['at']} {item['kind']} {item['channel']} "
-            f"{', '.join(item['to'])} {item['invoice'] or ''}: {item['status']}"
-            f" after {item['attempts']} attempt(s)"
-            + (f" ({item['last_error']})" if item["last_error"] else "")
+            f"{', '.join(item['to']) or '(purged)'} {item['invoice'] or ''}: {item['status']}"
+            f" after {item['attempts']} attempt(s){retry}"
+            + (f"\n    last error: {item['last_error']}" if item["last_error"] else "")
         )
 
 
@@ -161,19 +192,20 @@ def deliver(every: float | None, database_url: str | None) -> None:
     SMTP settings (SEATWISE_SMTP_HOST …); without them they wait in the outbox."""
     import time
 
-    from seatwise.collect.email import EmailError, SmtpMailer, SmtpSettings
+    from seatwise.collect.email import SmtpMailer, SmtpNotConfigured, SmtpSettings
     from seatwise.collect.outbox import deliver_due, vendor_name
 
     engine = store(database_url)
-    try:
+    try:  # settings that cannot work are an error (exit 2); no settings: emails wait
         mailer: SmtpMailer | None = SmtpMailer(SmtpSettings.from_environment())
-    except EmailError as error:
+    except SmtpNotConfigured as error:
         click.echo(f"emails wait: {error}", err=True)
         mailer = None
     while True:
         report = deliver_due(engine, SystemClock(), mailer, vendor=vendor_name())
         click.echo(
             f"delivered {report.delivered}, to retry {report.retrying}, failed {report.failed}"
+            + (f", not sent any more {report.skipped}" if report.skipped else "")
         )
         if every is None:
             return

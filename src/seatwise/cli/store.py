@@ -9,7 +9,9 @@ import click
 
 from seatwise.cli.app import EXIT_FAILED, main
 from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
+from seatwise.core.money import currency
 from seatwise.core.periods import iso
+from seatwise.engine.billing_run import Preview
 from seatwise.engine.clock import SystemClock
 from seatwise.scenario import load_scenario
 
@@ -65,16 +67,29 @@ def import_command(
     is_flag=True,
     help="Store what is due as unnumbered drafts to review; `seatwise finalize` issues them.",
 )
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Show what a run up to --until (the future too) would issue, charge and send; "
+    "nothing is stored or sent.",
+)
 @DATABASE_OPTION
-def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
+def bill(until: str | None, drafts: bool, preview: bool, database_url: str | None) -> None:
     """Issue and collect everything due up to --until, for every account, in time order:
     invoices, charges and their retries, reminders, dunning's final action, purges. Safe to run
-    again: what was issued is never issued twice."""
+    again: what was issued is never issued twice. Never ahead of time: --until in the future
+    is refused (--preview shows it instead)."""
     from seatwise.engine import billing_run
     from seatwise.store import repository
 
     engine = store(database_url)
     moment = instant(until, "--until")
+    if preview:
+        if drafts:
+            raise click.UsageError("--preview and --drafts do not go together")
+        _show_preview(billing_run.preview(engine, moment))
+        return
+    billing_run.check_not_ahead(moment, None)
     if sys.stderr.isatty():
         with engine.connect() as connection:
             count = len(repository.account_ids(connection))
@@ -107,6 +122,23 @@ def bill(until: str | None, drafts: bool, database_url: str | None) -> None:
             err=True,
         )
         sys.exit(EXIT_FAILED)
+
+
+def _show_preview(result: Preview) -> None:
+    click.echo(f"Preview of a billing run up to {iso(result.until)}: nothing is stored or sent.")
+    for entry in result.invoices:
+        cur = currency(entry.currency_code)
+        click.echo(
+            f"  {entry.account_id}  {entry.invoice.kind:<9} issued {iso(entry.invoice.issued_at)}"
+            f"  {cur.display(entry.invoice.total):>14}  {entry.status}"
+        )
+    click.echo(
+        f"would issue {len(result.invoices)} invoice(s), make {result.charges} charge(s) "
+        f"({result.paid} paid), send {result.reminders} reminder(s), queue {result.messages} "
+        "message(s)"
+    )
+    for failure in result.failed:
+        click.echo(f"would fail: account {failure.account_id}: {failure.reason}", err=True)
 
 
 @main.command()

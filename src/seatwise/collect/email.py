@@ -14,8 +14,9 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
@@ -28,7 +29,11 @@ SECURITY = ("none", "starttls", "tls")
 
 
 class EmailError(SeatwiseError):
-    """A message that cannot be composed or sent."""
+    """A message that cannot be composed or sent, or SMTP settings that cannot work."""
+
+
+class SmtpNotConfigured(EmailError):
+    """No SMTP server is configured: emails wait in the outbox."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,9 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY:
-            raise EmailError(f"SMTP security: {self.security!r} is not {', '.join(SECURITY)}")
+            raise EmailError(
+                f"SEATWISE_SMTP_SECURITY: {self.security!r} is not {', '.join(SECURITY)}"
+            )
 
     @staticmethod
     def from_environment(env: Mapping[str, str] = os.environ) -> SmtpSettings:
@@ -54,9 +61,9 @@ class SmtpSettings:
         ``_PASSWORD``, ``_SENDER``."""
         host = env.get("SEATWISE_SMTP_HOST")
         if not host:
-            raise EmailError("SEATWISE_SMTP_HOST: no SMTP server configured")
+            raise SmtpNotConfigured("SEATWISE_SMTP_HOST: no SMTP server configured")
         port_text = env.get("SEATWISE_SMTP_PORT", "587")
-        if not port_text.isdigit():
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise EmailError(f"SEATWISE_SMTP_PORT: {port_text!r} is not a port number")
         return SmtpSettings(
             host=host,
@@ -64,8 +71,16 @@ class SmtpSettings:
             security=env.get("SEATWISE_SMTP_SECURITY", "starttls"),
             username=env.get("SEATWISE_SMTP_USERNAME") or None,
             password=env.get("SEATWISE_SMTP_PASSWORD") or None,
-            sender=env.get("SEATWISE_SMTP_SENDER", "billing@localhost"),
+            sender=_sender(env.get("SEATWISE_SMTP_SENDER", "billing@localhost")),
         )
+
+
+def _sender(address: str) -> str:
+    """The From address: a mailbox (``billing@localhost`` is one; no display name)."""
+    local, at, domain = address.partition("@")
+    if not (local and at and domain) or any(c.isspace() or c in "<>,;" for c in address):
+        raise EmailError(f"SEATWISE_SMTP_SENDER: {address!r} is not an email address")
+    return address
 
 
 _TEMPLATES = Environment(
@@ -82,9 +97,11 @@ def compose(
     recipients: Sequence[str],
     sender: str,
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    sent_at: datetime | None = None,
 ) -> EmailMessage:
     """The message of ``kind`` for ``recipients``: text and HTML alternatives, and
-    ``attachments`` as (file name, MIME type, bytes), such as an invoice's PDF."""
+    ``attachments`` as (file name, MIME type, bytes), such as an invoice's PDF; dated
+    ``sent_at`` (default: now)."""
     if kind not in KINDS:
         raise EmailError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
     if not recipients:
@@ -101,6 +118,7 @@ def compose(
     message["Subject"] = first.removeprefix("Subject: ").strip()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(sent_at or datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body.lstrip("\n"))
     message.add_alternative(html, subtype="html")

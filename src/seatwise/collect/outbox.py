@@ -42,7 +42,7 @@ from seatwise.store.database import write_transaction
 from seatwise.store.payments_repository import OutboxRow
 
 LEASE = timedelta(minutes=5)
-BATCH = 100
+BATCH = 10  # messages claimed at once: a worker that dies holds few of them for a lease
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    skipped: int = 0  # no longer to be sent: a reminder of an invoice paid since, …
 
 
 def vendor_name(env: Mapping[str, str] = os.environ) -> str:
@@ -68,33 +69,58 @@ def deliver_due(
     """Deliver every message due now, batch after batch, until none is left; emails only with
     a ``mailer``. Messages that fail are left for their retry instant."""
     channels = ("email", "webhook") if mailer is not None else ("webhook",)
-    delivered = retrying = failed = 0
+    delivered = retrying = failed = skipped = 0
     with engine.connect() as connection:
-        secrets = {e.id: e for e in payments.endpoints(connection, active_only=False)}
+        secrets = {e.id: e for e in payments.endpoints(connection, active_only=True)}
     while True:
         now = clock.now()
         with write_transaction(engine) as connection:
             rows = payments.claim(connection, now, now + LEASE, limit, channels)
         if not rows:
-            return DeliveryReport(delivered, retrying, failed)
+            return DeliveryReport(delivered, retrying, failed, skipped)
         for row in rows:
             at = clock.now()
-            if row.message.channel == "email":
-                assert mailer is not None
-                ok, detail = _email(row, mailer, vendor)
-            else:
-                ok, detail = _webhook(row, secrets, at, send)
+            why_not = _not_to_send(engine, row, secrets)
+            if why_not is not None:
+                with write_transaction(engine) as connection:
+                    payments.skip_delivery(connection, row, at, why_not)
+                skipped += 1
+                continue
+            try:
+                if row.message.channel == "email":
+                    assert mailer is not None
+                    ok, detail = _email(row, mailer, vendor, at)
+                else:
+                    ok, detail = _webhook(row, secrets, at, send)
+            except Exception as error:  # any failure of one delivery is that delivery's
+                ok, detail = False, f"{type(error).__name__}: {error}"
             retry_at = None
             if not ok and row.attempts + 1 < len(RETRY_DELAYS):
                 retry_at = at + RETRY_DELAYS[row.attempts + 1]
             with write_transaction(engine) as connection:
-                payments.record_delivery(connection, row, at, ok, detail, retry_at)
+                payments.record_delivery(connection, row, at, ok, detail[:2000], retry_at)
             delivered += ok
             retrying += not ok and retry_at is not None
             failed += not ok and retry_at is None
 
 
-def _email(row: OutboxRow, mailer: SmtpMailer, vendor: str) -> tuple[bool, str]:
+def _not_to_send(
+    engine: Engine, row: OutboxRow, endpoints: Mapping[int, payments.Endpoint]
+) -> str | None:
+    """Why a message is no longer to be sent: a reminder of an invoice paid or voided since it
+    was queued, or a webhook to an endpoint removed since."""
+    message = row.message
+    if message.channel == "webhook" and int(message.payload["endpoint"]) not in endpoints:
+        return "the webhook endpoint was removed"
+    if message.kind == "reminder" and message.invoice is not None:
+        with engine.connect() as connection:
+            status = payments.invoice_status(connection, message.invoice)
+        if status in ("paid", "void"):
+            return f"{message.invoice} is {status}: the reminder is not sent"
+    return None
+
+
+def _email(row: OutboxRow, mailer: SmtpMailer, vendor: str, at: datetime) -> tuple[bool, str]:
     message = row.message
     try:
         mail = compose(
@@ -102,6 +128,7 @@ def _email(row: OutboxRow, mailer: SmtpMailer, vendor: str) -> tuple[bool, str]:
             {**message.payload["facts"], "vendor": vendor, "attached": False},
             message.recipients,
             mailer.settings.sender,
+            sent_at=at,
         )
         mailer.send(mail)
     except EmailError as error:
@@ -113,12 +140,10 @@ def webhook_event(row: OutboxRow) -> WebhookEvent:
     """The Standard Webhooks event of a queued message; its id is the message's, so a second
     delivery of it carries the same ``webhook-id``."""
     message = row.message
-    data = {
-        "account": message.account_id,
-        "invoice": message.invoice,
-        **message.payload["facts"],
-    }
-    data.pop("at", None)
+    data = message.payload.get("data")
+    if data is None:  # queued before webhooks carried data (schema 0004): what it had
+        data = {"account": message.account_id, "invoice": message.invoice}
+        data.update(message.payload.get("facts", {}))
     return WebhookEvent(f"msg_{row.id}", WEBHOOK_TYPES[message.kind], message.at, data)
 
 
@@ -128,9 +153,7 @@ def _webhook(
     at: datetime,
     send: Callable[[str, bytes, Mapping[str, str]], int],
 ) -> tuple[bool, str]:
-    endpoint = endpoints.get(int(row.message.payload["endpoint"]))
-    if endpoint is None:
-        return False, "the webhook endpoint no longer exists"
+    endpoint = endpoints[int(row.message.payload["endpoint"])]
     delivery = Delivery(webhook_event(row), WebhookEndpoint(endpoint.url, endpoint.secret))
     result = attempt(delivery, at, send)
     if result.delivered:

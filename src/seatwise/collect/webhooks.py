@@ -127,8 +127,9 @@ def attempt(
     try:
         status = send(delivery.endpoint.url, delivery.event.payload().encode(), headers)
         result = DeliveryAttempt(now, status, "" if 200 <= status < 300 else f"HTTP {status}")
-    except OSError as error:
-        result = DeliveryAttempt(now, None, str(error) or type(error).__name__)
+    except Exception as error:  # no answer, or one that is not HTTP: a failed attempt
+        words = str(error) or type(error).__name__
+        result = DeliveryAttempt(now, None, f"{type(error).__name__}: {words}"[:500])
     delivery.attempts.append(result)
     return result
 

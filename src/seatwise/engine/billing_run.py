@@ -34,13 +34,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from seatwise.collect.webhooks import new_secret
 from seatwise.core.billing import generate_invoices
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.gateway import PaymentGateway
+from seatwise.core.gateway import ChargeOutcome, ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import DRAFT
-from seatwise.core.invoicing import settle
-from seatwise.core.limits import check_account_id
+from seatwise.core.invoicing import Invoice, settle
+from seatwise.core.limits import check_account_id, check_instant
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.engine.collection import AccountRun, Batch
+from seatwise.engine.clock import Clock, SystemClock
+from seatwise.engine.collection import AccountRun, Batch, configured_gateway
 from seatwise.scenario import Scenario
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -210,18 +211,36 @@ def prepare_account(
     repository.clear_billing_error(connection, account_id)
 
 
+class BillingRefused(SeatwiseError):
+    """A billing run that cannot be made; nothing was done."""
+
+
+def check_not_ahead(until: datetime, clock: Clock | None) -> None:
+    """Billing never acts at an instant that has not happened."""
+    now = (clock or SystemClock()).now()
+    check_instant(until, "until")
+    if until > now:
+        raise BillingRefused(
+            f"until: {iso(until)} is in the future (now is {iso(now)}): billing never acts "
+            "ahead of time; a preview (`seatwise bill --preview --until …`) shows what would "
+            "happen"
+        )
+
+
 def bill(
     engine: Engine,
     until: datetime,
     progress: Callable[[str], Any] | None = None,
     drafts: bool = False,
     gateway: PaymentGateway | None = None,
+    clock: Clock | None = None,
 ) -> BillingReport:
-    """Bill and collect every account up to ``until``. Accounts are taken in id order, up to
-    :data:`ACCOUNTS_PER_TRANSACTION` per transaction, whose invoices, payment attempts,
-    reminders and messages are written together at its end: a transaction commits all of
-    its accounts' work or none. An account that cannot be billed is reported in
-    ``failed`` and marked; the others are billed all the same."""
+    """Bill and collect every account up to ``until`` (not after now: :class:`BillingRefused`).
+    Accounts are taken in id order, up to :data:`ACCOUNTS_PER_TRANSACTION` per transaction,
+    whose invoices, payment attempts, reminders and messages are written together at its end:
+    a transaction commits all of its accounts' work or none. An account that cannot be billed
+    is reported in ``failed`` and marked; the others are billed all the same."""
+    check_not_ahead(until, clock)
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
         endpoints = payments.endpoints(connection)
@@ -239,6 +258,85 @@ def bill(
             for account_id in chunk:
                 progress(account_id)
     return report
+
+
+@dataclass(frozen=True)
+class PreviewedInvoice:
+    account_id: str
+    number: str  # provisional: the numbers it would take if billed now
+    invoice: Invoice
+    currency_code: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a billing run up to ``until`` would do; nothing of it was stored or sent.
+    Charges are answered by the test gateway's rule when it is the gateway in use, and
+    assumed to succeed with any other (no real payment provider is asked)."""
+
+    until: datetime
+    invoices: tuple[PreviewedInvoice, ...]
+    charges: int
+    paid: int
+    reminders: int
+    messages: int
+    failed: tuple[AccountFailure, ...]
+
+
+class _AssumedPaid:
+    """The gateway of a preview with a real provider configured: nothing is charged."""
+
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        return ChargeOutcome(True, reference="preview")
+
+
+def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = None) -> Preview:
+    """What ``bill`` up to ``until`` (even in the future) would issue, charge, remind and tell,
+    computed by the billing run itself in one transaction that is rolled back."""
+    check_instant(until, "until")
+    configured = gateway or configured_gateway()
+    looking: PaymentGateway = configured if isinstance(configured, TestGateway) else _AssumedPaid()
+    batch = Batch()
+    failed: list[AccountFailure] = []
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            endpoints = payments.endpoints(connection)
+            for account_id in repository.account_ids(connection):
+                mark = (len(batch.invoices), len(batch.attempts), len(batch.reminders),
+                        len(batch.messages))  # fmt: skip
+                savepoint = connection.begin_nested()
+                try:
+                    prepare_account(connection, account_id, until, False, batch, looking, endpoints)
+                    savepoint.commit()
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    savepoint.rollback()
+                    del batch.invoices[mark[0] :], batch.attempts[mark[1] :]
+                    del batch.reminders[mark[2] :], batch.messages[mark[3] :]
+                    failed.append(AccountFailure(account_id, _reason(error)))
+        finally:
+            transaction.rollback()
+    return Preview(
+        until,
+        tuple(
+            PreviewedInvoice(e.account_id, e.number or "", e.invoice, e.currency_code, e.status)
+            for e in batch.invoices
+        ),
+        len(batch.attempts),
+        sum(1 for row in batch.attempts if row[payments.SUCCEEDED]),
+        len(batch.reminders),
+        len(batch.messages),
+        tuple(failed),
+    )
+
+
+def _reason(error: Exception) -> str:
+    """An exception in one line, for an operator."""
+    text = str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 def _bill_together(

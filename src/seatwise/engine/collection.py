@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from seatwise.core.account import RETENTION_DAYS, TERMINATIONS, Terminate
-from seatwise.core.billing import BillingResult, format_day, generate_invoices
-from seatwise.core.credit_billing import CreditAlert
+from seatwise.core.account import RETENTION_DAYS, Terminate
+from seatwise.core.billing import BillingResult, generate_invoices
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -52,17 +51,15 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
-from seatwise.core.money import currency
-from seatwise.core.notifications import WEBHOOK, Notification, notify
 from seatwise.core.payments import purchases_collection, receivable
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from seatwise.engine import messages
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Endpoint, Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredAccount, StoredInvoice
+from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
 
 RECEIPT_PREFIX = "RCT-"
 
@@ -135,7 +132,6 @@ class AccountRun:
         self.batch = batch
         self.gateway = gateway or configured_gateway()
         self.endpoints = endpoints or []
-        self.urls = [endpoint.url for endpoint in self.endpoints]
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -276,7 +272,7 @@ class AccountRun:
                 (action.invoice, action.days_before, self.account_id, action.at)
             )
             self.tell(
-                result, action.at, "reminder", action.invoice, unpaid.invoice,
+                result, action.at, "reminder", action.invoice, unpaid.invoice, unpaid.amount,
                 days_before=action.days_before,
             )  # fmt: skip
             return False
@@ -284,7 +280,10 @@ class AccountRun:
             event = Terminate(action.at, action.action)
             self.record_event(event)
             unpaid = self.unpaid[action.invoice]
-            self.tell(result, action.at, f"account_{event.status}", action.invoice, unpaid.invoice)
+            self.tell(
+                result, action.at, f"account_{event.status}", action.invoice, unpaid.invoice,
+                unpaid.amount,
+            )  # fmt: skip
             return True
         return self.charge(result, action)
 
@@ -328,7 +327,7 @@ class AccountRun:
         if not outcome.succeeded:
             self.tell(
                 result, action.at, "payment_failed", action.invoice, unpaid.invoice,
-                attempt=number, reason=outcome.reason,
+                unpaid.amount, attempt=number, reason=outcome.reason,
             )  # fmt: skip
             return False
         del self.unpaid[action.invoice]
@@ -341,7 +340,7 @@ class AccountRun:
             repository.change_status(
                 self.connection, unpaid.stored_id, OPEN, PAID, action.at, reason
             )
-        self.tell(result, action.at, "invoice_paid", action.invoice, unpaid.invoice)
+        self.tell(result, action.at, "invoice_paid", action.invoice, unpaid.invoice, 0)
         if unpaid.invoice.kind == "credits":
             self.record_event(CreditsPaid(action.at, unpaid.invoice.period.start))
             return True
@@ -360,13 +359,13 @@ class AccountRun:
         kind: str,
         number: str | None,
         invoice: Invoice | None,
+        amount_due: int | None = None,
         **details: Any,
     ) -> None:
-        if not self.stored.tells(at):
-            return  # imported history: its customer is not told about the past
-        account = self.stored.account
-        for note in notify(account, result.seats, self.urls, at, kind, number, **details):
-            self.batch.messages.append(message(self.stored, self.endpoints, note, invoice))
+        self.batch.messages += messages.tell(
+            self.stored, result.seats, self.endpoints, at, kind, number, invoice, amount_due,
+            **details,
+        )  # fmt: skip
 
     # -- the end of the run -----------------------------------------------------------------
 
@@ -391,10 +390,12 @@ class AccountRun:
                 removed = payments.purge_account(
                     connection, self.account_id, at, ended_at, self.until
                 )
-                told = self.urls if stored.tells(at) else []
-                for note in notify(stored.account, result.seats, told, at, "account_purged", None):
-                    purged = message(stored, self.endpoints, note, None)
-                    purged.payload["facts"]["removed"] = removed
+                for purged in messages.tell(
+                    stored, result.seats, self.endpoints, at, "account_purged", None, None
+                ):
+                    purged.payload["data"].update(
+                        ended_at=iso(ended_at), purged_at=iso(at), removed=removed
+                    )
                     self.batch.messages.append(purged)
 
     def tell_alerts(self, result: BillingResult) -> None:
@@ -408,103 +409,3 @@ class AccountRun:
                     result, alert.at, "credit_alert", None, None,
                     balance=alert.balance, assigned=alert.assigned,
                 )  # fmt: skip
-
-
-def message(
-    stored: StoredAccount,
-    endpoints: Sequence[Endpoint],
-    note: Notification,
-    invoice: Invoice | None,
-) -> Message:
-    """The outbox message of a notification: its email's template values, or its webhook's
-    data, in ``facts``; the notification's own ``details``; the endpoint of a webhook."""
-    cur, tz = stored.plan.currency, stored.account.timezone
-    payload: dict[str, Any] = {"details": dict(note.details)}
-    facts: dict[str, Any] = {"account": stored.id, "at": format_day(note.at, tz)}
-    if invoice is not None and note.invoice is not None:
-        facts.update(
-            number=note.invoice,
-            kind=invoice.kind,
-            total=cur.display(invoice.total),
-            due=format_day(invoice.due_at, tz),
-            lines=[
-                {"description": line.description, "amount": cur.display(line.amount)}
-                for line in invoice.lines
-            ],
-            payment_note=(
-                "It will be charged to your payment method on file."
-                if stored.plan.collection == "charge_automatically"
-                else "Please pay it by the due date."
-            ),
-        )
-    if note.kind == "payment_failed":
-        facts.update(dunning_words(stored, note))
-    if note.kind == "account_deleted":
-        facts["purge_on"] = format_day(note.at + timedelta(days=RETENTION_DAYS), tz)
-    if note.kind == "credit_alert" and stored.plan.credits is not None:
-        facts["unit_price"] = cur.display(stored.plan.credits.unit_price)
-    payload["facts"] = {**facts, **note.details}
-    if note.channel == WEBHOOK:
-        payload["endpoint"] = next(e.id for e in endpoints if e.url == note.to[0])
-    return Message(stored.id, note.at, note.kind, note.channel, note.to, note.invoice, payload)
-
-
-def dunning_words(stored: StoredAccount, note: Notification) -> dict[str, str]:
-    """What a failed-payment email says comes next."""
-    dunning, tz = stored.plan.dunning, stored.account.timezone
-    attempt = int(note.details["attempt"])
-    retry = ""
-    if attempt < dunning.max_attempts:
-        retry = format_day(note.at + timedelta(days=dunning.retry_after_days), tz)
-    return {
-        "next_attempt": retry,
-        "consequence": (
-            f"If it is still unpaid {dunning.grace_days} day(s) after the first failed "
-            f"charge, the account will be {TERMINATIONS[dunning.final_action]}. Updating the "
-            "payment method retries at once."
-        ),
-    }
-
-
-def tell_credit_alert(connection: Connection, account_id: str, alert: CreditAlert) -> None:
-    """Queue a credit alert as it happens (recording an assignment), in the caller's
-    transaction; billing runs queue only the alerts not told yet."""
-    stored = repository.load_account(connection, account_id)
-    if not stored.tells(alert.at):
-        return
-    endpoints = payments.endpoints(connection)
-    seats = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
-    notes = notify(
-        stored.account, seats, [e.url for e in endpoints], alert.at, "credit_alert", None,
-        balance=alert.balance, assigned=alert.assigned,
-    )  # fmt: skip
-    payments.enqueue(
-        connection, [message(stored, endpoints, note, None) for note in notes], alert.at
-    )
-
-
-def state_change(
-    connection: Connection, invoice: StoredInvoice, kind: str, at: datetime, now: datetime
-) -> None:
-    """Queue the webhooks of an invoice state change made by hand (paid, void,
-    uncollectible), in the caller's transaction."""
-    cur = currency(invoice.currency_code)
-    facts = {
-        "account": invoice.account_id,
-        "number": invoice.number,
-        "kind": invoice.invoice.kind,
-        "total": cur.display(invoice.invoice.total),
-    }
-    messages = [
-        Message(
-            invoice.account_id,
-            at,
-            kind,
-            WEBHOOK,
-            (endpoint.url,),
-            invoice.number,
-            {"details": {}, "facts": facts, "endpoint": endpoint.id},
-        )
-        for endpoint in payments.endpoints(connection)
-    ]
-    payments.enqueue(connection, messages, now)

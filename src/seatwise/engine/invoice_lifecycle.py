@@ -32,8 +32,9 @@ from seatwise.core.limits import check_instant, check_text
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
 from seatwise.engine.clock import Clock, SystemClock
-from seatwise.engine.collection import RECEIPT_PREFIX, state_change
+from seatwise.engine.collection import RECEIPT_PREFIX
 from seatwise.engine.credits import credits_paid
+from seatwise.engine.messages import state_change
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction

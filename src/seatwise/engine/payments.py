@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from seatwise.collect.webhooks import new_secret
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import TEST_METHODS, PaymentGateway, TestGateway
+from seatwise.core.limits import check_url
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
 from seatwise.engine.billing_run import bill_account
@@ -125,10 +126,32 @@ def attempts_of(engine: Engine, account_id: str) -> list[StoredAttempt]:
 
 def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> payments.Endpoint:
     """Register an endpoint; messages queued from now on are also sent there, signed with the
-    returned secret."""
-    if not url.startswith(("http://", "https://")):
-        raise PaymentRefused(f"url: {url!r} is not an http(s) URL")
+    returned secret (its own). A URL registered already is refused."""
+    check_url(url)
     secret = new_secret()
     with write_transaction(engine) as connection:
+        for known in payments.endpoints(connection):
+            if known.url == url:
+                raise PaymentRefused(
+                    f"url: {url} is registered already, as endpoint {known.id} (rotate its "
+                    "secret with `seatwise webhooks rotate-secret`)"
+                )
         endpoint_id = payments.add_endpoint(connection, url, secret, clock.now())
+    return payments.Endpoint(endpoint_id, url, secret)
+
+
+def remove_webhook_endpoint(engine: Engine, endpoint_id: int) -> None:
+    """Send nothing more to an endpoint; its messages not delivered yet are skipped."""
+    with write_transaction(engine) as connection:
+        if not payments.remove_endpoint(connection, endpoint_id):
+            raise PaymentRefused(f"no webhook endpoint {endpoint_id}")
+
+
+def rotate_webhook_secret(engine: Engine, endpoint_id: int) -> payments.Endpoint:
+    """A new secret for an endpoint: every delivery from now on is signed with it."""
+    secret = new_secret()
+    with write_transaction(engine) as connection:
+        if not payments.rotate_secret(connection, endpoint_id, secret):
+            raise PaymentRefused(f"no webhook endpoint {endpoint_id}")
+        url = next(e.url for e in payments.endpoints(connection) if e.id == endpoint_id)
     return payments.Endpoint(endpoint_id, url, secret)

@@ -27,11 +27,18 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import Assign, CreditEntry, Start, Unassign, totals
 from seatwise.core.errors import SeatwiseError, TimelineError
+from seatwise.core.limits import (
+    MAX_CREDITS,
+    check_count,
+    check_email,
+    check_instant,
+    check_member_id,
+)
 from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
 from seatwise.engine.clock import Clock
-from seatwise.engine.collection import tell_credit_alert
 from seatwise.engine.credits import CreditsRefused, sync_ledger
+from seatwise.engine.messages import tell_credit_alert
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
@@ -52,6 +59,7 @@ class Recorded:
 
     seq: int
     late: bool
+    at: datetime
     credit_entries: tuple[CreditEntry, ...] = ()
     balance_after: int = 0
     assigned_after: int = 0
@@ -83,16 +91,18 @@ def make_event(
         return Cancel(at)
     if not member:
         raise EventRefused(f"member: `{action}` needs the member it happens to")
+    check_member_id(member)
     if action in ("assign", "start", "unassign"):
         if not content:
             raise EventRefused(f"content: `{action}` needs the premium content it concerns")
+        check_member_id(content, "content")
         if action == "start":
             return Start(at, member, content)
         if action == "unassign":
             return Unassign(at, member, content)
         if credits is None or credits < 1:
             raise EventRefused("credits: an assignment reserves at least one credit")
-        return Assign(at, member, content, credits)
+        return Assign(at, member, content, check_count(credits, "credits", MAX_CREDITS, 1))
     return MemberChange(at, member, action)
 
 
@@ -102,20 +112,28 @@ def record_event(
     event: TimelineEvent,
     clock: Clock,
     new_member: Member | None = None,
+    happens_now: bool = False,
 ) -> Recorded:
     """Append ``event`` to the account's timeline, or refuse it and store nothing.
 
     ``new_member`` gives the billing details (``manage_billing``, email) of a member who first
-    appears with this event (``invite`` or ``activate``).
+    appears with this event (``invite`` or ``activate``). ``happens_now``: the event happens
+    as it is recorded — its instant is the clock's, read once the account's lock is held, so
+    events recorded "now" by concurrent callers are in the order they are recorded.
     """
-    now = clock.now()
-    if event.at > now:
-        raise EventRefused(
-            f"at: {iso(event.at)} is in the future (now is {iso(now)}); record events when "
-            "they happen"
-        )
+    check_instant(event.at, "at")
+    if new_member is not None:
+        check_member_details(new_member)
     with write_transaction(engine) as connection:
         repository.lock_account(connection, account_id)
+        now = clock.now()
+        if happens_now:
+            event = replace(event, at=now)
+        if event.at > now:
+            raise EventRefused(
+                f"at: {iso(event.at)} is in the future (now is {iso(now)}); record events when "
+                "they happen"
+            )
         stored = repository.load_account(connection, account_id)
         if event.at < stored.account.subscribed_at:
             since = iso(stored.account.subscribed_at)
@@ -143,7 +161,7 @@ def record_event(
         except (TimelineError, CreditsRefused) as error:
             raise EventRefused(str(error)) from None
         balance, assigned = totals(repository.ledger(connection, account_id))
-        recorded = Recorded(seq, False, tuple(appended), balance, assigned)
+        recorded = Recorded(seq, False, event.at, tuple(appended), balance, assigned)
         if recorded.alert:  # the billing contacts hear of it now, not at the next billing run
             tell_credit_alert(connection, account_id, CreditAlert(event.at, balance, assigned))
         last_issue = repository.last_issued_at(connection, account_id)
@@ -151,6 +169,13 @@ def record_event(
     # before the scheduled action of their instant): the next invoice adjusts it.
     late = last_issue is not None and event.at <= last_issue
     return replace(recorded, late=late)
+
+
+def check_member_details(member: Member) -> None:
+    """A member's id and email can be stored."""
+    check_member_id(member.id)
+    if member.email is not None:
+        check_email(member.email)
 
 
 def _check_member_history(events: tuple[TimelineEvent, ...], event: MemberChange) -> None:

@@ -18,6 +18,7 @@ from seatwise.store.tables import (
     contacts,
     credit_notes,
     deliveries,
+    invoices,
     members,
     outbox,
     payment_attempts,
@@ -166,7 +167,7 @@ OUTBOX_COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,25 @@ def record_delivery(
     )
 
 
+def skip_delivery(connection: Connection, row: OutboxRow, at: datetime, why: str) -> None:
+    """A message that is no longer to be sent (a reminder of an invoice paid since): logged,
+    and never sent."""
+    connection.execute(
+        insert(deliveries).values(
+            outbox_id=row.id, attempt=row.attempts + 1, at=at, succeeded=False, detail=why
+        )
+    )
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.id == row.id)
+        .values(status=SKIPPED, locked_until=None, last_error=why)
+    )
+
+
+def invoice_status(connection: Connection, number: str) -> str | None:
+    return connection.execute(select(invoices.c.status).where(invoices.c.number == number)).scalar()
+
+
 @dataclass(frozen=True)
 class Delivery:
     outbox_id: int
@@ -351,6 +371,29 @@ def add_endpoint(connection: Connection, url: str, secret: str, now: datetime) -
             .values(url=url, secret=secret, active=True, created_at=now)
             .returning(webhook_endpoints.c.id)
         ).scalar_one()
+    )
+
+
+def remove_endpoint(connection: Connection, endpoint_id: int) -> bool:
+    """Stop sending to an endpoint (its messages not sent yet are skipped); False if there is
+    no such active endpoint."""
+    return bool(
+        connection.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.active.is_(True))
+            .values(active=False)
+        ).rowcount
+    )
+
+
+def rotate_secret(connection: Connection, endpoint_id: int, secret: str) -> bool:
+    """Sign with ``secret`` from now on; False if there is no such active endpoint."""
+    return bool(
+        connection.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.active.is_(True))
+            .values(secret=secret)
+        ).rowcount
     )
 
 
