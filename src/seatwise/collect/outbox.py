@@ -98,7 +98,8 @@ def deliver_due(
             if not ok and row.attempts + 1 < len(RETRY_DELAYS):
                 retry_at = at + RETRY_DELAYS[row.attempts + 1]
             with write_transaction(engine) as connection:
-                payments.record_delivery(connection, row, at, ok, detail[:2000], retry_at)
+                readable = " ".join(detail.split())[:2000]  # one line, whatever the peer sent
+                payments.record_delivery(connection, row, at, ok, readable, retry_at)
             delivered += ok
             retrying += not ok and retry_at is not None
             failed += not ok and retry_at is None
