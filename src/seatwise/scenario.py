@@ -86,6 +86,10 @@ def load_scenario(path: str | Path) -> Scenario:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise SourceError(file, None, f"cannot read the file: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            file, None, f"not UTF-8 text (byte {error.start + 1}): save the scenario as UTF-8"
+        ) from None
     return parse_scenario(text, file)
 
 

@@ -159,7 +159,16 @@ def describe_database_error(error: BaseException, url: str | None = None) -> str
             return f"cannot open the SQLite database{where}: {detail}"
     if (isinstance(error, DBAPIError) and error.connection_invalidated) or any(
         word in lowered
-        for word in ("connection refused", "could not connect", "server closed", "terminating")
+        for word in (
+            "connection refused",
+            "could not connect",
+            "server closed",
+            "terminating",
+            "resolve host",
+            "name or service not known",
+            "timed out",
+            "timeout",
+        )
     ):
         return f"the database{where} could not be reached ({detail}); {SAFE_AGAIN}"
     if "does not exist" in lowered and "database" in lowered:
