@@ -66,10 +66,9 @@ def test_ten_starts_recorded_now_by_ten_processes_are_all_accepted(
     import_scenario(engine, parse_scenario(text), "acme", now)
     bill(engine, now)  # the purchase is charged at checkout: 3 credits in the wallet
     assert wallet(engine, "acme", now).balance == 3
+    db = database_url
     starts = [
-        seatwise(
-            "event", "acme", "start", f"m{i}", "--content", "course", "--database-url", database_url
-        )  # fmt: skip
+        seatwise("event", "acme", "start", f"m{i}", "--content", "course", "--database-url", db)
         for i in range(1, 11)
     ]
     for code, _out, err in finish(starts):
