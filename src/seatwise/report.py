@@ -153,15 +153,66 @@ def projection_text(projected: ProjectedInvoice) -> str:
 def projection_json(projected: ProjectedInvoice) -> dict[str, Any]:
     projection = projected.projection
     invoice = projection.invoice
+    coming = projection.next_invoice
     return {
         "account": projected.account_id,
         "at": iso(projection.at),
         "note": projection.note,
+        "next_invoice": None
+        if coming is None
+        else {
+            "kind": coming.kind,
+            "issued_at": iso(coming.at),
+            "total": projected.currency.format(coming.total),
+        },
         "invoice": None
         if invoice is None
         else invoice_json(projected.currency, None, "projected", invoice),
         "members": list(projection.members),
     }
+
+
+def invoice_summary_json(details: InvoiceDetails) -> dict[str, Any]:
+    """An invoice with its currency, amount due and credit notes (``seatwise invoices``)."""
+    stored, cur = details.stored, details.currency
+    data = invoice_json(cur, stored.number, stored.status, stored.invoice)
+    data["account"] = stored.account_id
+    data["currency"] = cur.code
+    data["amount_due"] = cur.format(details.amount_due)
+    data["credit_notes"] = [
+        {
+            "number": note.number,
+            "amount": cur.format(note.amount),
+            "reason": note.reason,
+            "issued_at": iso(note.issued_at),
+        }
+        for note in details.credit_notes
+    ]
+    return data
+
+
+def invoices_text(account_id: str, listed: list[InvoiceDetails]) -> str:
+    """``seatwise invoices``: one row per invoice; credit notes under theirs."""
+    if not listed:
+        return f"{account_id}: no invoices yet"
+    code = listed[0].currency.code
+    out = [
+        f"Invoices of {account_id} ({code})",
+        f"{'number':<11} {'kind':<9} {'issued':<16} {'period':<33} {'total':>13} "
+        f"{'due':>13}  status",
+    ]
+    for details in listed:
+        stored, cur = details.stored, details.currency
+        invoice = stored.invoice
+        period = f"{_when(invoice.period.start)} → {_when(invoice.period.end)}"
+        out.append(
+            f"{stored.number or '(draft)':<11} {invoice.kind:<9} {_when(invoice.issued_at):<16} "
+            f"{period:<33} {cur.display(invoice.total):>13} {cur.display(details.amount_due):>13}"
+            f"  {stored.status}"
+        )
+        for note in details.credit_notes:
+            out.append(f"    credit note {note.number}: {cur.display(note.amount)} — {note.reason}")
+    return "\n".join(out)
 
 
 def explanation_json(details: InvoiceDetails) -> dict[str, Any]:

@@ -110,9 +110,16 @@ def test_import_bill_and_list_invoices_like_simulate(tmp_path: Path) -> None:
     assert "3 invoice(s), 7 line(s)" in done.stdout
     rerun = seatwise("bill", "--until", until, "--database-url", url)
     assert "0 invoice(s), 0 line(s)" in rerun.stdout
-    stored = json.loads(seatwise("invoices", "acme", "--database-url", url).stdout)
+    stored = json.loads(seatwise("invoices", "acme", "--json", "--database-url", url).stdout)
     simulated = json.loads(seatwise("simulate", scenario, "--json").stdout)["invoices"]
-    assert stored == simulated
+    extra = ("account", "currency", "amount_due", "credit_notes")
+    assert [{k: v for k, v in i.items() if k not in extra} for i in stored] == simulated
+    assert {(i["currency"], i["amount_due"], str(i["credit_notes"])) for i in stored} == {
+        ("EUR", "0.00", "[]")  # charged at once and paid
+    }
+    table = seatwise("invoices", "acme", "--database-url", url).stdout
+    assert table.splitlines()[0] == "Invoices of acme (EUR)"
+    assert "INV-000001  initial   2021-02-15" in table and "€8,640.00" in table
     unknown = seatwise("invoices", "nobody", "--database-url", url)
     assert unknown.returncode == 2 and "no account 'nobody'" in unknown.stderr
 
@@ -134,7 +141,7 @@ def test_engine_commands_tell_a_customers_story(tmp_path: Path) -> None:
 
     drafts = seatwise("bill", "--until", "2021-02-15T00:00:00Z", "--drafts", *db)
     assert "1 draft(s)" in drafts.stdout, drafts.stderr
-    listed = json.loads(seatwise("invoices", "acme", "--drafts", *db).stdout)
+    listed = json.loads(seatwise("invoices", "acme", "--drafts", "--json", *db).stdout)
     assert [(i["number"], i["status"], i["total"]) for i in listed] == [(None, "draft", "8640.00")]
     done = seatwise("finalize", "acme", *db)
     assert "finalized 1 invoice(s)" in done.stdout, done.stderr
@@ -225,15 +232,17 @@ def test_payment_commands_collect_and_queue_messages(tmp_path: Path) -> None:
     billed = seatwise("bill", "--until", "2024-02-09T00:00:00Z", *db)
     assert "collected: 1 charge(s), 0 paid, 0 reminder(s)" in billed.stdout, billed.stderr
     assert (
-        "2024-02-08T10:00:00Z  INV-000001 #1  declines  failed: card declined"
+        "2024-02-08T10:00:00Z  INV-000001 #1        $24.00  declines  failed: card declined"
         in seatwise("payments", "acme", *db).stdout
     )
     refused = seatwise("payment-method", "acme", "visa-4242", *db)
     assert refused.returncode == 2 and "not one the test gateway knows" in refused.stderr
     updated = seatwise("payment-method", "acme", "succeeds", "--at", "2024-02-09T15:00:00Z", *db)
     assert "charged INV-000001 (attempt 2): paid, receipt RCT-000001" in updated.stdout
-    assert seatwise("receipt", "INV-000001", *db).stdout.startswith(
-        "Receipt RCT-000001: $24.00 received for INV-000001 (acme)"
+    assert seatwise("receipt", "INV-000001", *db).stdout == (
+        "Receipt RCT-000001: $24.00 received for invoice INV-000001 (acme) on "
+        "2024-02-09T15:00:00Z, charged to payment method succeeds, reference "
+        "test_acme/arrears/2024-01-07T10:00:00Z/2024-02-08T10:00:00Z/2\n"
     )
     queued = json.loads(seatwise("outbox", "--json", *db).stdout)
     assert [(m["kind"], m["channel"]) for m in queued] == [

@@ -97,3 +97,25 @@ def test_a_cancelled_subscription_without_pending_items_projects_nothing() -> No
 def test_before_the_service_starts_there_is_nothing_to_project() -> None:
     projection = project_invoice(CONTRACT, Account(subscribed_at=START), [], at(2021, 1, 1))
     assert projection.invoice is None and "not started" in projection.note
+
+
+def test_the_projection_says_which_invoice_comes_next() -> None:
+    """A licences-annual projection shows the renewal, but the next invoice is the monthly
+    statement; an arrears projection's next invoice is the end of its cycle."""
+    licences = parse_plan({"preset": "licences-annual", "currency": "USD", "price": "120.00"})
+    start = at(2025, 1, 1)
+    team = [MemberChange(start, f"m{i}", "activate") for i in range(1, 11)]
+    team.append(MemberChange(at(2025, 3, 5), "m11", "activate"))
+    projection = project_invoice(licences, Account(subscribed_at=start), team, at(2025, 3, 10))
+    assert projection.invoice is not None and projection.invoice.kind == "renewal"
+    coming = projection.next_invoice
+    assert coming is not None
+    # 1 additional licence from 5 Mar: $120.00 × 302/365 = $99.29, on the 1 Apr statement
+    assert (coming.kind, coming.at, coming.total) == ("statement", at(2025, 4, 1), 9929)
+    assert projection.note.endswith("The next invoice is the statement of 1 Apr 2025.")
+
+    arrears = project_invoice(
+        ACTIVE_USERS, Account(subscribed_at=SUBSCRIBED), TEAM, at(2025, 1, 30)
+    ).next_invoice
+    assert arrears is not None
+    assert (arrears.kind, arrears.at, arrears.total) == ("arrears", at(2025, 2, 8, 10), 2400)

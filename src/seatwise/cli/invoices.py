@@ -3,34 +3,30 @@ notes)."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from seatwise.cli.app import main
 from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
-from seatwise.scenario import invoice_json
 
 
 @main.command(name="invoices")
 @click.argument("account_id")
 @click.option("--drafts", is_flag=True, help="Show the account's drafts instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with lines and credit notes).")
 @DATABASE_OPTION
-def invoices_command(account_id: str, drafts: bool, database_url: str | None) -> None:
-    """Print the invoices issued to ACCOUNT_ID as JSON (the format of `simulate --json`)."""
-    from seatwise.store import repository
+def invoices_command(
+    account_id: str, drafts: bool, as_json: bool, database_url: str | None
+) -> None:
+    """The invoices issued to ACCOUNT_ID: number, kind, dates, period, total, amount due,
+    status and credit notes."""
+    from seatwise.engine.queries import invoices_of
+    from seatwise.report import invoice_summary_json, invoices_text
 
-    with store(database_url).connect() as connection:
-        stored = repository.load_account(connection, account_id)
-        entries = repository.issued_invoices(connection, account_id, drafts=drafts)
-    cur = stored.plan.currency
-    click.echo(
-        json.dumps(
-            [invoice_json(cur, entry.number, entry.status, entry.invoice) for entry in entries],
-            indent=2,
-            ensure_ascii=False,
-        )
-    )
+    listed = invoices_of(store(database_url), account_id, drafts)
+    if as_json:
+        echo_json([invoice_summary_json(details) for details in listed])
+    else:
+        click.echo(invoices_text(account_id, listed))
 
 
 @main.command()

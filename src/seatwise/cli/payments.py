@@ -40,29 +40,38 @@ def payment_method(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @DATABASE_OPTION
 def payments(account_id: str, as_json: bool, database_url: str | None) -> None:
-    """Every charge made for ACCOUNT_ID, with its outcome and receipt."""
+    """Every charge made for ACCOUNT_ID and every payment recorded by hand: amount, outcome,
+    receipt."""
     from seatwise.engine.payments import attempts_of
 
     made = attempts_of(store(database_url), account_id)
+    cur = made.currency
     rows = [
         {
             "invoice": a.attempt.invoice,
             "attempt": a.number,
             "at": iso(a.attempt.at),
             "method": a.attempt.method,
+            "currency": cur.code,
+            "amount": cur.format(a.amount),
             "amount_minor": a.amount,
             "succeeded": a.attempt.succeeded,
             "reason": a.attempt.reason,
             "receipt": a.receipt,
         }
-        for a in made
+        for a in made.attempts
     ]
     if as_json:
         echo_json(rows)
         return
-    for row in rows:
+    if not rows:
+        click.echo(f"{account_id}: no payments yet")
+    for row, attempt in zip(rows, made.attempts, strict=True):
         outcome = f"paid ({row['receipt']})" if row["succeeded"] else f"failed: {row['reason']}"
-        click.echo(f"{row['at']}  {row['invoice']} #{row['attempt']}  {row['method']}  {outcome}")
+        click.echo(
+            f"{row['at']}  {row['invoice']} #{row['attempt']}  "
+            f"{cur.display(attempt.amount):>12}  {row['method']}  {outcome}"
+        )
 
 
 @main.command()
@@ -75,13 +84,8 @@ def receipt(number: str, database_url: str | None) -> None:
     found = receipts(store(database_url), number)
     if not found:
         click.echo(f"{number} has no payment yet")
-        return
-    for r in found:
-        click.echo(
-            f"Receipt {r.receipt}: {r.amount} received for {r.invoice} ({r.account}) on "
-            f"{iso(r.paid_at)} by {r.method}"
-            + (f", reference {r.reference}" if r.reference else "")
-        )
+    for proof in found:
+        click.echo(proof.text())
 
 
 @main.group()

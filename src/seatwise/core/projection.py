@@ -21,18 +21,45 @@ from datetime import datetime
 from seatwise.core.account import Account
 from seatwise.core.billing import TimelineEvent, format_day, walk
 from seatwise.core.invoicing import Invoice, settle
-from seatwise.core.periods import Period
+from seatwise.core.periods import Period, add_months
 from seatwise.core.plans import Plan
 
 
 @dataclass(frozen=True, slots=True)
+class NextInvoice:
+    """The invoice the account gets next if nothing else happens: its kind, when it is
+    issued, and its total as things stand."""
+
+    kind: str
+    at: datetime
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class Projection:
-    """``invoice`` is None when nothing would be invoiced; ``note`` says why, in words."""
+    """``invoice`` is None when nothing would be invoiced; ``note`` says why, in words.
+    ``next_invoice``: what comes next on the calendar (a monthly statement or interim may come
+    before the renewal projected), None when nothing more is scheduled."""
 
     at: datetime
     invoice: Invoice | None
     members: tuple[str, ...]
     note: str
+    next_invoice: NextInvoice | None = None
+
+
+def next_invoice(
+    plan: Plan, account: Account, events: Iterable[TimelineEvent], at: datetime
+) -> NextInvoice | None:
+    """The first invoice issued after ``at`` if nothing but time passes (events after ``at``
+    are not known): the calendar walked up to a term and a month ahead."""
+    known = [event for event in events if event.at <= at]
+    horizon = add_months(at, 13, account.timezone)
+    later = [i for i in walk(plan, account, known, horizon).invoices if i.issued_at > at]
+    if not later:
+        return None
+    first = later[0]
+    return NextInvoice(first.kind, first.issued_at, first.total)
 
 
 def project_invoice(
@@ -47,8 +74,10 @@ def project_invoice(
     ``credit_balance`` is the balance to use first (the engine passes the stored one); by
     default, the balance the timeline's own invoices leave, as a simulation would.
     """
+    events = list(events)
     run = walk(plan, account, events, at)
     day = format_day(at, account.timezone)
+    coming = next_invoice(plan, account, events, at)
     if credit_balance is None:
         credit_balance = settle(run.invoices, 0, plan.currency)[1]
     if at < run.schedule.service_start:
@@ -68,10 +97,13 @@ def project_invoice(
             f"The next renewal, its seats counted as if the term ended on {day}, "
             "with the pending items."
         )
+    if coming is not None:
+        when = format_day(coming.at, account.timezone)
+        note += f" The next invoice is the {coming.kind} of {when}."
     if len(run.invoices) == issued:
-        return Projection(at, None, (), f"{note} Nothing is pending.")
+        return Projection(at, None, (), f"{note} Nothing is pending.", coming)
     settled, _ = settle(run.invoices[issued:], credit_balance, plan.currency)
     invoice = settled[0]
     seats = [line for line in invoice.lines if line.kind == "seats"]
     members = seats[0].explanation.members if seats else ()
-    return Projection(at, invoice, members, note)
+    return Projection(at, invoice, members, note, coming)

@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from seatwise.collect.webhooks import new_secret
+from seatwise.core.dunning import BY_HAND
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import TEST_METHODS, PaymentGateway, TestGateway
 from seatwise.core.limits import check_url
-from seatwise.core.money import currency
+from seatwise.core.money import Currency, currency
 from seatwise.core.periods import iso
 from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
@@ -96,6 +97,23 @@ class Receipt:
     method: str
     reference: str
 
+    @property
+    def how(self) -> str:
+        """How it was paid, in words: ``charged to payment method succeeds`` or ``payment
+        recorded by hand (bank transfer 42)``."""
+        if self.method == BY_HAND:
+            return "payment recorded by hand" + (f" ({self.note})" if self.note else "")
+        return f"charged to payment method {self.method}"
+
+    note: str = ""  # for a payment by hand: what was recorded with it
+
+    def text(self) -> str:
+        reference = f", reference {self.reference}" if self.reference else ""
+        return (
+            f"Receipt {self.receipt}: {self.amount} received for invoice {self.invoice} "
+            f"({self.account}) on {iso(self.paid_at)}, {self.how}{reference}"
+        )
+
 
 def receipts(engine: Engine, number: str) -> list[Receipt]:
     """The receipts of invoice ``number`` (a charge that succeeded, or a payment recorded)."""
@@ -112,16 +130,26 @@ def receipts(engine: Engine, number: str) -> list[Receipt]:
             a.attempt.at,
             a.attempt.method,
             a.reference,
+            a.attempt.reason if a.attempt.method == BY_HAND else "",
         )
         for a in made
         if a.attempt.succeeded
     ]
 
 
-def attempts_of(engine: Engine, account_id: str) -> list[StoredAttempt]:
+@dataclass(frozen=True)
+class AccountPayments:
+    """Every charge made for an account (and payment recorded by hand), in its currency."""
+
+    currency: Currency
+    attempts: tuple[StoredAttempt, ...]
+
+
+def attempts_of(engine: Engine, account_id: str) -> AccountPayments:
     with engine.connect() as connection:
-        repository.load_account(connection, account_id)  # UnknownAccount if it is not one
-        return payments.attempts(connection, account_id)
+        stored = repository.load_account(connection, account_id)
+        made = payments.attempts(connection, account_id)
+    return AccountPayments(stored.plan.currency, tuple(made))
 
 
 def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> payments.Endpoint:

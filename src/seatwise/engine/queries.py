@@ -74,6 +74,26 @@ def invoice_details(connection: Connection, number: str) -> InvoiceDetails:
     )
 
 
+def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[InvoiceDetails]:
+    """The account's finalized invoices (or its drafts) in issue order, each with its credit
+    notes and status history (three queries, whatever their number)."""
+    with engine.connect() as connection:
+        repository.load_account(connection, account_id)  # UnknownAccount if it is not one
+        stored = repository.issued_invoices(connection, account_id, drafts=drafts)
+        ids = [entry.id for entry in stored]
+        notes = repository.credit_notes_by_invoice(connection, ids)
+        histories = repository.status_histories(connection, ids)
+    return [
+        InvoiceDetails(
+            entry,
+            currency(entry.currency_code),
+            tuple(histories.get(entry.id, ())),
+            tuple(notes.get(entry.id, ())),
+        )
+        for entry in stored
+    ]
+
+
 def explain_invoice(engine: Engine, number: str) -> InvoiceDetails:
     """Invoice ``number`` with its lines' explanations, its status history and credit notes."""
     with engine.connect() as connection:

@@ -644,6 +644,23 @@ def status_history(connection: Connection, invoice_id: int) -> list[StatusChange
     ]
 
 
+def status_histories(
+    connection: Connection, invoice_ids: Sequence[int]
+) -> dict[int, list[StatusChange]]:
+    """The status histories of several invoices, by invoice id."""
+    found: dict[int, list[StatusChange]] = {}
+    if invoice_ids:
+        for row in connection.execute(
+            select(invoice_status_changes)
+            .where(invoice_status_changes.c.invoice_id.in_(list(invoice_ids)))
+            .order_by(invoice_status_changes.c.id)
+        ):
+            found.setdefault(row.invoice_id, []).append(
+                StatusChange(row.at, row.from_status, row.to_status, row.reason)
+            )
+    return found
+
+
 @dataclass(frozen=True)
 class StoredCreditNote:
     number: str
@@ -663,6 +680,26 @@ def credit_notes_of(connection: Connection, invoice_id: int) -> list[StoredCredi
             .order_by(credit_notes.c.id)
         )
     ]
+
+
+def credit_notes_by_invoice(
+    connection: Connection, invoice_ids: Sequence[int]
+) -> dict[int, list[StoredCreditNote]]:
+    """The credit notes of several invoices, by invoice id."""
+    found: dict[int, list[StoredCreditNote]] = {}
+    if invoice_ids:
+        for row in connection.execute(
+            select(credit_notes, invoices.c.number.label("invoice_number"))
+            .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
+            .where(credit_notes.c.invoice_id.in_(list(invoice_ids)))
+            .order_by(credit_notes.c.id)
+        ):
+            found.setdefault(row.invoice_id, []).append(
+                StoredCreditNote(
+                    row.number, row.invoice_number, row.amount, row.reason, row.issued_at
+                )
+            )
+    return found
 
 
 def insert_credit_note(
