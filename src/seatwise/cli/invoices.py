@@ -65,22 +65,43 @@ def explain(number: str, as_json: bool, database_url: str | None) -> None:
 
 
 def _status_command(name: str, verb: str, help_text: str) -> None:
+    paying = name == "mark-paid"
+
     @main.command(name=name, help=help_text)
     @click.argument("number")
-    @click.option("--reason", required=name != "mark-paid", help="Why, for the history.")
-    @click.option("--at", "at_text", help="When (default: now).")
+    @click.option("--reason", required=not paying, help="Why, for the history.")
+    @click.option("--at", "at_text", help="When (default: now): not before the invoice's issue.")
+    @click.option(
+        "--amount",
+        hidden=not paying,
+        help='mark-paid: the amount received, like "120.00"; checked against the amount due.',
+    )
     @DATABASE_OPTION
     def command(
-        number: str, reason: str | None, at_text: str | None, database_url: str | None
+        number: str,
+        reason: str | None,
+        at_text: str | None,
+        amount: str | None,
+        database_url: str | None,
     ) -> None:
         from seatwise.engine import invoice_lifecycle
+        from seatwise.engine.queries import explain_invoice
 
-        operation = {
-            "void": invoice_lifecycle.void,
-            "mark-uncollectible": invoice_lifecycle.mark_uncollectible,
-            "mark-paid": invoice_lifecycle.mark_paid,
-        }[name]
-        operation(store(database_url), number, instant(at_text), reason or "paid")
+        engine = store(database_url)
+        at = instant(at_text)
+        if paying:
+            received = None
+            if amount is not None:
+                received = explain_invoice(engine, number).currency.parse(amount)
+            invoice_lifecycle.mark_paid(
+                engine, number, at, reason or invoice_lifecycle.PAID_BY_HAND, amount=received
+            )
+        elif amount is not None:
+            raise click.UsageError(f"--amount has no meaning for `{name}`")
+        elif name == "void":
+            invoice_lifecycle.void(engine, number, at, reason or "")
+        else:
+            invoice_lifecycle.mark_uncollectible(engine, number, at, reason or "")
         click.echo(f"{number} {verb}")
 
 
@@ -95,7 +116,11 @@ _status_command(
     "marked uncollectible",
     "Write invoice NUMBER off as a bad debt; it can still be paid or voided later.",
 )
-_status_command("mark-paid", "marked paid", "Record that invoice NUMBER was paid outside Seatwise.")
+_status_command(
+    "mark-paid",
+    "marked paid",
+    "Record that invoice NUMBER was paid outside Seatwise (a transfer), with a receipt.",
+)
 
 
 @main.command(name="credit-note")

@@ -40,6 +40,8 @@ from seatwise.store import repository
 from seatwise.store.database import write_transaction
 from seatwise.store.repository import CREDIT_NOTE_PREFIX, StoredInvoice
 
+PAID_BY_HAND = "payment recorded by hand"
+
 
 class LifecycleRefused(SeatwiseError):
     """A change of an invoice that cannot be made at that instant; nothing was stored."""
@@ -170,7 +172,7 @@ def mark_paid(
     engine: Engine,
     number: str,
     at: datetime,
-    reason: str = "paid",
+    reason: str = PAID_BY_HAND,
     clock: Clock | None = None,
     amount: int | None = None,
 ) -> None:

@@ -21,6 +21,7 @@ from seatwise.core.periods import iso
 from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
+from seatwise.engine.invoice_lifecycle import PAID_BY_HAND
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
@@ -102,7 +103,8 @@ class Receipt:
         """How it was paid, in words: ``charged to payment method succeeds`` or ``payment
         recorded by hand (bank transfer 42)``."""
         if self.method == BY_HAND:
-            return "payment recorded by hand" + (f" ({self.note})" if self.note else "")
+            said = self.note and self.note != PAID_BY_HAND
+            return "payment recorded by hand" + (f" ({self.note})" if said else "")
         return f"charged to payment method {self.method}"
 
     note: str = ""  # for a payment by hand: what was recorded with it

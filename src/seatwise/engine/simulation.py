@@ -19,7 +19,7 @@ from seatwise.core.invoice_states import PAID, InvoiceStateError
 from seatwise.core.notifications import Notification, order_key
 from seatwise.engine.billing_run import bill_account, import_scenario
 from seatwise.engine.credits import sync_ledger
-from seatwise.engine.invoice_lifecycle import LifecycleRefused, move
+from seatwise.engine.invoice_lifecycle import PAID_BY_HAND, LifecycleRefused, move
 from seatwise.engine.queries import recompute
 from seatwise.scenario import Scenario, SimulationResult
 from seatwise.store import payments_repository as payments
@@ -79,7 +79,7 @@ def pay_by_hand(
         error = PaymentError(f"{payment.invoice} was not issued by then", payment)
         raise scenario.payment_error(error)
     try:
-        move(connection, invoice, PAID, payment.at, "payment recorded by hand", payment.amount)
+        move(connection, invoice, PAID, payment.at, PAID_BY_HAND, payment.amount)
     except (LifecycleRefused, InvoiceStateError) as refused:
         raise scenario.payment_error(PaymentError(str(refused), payment)) from None
 

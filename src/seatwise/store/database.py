@@ -176,6 +176,19 @@ def describe_database_error(error: BaseException, url: str | None = None) -> str
     return f"database error{where}: {detail}; {SAFE_AGAIN}"
 
 
+def sqlite_busy_seconds() -> float:
+    """How long an SQLite writer waits for another to finish: ``SEATWISE_SQLITE_BUSY_SECONDS``
+    (default 30)."""
+    text = os.environ.get("SEATWISE_SQLITE_BUSY_SECONDS", "30")
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise StoreError(f"SEATWISE_SQLITE_BUSY_SECONDS: {text!r} is not a number") from None
+    if not 0 < seconds <= 3600:
+        raise StoreError("SEATWISE_SQLITE_BUSY_SECONDS: give a number of seconds up to 3600")
+    return seconds
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for the URL. SQLite gets foreign keys, a write-ahead log, a busy timeout, and
     transactions begun by SQLAlchemy (not pysqlite), deferred unless opened by
@@ -187,7 +200,7 @@ def make_engine(url: str | None = None) -> Engine:
                 resolved, connect_args={"check_same_thread": False}, poolclass=StaticPool
             )
         else:
-            engine = create_engine(resolved, connect_args={"timeout": 30})
+            engine = create_engine(resolved, connect_args={"timeout": sqlite_busy_seconds()})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
