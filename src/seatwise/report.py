@@ -216,8 +216,10 @@ def invoices_text(account_id: str, listed: list[InvoiceDetails]) -> str:
 
 
 def explanation_json(details: InvoiceDetails) -> dict[str, Any]:
-    stored, cur = details.stored, details.currency
-    data = invoice_json(cur, stored.number, stored.status, stored.invoice)
+    """``seatwise explain --json``: the invoice summary, each line with its explanation, and
+    the status history."""
+    stored = details.stored
+    data = invoice_summary_json(details)
     for entry, line in zip(data["lines"], stored.invoice.lines, strict=True):
         entry["explanation"] = {
             "summary": line.explanation.summary,
@@ -227,17 +229,6 @@ def explanation_json(details: InvoiceDetails) -> dict[str, Any]:
                 for c in line.explanation.changes
             ],
         }
-    data["account"] = stored.account_id
-    data["amount_due"] = cur.format(details.amount_due)
-    data["credit_notes"] = [
-        {
-            "number": note.number,
-            "amount": cur.format(note.amount),
-            "reason": note.reason,
-            "issued_at": iso(note.issued_at),
-        }
-        for note in details.credit_notes
-    ]
     data["history"] = [
         {"at": iso(c.at), "from": c.from_status, "to": c.to_status, "reason": c.reason}
         for c in details.history

@@ -374,27 +374,25 @@ def add_endpoint(connection: Connection, url: str, secret: str, now: datetime) -
     )
 
 
-def remove_endpoint(connection: Connection, endpoint_id: int) -> bool:
-    """Stop sending to an endpoint (its messages not sent yet are skipped); False if there is
-    no such active endpoint."""
+def _change_active_endpoint(connection: Connection, endpoint_id: int, **values: Any) -> bool:
     return bool(
         connection.execute(
             update(webhook_endpoints)
             .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.active.is_(True))
-            .values(active=False)
+            .values(**values)
         ).rowcount
     )
+
+
+def remove_endpoint(connection: Connection, endpoint_id: int) -> bool:
+    """Stop sending to an endpoint (its messages not sent yet are skipped); False if there is
+    no such active endpoint."""
+    return _change_active_endpoint(connection, endpoint_id, active=False)
 
 
 def rotate_secret(connection: Connection, endpoint_id: int, secret: str) -> bool:
     """Sign with ``secret`` from now on; False if there is no such active endpoint."""
-    return bool(
-        connection.execute(
-            update(webhook_endpoints)
-            .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.active.is_(True))
-            .values(secret=secret)
-        ).rowcount
-    )
+    return _change_active_endpoint(connection, endpoint_id, secret=secret)
 
 
 def endpoints(connection: Connection, active_only: bool = True) -> list[Endpoint]:
