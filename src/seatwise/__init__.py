@@ -21,7 +21,7 @@ the invoice lifecycle, credits with their stored ledger, projected and explained
 :mod:`seatwise.store`.
 """
 
-from seatwise.core.account import Account, Cancel, Terminate
+from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import AccountState, BillingResult, generate_invoices
 from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import (
@@ -100,6 +100,7 @@ __all__ = [
     "TestGateway",
     "TimelineError",
     "Unassign",
+    "Uncancel",
     "Wallet",
     "bill_and_collect",
     "currency",

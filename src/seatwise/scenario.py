@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from seatwise.core.account import Account, Cancel
+from seatwise.core.account import Account, Cancel, Uncancel
 from seatwise.core.billing import BillingResult, TimelineEvent
 from seatwise.core.credits import (
     CHECKOUT,
@@ -51,7 +51,7 @@ from seatwise.yaml_source import Node, SourceError, load
 
 MEMBER_EVENTS = ("invite", "activate", "deactivate", "reactivate", "delete")
 CREDIT_EVENTS = ("buy_credits", "assign", "start", "unassign")
-EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "payment_method", "pay", *CREDIT_EVENTS)
+EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "uncancel", "payment_method", "pay", *CREDIT_EVENTS)
 INVOICE_NUMBER = re.compile(r"^INV-\d{6,}$")
 
 
@@ -298,10 +298,10 @@ class _TimelineBuilder:
         value = fields[action]
         if action in MEMBER_EVENTS:
             return list(self.member_event(value, action, at))
-        if action == "cancel":
+        if action in ("cancel", "uncancel"):
             if not value.boolean():
-                value.fail("write `cancel: true`")
-            return [Cancel(at)]
+                value.fail(f"write `{action}: true`")
+            return [Cancel(at) if action == "cancel" else Uncancel(at)]
         if action == "payment_method":
             self.methods.append(MethodChange(at, _payment_method(value)))
             return []

@@ -154,7 +154,9 @@ def test_bad_settings_and_missing_values_are_clear_errors(smtp: tuple[Inbox, int
         SmtpSettings("h", security="ssl3")
     with pytest.raises(EmailError, match="'number' is undefined"):  # never an empty gap
         compose("reminder", {"vendor": "V"}, ["a@b.example"], "s@v.example")
-    wrong = SmtpSettings("127.0.0.1", port, security="none", username="seatwise", password="no")
+    wrong = SmtpSettings(
+        "127.0.0.1", port, security="none", username="seatwise", password="no", timeout=3
+    )
     with pytest.raises(EmailError, match=r"SMTP 127\.0\.0\.1"):
         SmtpMailer(wrong).send(
             compose("reminder", {**INVOICE, "days_before": 1}, ["a@b.example"], "s@v.example")

@@ -2,7 +2,7 @@
 area (``simulation``, ``store``, ``events``, ``invoices``, ``credits``, ``payments``);
 :mod:`seatwise.cli.app` turns every failure into one line."""
 
-from seatwise.cli import credits, events, invoices, payments, simulation, store
+from seatwise.cli import credits, events, invoices, payments, server, simulation, store
 from seatwise.cli.app import main
 from seatwise.cli.simulation import example_files
 
@@ -13,6 +13,7 @@ __all__ = [
     "invoices",
     "main",
     "payments",
+    "server",
     "simulation",
     "store",
 ]

@@ -50,6 +50,14 @@ class Cancel:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Uncancel:
+    """The account takes back its cancellation at ``at``, before it took effect: the
+    subscription goes on as if it had never been cancelled."""
+
+    at: datetime
+
+
 RETENTION_DAYS = 120  # a deleted or resigned account's personal data is purged this long after
 TERMINATIONS = {"suspend": "suspended", "cancel": "cancelled", "delete": "deleted"}
 

@@ -26,7 +26,7 @@ from fractions import Fraction
 from itertools import groupby, pairwise
 from zoneinfo import ZoneInfo
 
-from seatwise.core.account import Account, Cancel, Terminate
+from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.credit_billing import (
     CreditAlert,
     apply_credit_event,
@@ -42,7 +42,7 @@ from seatwise.core.plans import Plan
 from seatwise.core.proration import describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
-TimelineEvent = MemberChange | Cancel | Terminate | CreditEvent
+TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +388,11 @@ class BillingWalk:
             index += 1
         self.ends_at = self.schedule.boundary(index)
 
+    def uncancel(self, at: datetime) -> None:
+        """A cancellation taken back before it took effect: nothing ends."""
+        if self.ends_at is not None and not self.ended and at < self.ends_at:
+            self.ends_at = None
+
     def state(self, until: datetime, balance: int) -> AccountState:
         status = "active"
         if self.terminated is not None:
@@ -501,11 +506,14 @@ def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> 
             run.terminate(event)
         elif isinstance(event, MemberChange):
             member_left(run, event)
-        elif not isinstance(event, Cancel):
+        elif not isinstance(event, Cancel | Uncancel):
             apply_credit_event(run, event)
     changes = [event for event in group if isinstance(event, MemberChange)]
-    if any(isinstance(event, Cancel) for event in group):
-        run.cancel(at)
+    for event in group:
+        if isinstance(event, Cancel):
+            run.cancel(at)
+        elif isinstance(event, Uncancel):
+            run.uncancel(at)
     if changes and run.plan.billing == "advance":
         run.on_member_changes(at, changes)
 

@@ -234,15 +234,19 @@ def bill(
     drafts: bool = False,
     gateway: PaymentGateway | None = None,
     clock: Clock | None = None,
+    only: Sequence[str] | None = None,
 ) -> BillingReport:
     """Bill and collect every account up to ``until`` (not after now: :class:`BillingRefused`).
     Accounts are taken in id order, up to :data:`ACCOUNTS_PER_TRANSACTION` per transaction,
     whose invoices, payment attempts, reminders and messages are written together at its end:
     a transaction commits all of its accounts' work or none. An account that cannot be billed
-    is reported in ``failed`` and marked; the others are billed all the same."""
+    is reported in ``failed`` and marked; the others are billed all the same. ``only``: these
+    accounts only."""
     check_not_ahead(until, clock)
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
+        if only is not None:
+            ids = [account_id for account_id in ids if account_id in set(only)]
         endpoints = payments.endpoints(connection)
     report = BillingReport(0, 0, 0)
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):

@@ -39,7 +39,7 @@ from seatwise.core.periods import iso
 from seatwise.engine.clock import Clock
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.database import write_transaction
+from seatwise.store.database import read_connection, write_transaction
 from seatwise.store.payments_repository import StoredAttempt
 from seatwise.store.repository import StoredAccount, StoredInvoice
 
@@ -111,7 +111,7 @@ class WalletReplay:
 
 def wallet(engine: Engine, account_id: str, now: datetime) -> WalletView:
     """The account's wallet: ``balance`` and ``assigned`` summed from its stored ledger."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         stored = repository.load_account(connection, account_id)
         entries = tuple(repository.ledger(connection, account_id))
     balance, assigned = totals(entries)
@@ -130,7 +130,7 @@ class PriceQuote:
 
 def quote_credits(engine: Engine, account_id: str, credits: int) -> PriceQuote:
     """What ``credits`` credits cost the account, by its plan's credit tiers."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         stored = repository.load_account(connection, account_id)
     prices = stored.plan.credits
     if prices is None:

@@ -24,7 +24,7 @@ from seatwise.engine.collection import configured_gateway
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.database import write_transaction
+from seatwise.store.database import read_connection, write_transaction
 from seatwise.store.payments_repository import StoredAttempt
 
 
@@ -93,10 +93,16 @@ class Receipt:
     receipt: str
     invoice: str
     account: str
-    amount: str  # formatted, with the currency
+    currency: Currency
+    amount_minor: int
     paid_at: datetime
     method: str
     reference: str
+
+    @property
+    def amount(self) -> str:
+        """The amount as a person reads it: ``$24.00``."""
+        return self.currency.display(self.amount_minor)
 
     @property
     def how(self) -> str:
@@ -119,7 +125,7 @@ class Receipt:
 
 def receipts(engine: Engine, number: str) -> list[Receipt]:
     """The receipts of invoice ``number`` (a charge that succeeded, or a payment recorded)."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         invoice = repository.find_invoice(connection, number)
         made = payments.attempts_of_invoice(connection, number)
     cur = currency(invoice.currency_code)
@@ -128,7 +134,8 @@ def receipts(engine: Engine, number: str) -> list[Receipt]:
             a.receipt or "",
             number,
             invoice.account_id,
-            cur.display(a.amount),
+            cur,
+            a.amount,
             a.attempt.at,
             a.attempt.method,
             a.reference,
@@ -148,7 +155,7 @@ class AccountPayments:
 
 
 def attempts_of(engine: Engine, account_id: str) -> AccountPayments:
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         stored = repository.load_account(connection, account_id)
         made = payments.attempts(connection, account_id)
     return AccountPayments(stored.plan.currency, tuple(made))

@@ -12,6 +12,7 @@ from seatwise.core.billing import AccountState, BillingResult, generate_invoices
 from seatwise.core.money import Currency, currency
 from seatwise.core.projection import Projection, project_invoice
 from seatwise.store import repository
+from seatwise.store.database import read_connection
 from seatwise.store.repository import StatusChange, StoredAccount, StoredCreditNote, StoredInvoice
 
 
@@ -39,7 +40,7 @@ class ProjectedInvoice:
 def projected_invoice(engine: Engine, account_id: str, at: datetime) -> ProjectedInvoice:
     """What the account's next invoice would hold if its cycle ended at ``at``, using the
     credit balance the account has now; with the members it counts."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         stored = repository.load_account(connection, account_id)
     projection = project_invoice(
         stored.plan, stored.account, stored.events, at, stored.credit_balance
@@ -77,7 +78,7 @@ def invoice_details(connection: Connection, number: str) -> InvoiceDetails:
 def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[InvoiceDetails]:
     """The account's finalized invoices (or its drafts) in issue order, each with its credit
     notes and status history (three queries, whatever their number)."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         repository.load_account(connection, account_id)  # UnknownAccount if it is not one
         stored = repository.issued_invoices(connection, account_id, drafts=drafts)
         ids = [entry.id for entry in stored]
@@ -94,7 +95,41 @@ def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[I
     ]
 
 
+def invoice_page(
+    engine: Engine, which: repository.InvoiceFilter, after: str | None, limit: int
+) -> list[InvoiceDetails]:
+    """A page of invoices (in issue order, after the one named ``after``), each with its
+    credit notes and status history, in four queries."""
+    with read_connection(engine) as connection:
+        if which.account_id is not None:
+            repository.load_account(connection, which.account_id)  # 404 out of scope
+        stored = repository.invoice_page(connection, which, after, limit)
+        ids = [entry.id for entry in stored]
+        notes = repository.credit_notes_by_invoice(connection, ids)
+        histories = repository.status_histories(connection, ids)
+    return [
+        InvoiceDetails(
+            entry,
+            currency(entry.currency_code),
+            tuple(histories.get(entry.id, ())),
+            tuple(notes.get(entry.id, ())),
+        )
+        for entry in stored
+    ]
+
+
+def draft_details(engine: Engine, public_id: str) -> InvoiceDetails:
+    with read_connection(engine) as connection:
+        stored = repository.draft_by_id(connection, public_id)
+        return InvoiceDetails(
+            stored,
+            currency(stored.currency_code),
+            tuple(repository.status_history(connection, stored.id)),
+            (),
+        )
+
+
 def explain_invoice(engine: Engine, number: str) -> InvoiceDetails:
     """Invoice ``number`` with its lines' explanations, its status history and credit notes."""
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         return invoice_details(connection, number)

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from seatwise.core.account import Cancel
-from seatwise.core.billing import TimelineEvent
+from seatwise.core.account import Cancel, Uncancel
+from seatwise.core.billing import TimelineEvent, walk
 from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.credits import Assign, CreditEntry, Start, Unassign, totals
 from seatwise.core.errors import SeatwiseError, TimelineError
@@ -42,8 +42,10 @@ from seatwise.engine.messages import tell_credit_alert
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
+from seatwise.store.payments_repository import AccountEnd
+from seatwise.store.repository import StoredAccount
 
-ACTIONS = (*MEMBER_ACTIONS, "cancel", "assign", "start", "unassign")
+ACTIONS = (*MEMBER_ACTIONS, "cancel", "uncancel", "assign", "start", "unassign")
 
 
 class EventRefused(SeatwiseError):
@@ -85,10 +87,10 @@ def make_event(
     """The event for a CLI or API request; :class:`EventRefused` if it does not make sense."""
     if action not in ACTIONS:
         raise EventRefused(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
-    if action == "cancel":
+    if action in ("cancel", "uncancel"):
         if member is not None:
-            raise EventRefused("member: a cancellation concerns the account, not a member")
-        return Cancel(at)
+            raise EventRefused(f"member: `{action}` concerns the account, not a member")
+        return Cancel(at) if action == "cancel" else Uncancel(at)
     if not member:
         raise EventRefused(f"member: `{action}` needs the member it happens to")
     check_member_id(member)
@@ -129,46 +131,78 @@ def record_event(
         now = clock.now()
         if happens_now:
             event = replace(event, at=now)
-        if event.at > now:
-            raise EventRefused(
-                f"at: {iso(event.at)} is in the future (now is {iso(now)}); record events when "
-                "they happen"
-            )
-        stored = repository.load_account(connection, account_id)
-        if event.at < stored.account.subscribed_at:
-            since = iso(stored.account.subscribed_at)
-            raise EventRefused(f"at: {iso(event.at)} is before the subscription ({since})")
-        end = payments.account_end(connection, account_id)
-        if end.ended_at is not None and event.at >= end.ended_at:
-            raise EventRefused(
-                f"account {account_id!r} is {end.status} since {iso(end.ended_at)}: "
-                "nothing after that is recorded"
-            )
-        if isinstance(event, MemberChange):
-            _check_member_history(stored.events, event)
-            known = {member.id for member in stored.account.members}
-            if event.member not in known:
-                details = new_member or Member(event.member)
-                if details.id != event.member:
-                    raise EventRefused("member: the new member's details name another member")
-                repository.add_member(connection, account_id, details)
-        elif isinstance(event, Cancel) and any(isinstance(e, Cancel) for e in stored.events):
-            raise EventRefused(f"account {account_id!r} is already cancelled")
-        seq = repository.next_event_seq(connection, account_id)
-        repository.append_events(connection, account_id, [event], now, first_seq=seq)
-        try:
-            appended = sync_ledger(connection, account_id, now)
-        except (TimelineError, CreditsRefused) as error:
-            raise EventRefused(str(error)) from None
-        balance, assigned = totals(repository.ledger(connection, account_id))
-        recorded = Recorded(seq, False, event.at, tuple(appended), balance, assigned)
-        if recorded.alert:  # the billing contacts hear of it now, not at the next billing run
-            tell_credit_alert(connection, account_id, CreditAlert(event.at, balance, assigned))
-        last_issue = repository.last_issued_at(connection, account_id)
+        return record_locked(connection, account_id, event, now, new_member)
+
+
+def check_moment(stored: StoredAccount, end: AccountEnd, at: datetime, now: datetime) -> None:
+    """An event's instant has happened, is not before the subscription, and not at or after
+    the end of an account that ended."""
+    if at > now:
+        raise EventRefused(
+            f"at: {iso(at)} is in the future (now is {iso(now)}); record events when they happen"
+        )
+    if at < stored.account.subscribed_at:
+        since = iso(stored.account.subscribed_at)
+        raise EventRefused(f"at: {iso(at)} is before the subscription ({since})")
+    if end.ended_at is not None and at >= end.ended_at:
+        raise EventRefused(
+            f"account {stored.id!r} is {end.status} since {iso(end.ended_at)}: nothing after "
+            "that is recorded"
+        )
+
+
+def record_locked(
+    connection: Connection,
+    account_id: str,
+    event: TimelineEvent,
+    now: datetime,
+    new_member: Member | None = None,
+) -> Recorded:
+    """:func:`record_event` in the caller's transaction, the account's lock held."""
+    stored = repository.load_account(connection, account_id)
+    check_moment(stored, payments.account_end(connection, account_id), event.at, now)
+    if isinstance(event, MemberChange):
+        _check_member_history(stored.events, event)
+        known = {member.id for member in stored.account.members}
+        if event.member not in known:
+            details = new_member or Member(event.member)
+            if details.id != event.member:
+                raise EventRefused("member: the new member's details name another member")
+            repository.add_member(connection, account_id, details)
+    elif isinstance(event, Cancel | Uncancel):
+        _check_subscription_change(stored, event)
+    seq = repository.next_event_seq(connection, account_id)
+    repository.append_events(connection, account_id, [event], now, first_seq=seq)
+    try:
+        appended = sync_ledger(connection, account_id, now)
+    except (TimelineError, CreditsRefused) as error:
+        raise EventRefused(str(error)) from None
+    balance, assigned = totals(repository.ledger(connection, account_id))
+    recorded = Recorded(seq, False, event.at, tuple(appended), balance, assigned)
+    if recorded.alert:  # the billing contacts hear of it now, not at the next billing run
+        tell_credit_alert(connection, account_id, CreditAlert(event.at, balance, assigned))
     # An invoice issued at or after the event's instant should have counted it (events come
     # before the scheduled action of their instant): the next invoice adjusts it.
-    late = last_issue is not None and event.at <= last_issue
-    return replace(recorded, late=late)
+    last_issue = repository.last_issued_at(connection, account_id)
+    return replace(recorded, late=last_issue is not None and event.at <= last_issue)
+
+
+def _check_subscription_change(stored: StoredAccount, event: Cancel | Uncancel) -> None:
+    """A cancellation of a subscription that is not cancelled; taking one back before it
+    took effect."""
+    before = [e for e in stored.events if e.at <= event.at]
+    run = walk(stored.plan, stored.account, before, event.at)
+    if isinstance(event, Cancel) and run.ends_at is not None:
+        raise EventRefused(
+            f"account {stored.id!r} is already cancelled (it ends on {iso(run.ends_at)})"
+        )
+    if isinstance(event, Uncancel):
+        if run.ends_at is None:
+            raise EventRefused(f"account {stored.id!r} is not cancelled")
+        if run.ended or run.ends_at <= event.at:
+            raise EventRefused(
+                f"account {stored.id!r}: the cancellation took effect on {iso(run.ends_at)}"
+            )
 
 
 def check_member_details(member: Member) -> None:

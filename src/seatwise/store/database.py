@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -224,13 +225,49 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(resolved)
 
 
+_UNIT_OF_WORK: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
+    "seatwise_unit_of_work", default=None
+)
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: on SQLite it holds the write lock from its start."""
+    """A transaction that will write: on SQLite it holds the write lock from its start.
+    Inside a :func:`unit_of_work` on the same engine, the use case joins it instead: the unit
+    of work commits or rolls back everything at its end."""
+    joined = _UNIT_OF_WORK.get()
+    if joined is not None and joined[0] is engine:
+        yield joined[1]
+        return
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_INTENT: True})
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """One transaction that the use cases called inside it join, and whose reads see its
+    writes (:func:`read_connection`): the API stores an idempotency key's response in the
+    transaction of the write it answers."""
+    with write_transaction(engine) as connection:
+        token = _UNIT_OF_WORK.set((engine, connection))
+        try:
+            yield connection
+        finally:
+            _UNIT_OF_WORK.reset(token)
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection to read with: the unit of work's, inside one (so it sees what was written
+    in it), else a new one."""
+    joined = _UNIT_OF_WORK.get()
+    if joined is not None and joined[0] is engine:
+        yield joined[1]
+        return
+    with engine.connect() as connection:
+        yield connection
 
 
 def alembic_config(url: str) -> Config:

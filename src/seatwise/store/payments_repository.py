@@ -258,6 +258,19 @@ def outbox_of(connection: Connection, account_id: str | None = None) -> list[Out
     return [_outbox_row(row) for row in connection.execute(query)]
 
 
+def webhook_messages(
+    connection: Connection, endpoint_id: int | None, after: int | None, limit: int
+) -> list[OutboxRow]:
+    """Webhook messages (to one endpoint), oldest first, after outbox id ``after``."""
+    query = select(outbox).where(outbox.c.channel == "webhook").order_by(outbox.c.id).limit(limit)
+    if after is not None:
+        query = query.where(outbox.c.id > after)
+    rows = [_outbox_row(row) for row in connection.execute(query)]
+    if endpoint_id is not None:
+        rows = [row for row in rows if int(row.message.payload["endpoint"]) == endpoint_id]
+    return rows
+
+
 def claim(
     connection: Connection,
     now: datetime,

@@ -56,6 +56,10 @@ accounts = Table(
     Column("billing_error", Text),  # why the last billing run could not bill it (None: fine)
     Column("billing_error_at", UTCDateTime),
     Column("notify_from", UTCDateTime),  # facts before this are not told (imported history)
+    Column("billing_name", String(200)),  # the billing address, printed on invoices
+    Column("billing_address", Text),  # JSON list of lines
+    Column("billing_country", String(2)),  # ISO 3166-1 alpha-2
+    Column("billing_tax_id", String(64)),
 )
 
 contacts = Table(
@@ -304,4 +308,56 @@ purges = Table(
     Column("ended_at", UTCDateTime, nullable=False),
     Column("removed", Text, nullable=False),  # what was removed, in words
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+
+# -- the REST API ----------------------------------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(10), nullable=False),  # read | write | admin
+    Column("prefix", String(20), nullable=False),  # sw_live_ and the first characters, to show
+    Column("secret_hash", String(64), nullable=False, unique=True),  # SHA-256 of the secret
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+account_sessions = Table(
+    "account_sessions",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
+    Column("member_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(120), primary_key=True),  # key:ID or session:ID
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(10), nullable=False),  # in_flight | done
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("locked_until", UTCDateTime),  # an in-flight claim expires (a crashed request)
+)
+
+event_ids = Table(
+    "event_ids",
+    metadata,
+    Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
+    Column("external_id", String(255), primary_key=True),  # the vendor's id of the event
+    Column("result", Text, nullable=False),  # JSON: what the first request was answered
+    Column("created_at", UTCDateTime, nullable=False),
 )

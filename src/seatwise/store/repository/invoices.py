@@ -1,83 +1,37 @@
-"""Every query of the store, over a connection the caller's unit of work owns.
-
-Nothing here commits: a billing run decides where a transaction begins and ends
-(:mod:`seatwise.engine.unit_of_work`).
-"""
+"""Invoices, their lines, statuses and credit notes, and the gapless number sequences: the
+queries, over the caller's connection (nothing here commits)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
-from seatwise.core.account import Account, Cancel, Terminate
-from seatwise.core.billing import TimelineEvent
-from seatwise.core.credits import (
-    CHECKOUT,
-    Assign,
-    BuyCredits,
-    CreditEntry,
-    CreditsPaid,
-    Start,
-    Unassign,
-    credit_action,
-)
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, OPEN, PAID
 from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period, iso
-from seatwise.core.plans import Plan, parse_plan
-from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.core.seat_timeline import MemberChange
 from seatwise.store import bulk
+from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
-    accounts,
-    contacts,
-    credit_entries,
     credit_notes,
     invoice_lines,
     invoice_sequences,
     invoice_status_changes,
     invoices,
-    members,
-    payment_methods,
-    plans,
-    timeline_events,
 )
 
 INVOICE_PREFIX = "INV-"
 CREDIT_NOTE_PREFIX = "CN-"
 
 
-class UnknownAccount(SeatwiseError):
-    """No account has this id."""
-
-
 class UnknownInvoice(SeatwiseError):
     """No invoice has this number."""
-
-
-@dataclass(frozen=True)
-class StoredAccount:
-    """An account's billing inputs as stored: plan, account, timeline, balance."""
-
-    id: str
-    plan: Plan
-    account: Account
-    events: tuple[TimelineEvent, ...]
-    payment_method: str
-    status: str
-    credit_balance: int
-    notify_from: datetime | None = None  # facts before it are not told (imported history)
-
-    def tells(self, at: datetime) -> bool:
-        """Whether a fact at ``at`` is told to anyone (emails, webhooks)."""
-        return self.notify_from is None or at >= self.notify_from
 
 
 @dataclass(frozen=True)
@@ -92,286 +46,88 @@ class StoredInvoice:
     currency_code: str
 
 
-def save_plan(
-    connection: Connection, plan_id: str, definition: dict[str, Any], now: datetime
-) -> None:
-    parse_plan(definition)  # refuse an invalid plan before storing it
-    connection.execute(
-        insert(plans).values(
-            id=plan_id,
-            definition=json.dumps(definition, default=str, sort_keys=True),
-            created_at=now,
-        )
-    )
-
-
-def save_account(
-    connection: Connection,
-    account_id: str,
-    plan_id: str,
-    account: Account,
-    payment_method: str,
-    events: Sequence[TimelineEvent],
-    now: datetime,
-    notify_from: datetime | None = None,
-) -> None:
-    connection.execute(
-        insert(accounts).values(
-            id=account_id,
-            plan_id=plan_id,
-            subscribed_at=account.subscribed_at,
-            start_at=account.start_at,
-            committed_seats=account.committed_seats,
-            timezone=account.timezone.key,
-            payment_method=payment_method,
-            status="active",
-            credit_balance=0,
-            created_at=now,
-            notify_from=notify_from,
-        )
-    )
-    if account.contacts:
-        connection.execute(
-            insert(contacts),
-            [{"account_id": account_id, "email": email} for email in account.contacts],
-        )
-    if account.members:
-        connection.execute(
-            insert(members),
-            [
-                {
-                    "account_id": account_id,
-                    "member_id": m.id,
-                    "manage_billing": m.manage_billing,
-                    "email": m.email,
-                }
-                for m in account.members
-            ],
-        )
-    append_events(connection, account_id, events, now, first_seq=1)
-    connection.execute(
-        insert(payment_methods).values(
-            account_id=account_id, at=account.subscribed_at, method=payment_method, recorded_at=now
-        )
-    )
-
-
-def next_event_seq(connection: Connection, account_id: str) -> int:
-    """The recording number the account's next event gets."""
-    last = connection.execute(
-        select(func.max(timeline_events.c.seq)).where(timeline_events.c.account_id == account_id)
-    ).scalar()
-    return int(last or 0) + 1
-
-
-def append_events(
-    connection: Connection,
-    account_id: str,
-    events: Sequence[TimelineEvent],
-    now: datetime,
-    first_seq: int,
-) -> None:
-    rows = [
-        {
-            "account_id": account_id,
-            "seq": first_seq + index,
-            "recorded_at": now,
-            **_event_row(event),
-        }
-        for index, event in enumerate(events)
-    ]
-    if rows:
-        connection.execute(insert(timeline_events), rows)
-
-
-def _event_row(event: TimelineEvent) -> dict[str, Any]:
-    """The columns of one event: ``action`` says which of the others it uses."""
-    row: dict[str, Any] = {
-        "at": event.at,
-        "member_id": None,
-        "content": None,
-        "credits": None,
-        "ref_at": None,
-        "collection": None,
-    }
-    if isinstance(event, MemberChange):
-        return {**row, "action": event.action, "member_id": event.member}
-    if isinstance(event, Cancel):
-        return {**row, "action": "cancel"}
-    if isinstance(event, Terminate):
-        return {**row, "action": "terminate", "content": event.action}
-    row["action"] = credit_action(event)
-    if isinstance(event, BuyCredits):
-        row["credits"] = event.credits
-        row["collection"] = None if event.collection == CHECKOUT else event.collection
-    elif isinstance(event, CreditsPaid):
-        row["ref_at"] = event.purchased_at
-    else:
-        row.update(member_id=event.member, content=event.content)
-        if isinstance(event, Assign):
-            row["credits"] = event.credits
-    return row
-
-
-def _event(row: Any) -> TimelineEvent:
-    action = row.action
-    if action == "cancel":
-        return Cancel(row.at)
-    if action == "terminate":
-        return Terminate(row.at, row.content)
-    if action == "buy_credits":
-        return BuyCredits(row.at, row.credits, row.collection or CHECKOUT)
-    if action == "credits_paid":
-        return CreditsPaid(row.at, row.ref_at)
-    if action == "assign":
-        return Assign(row.at, row.member_id, row.content, row.credits)
-    if action == "start":
-        return Start(row.at, row.member_id, row.content)
-    if action == "unassign":
-        return Unassign(row.at, row.member_id, row.content)
-    return MemberChange(row.at, row.member_id, action)
-
-
-def account_ids(connection: Connection) -> list[str]:
-    return list(connection.scalars(select(accounts.c.id).order_by(accounts.c.id)))
-
-
-def lock_account(connection: Connection, account_id: str) -> None:
-    """Hold the account's row until the transaction ends, so that two workers billing the
-    same account take turns (PostgreSQL; SQLite's writers are serialized already);
-    :class:`UnknownAccount` if there is none."""
-    query = select(accounts.c.id).where(accounts.c.id == account_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    if connection.execute(query).one_or_none() is None:
-        raise UnknownAccount(f"no account {account_id!r}")
-
-
-def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> None:
-    """Lock several accounts at once, in id order (the order every lock is taken in)."""
-    if connection.dialect.name == "postgresql" and account_ids:
-        connection.execute(
-            select(accounts.c.id)
-            .where(accounts.c.id.in_(list(account_ids)))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        ).all()
-
-
-def mark_billing_error(connection: Connection, account_id: str, reason: str, at: datetime) -> None:
-    """Remember why a billing run could not bill the account (cleared by the next success)."""
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(billing_error=reason[:2000], billing_error_at=at)
-    )
-
-
-def clear_billing_error(connection: Connection, account_id: str) -> None:
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id, accounts.c.billing_error.is_not(None))
-        .values(billing_error=None, billing_error_at=None)
-    )
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    """An account as ``seatwise accounts`` lists it."""
-
-    id: str
-    plan_id: str
-    status: str
-    subscribed_at: datetime
-    ended_at: datetime | None
-    billing_error: str | None
-    billing_error_at: datetime | None
-
-
-def account_rows(connection: Connection, status: str | None = None) -> list[AccountRow]:
-    """Every account (with ``status``: those in it; ``billing_error``: those marked), by id."""
-    query = select(accounts).order_by(accounts.c.id)
-    if status == "billing_error":
-        query = query.where(accounts.c.billing_error.is_not(None))
-    elif status is not None:
-        query = query.where(accounts.c.status == status)
-    return [
-        AccountRow(
-            row.id,
-            row.plan_id,
-            row.status,
-            row.subscribed_at,
-            row.ended_at,
-            row.billing_error,
-            row.billing_error_at,
-        )
-        for row in connection.execute(query)
-    ]
-
-
-def load_account(connection: Connection, account_id: str) -> StoredAccount:
-    row = connection.execute(
-        select(accounts, plans.c.definition)
-        .join(plans, plans.c.id == accounts.c.plan_id)
-        .where(accounts.c.id == account_id)
-    ).one_or_none()
-    if row is None:
-        raise UnknownAccount(f"no account {account_id!r}")
-    plan = parse_plan(json.loads(row.definition))
-    emails = tuple(
-        connection.scalars(
-            select(contacts.c.email)
-            .where(contacts.c.account_id == account_id)
-            .order_by(contacts.c.email)
-        )
-    )
-    people = tuple(
-        Member(m.member_id, m.manage_billing, m.email)
-        for m in connection.execute(
-            select(members).where(members.c.account_id == account_id).order_by(members.c.member_id)
-        )
-    )
-    events = [
-        _event(row)
-        for row in connection.execute(
-            select(timeline_events)
-            .where(timeline_events.c.account_id == account_id)
-            # effective time first: an event reported late sorts where it happened
-            .order_by(timeline_events.c.at, timeline_events.c.seq)
-        )
-    ]
-    account = Account(
-        subscribed_at=row.subscribed_at,
-        committed_seats=row.committed_seats,
-        start_at=row.start_at,
-        timezone=ZoneInfo(row.timezone),
-        contacts=emails,
-        members=people,
-    )
-    return StoredAccount(
-        account_id,
-        plan,
-        account,
-        tuple(events),
-        row.payment_method,
-        row.status,
-        row.credit_balance,
-        row.notify_from,
-    )
-
-
 def issued_invoices(
     connection: Connection, account_id: str, drafts: bool = False
 ) -> list[StoredInvoice]:
     """The account's finalized invoices with their lines, in the order they were issued (with
     ``drafts``: its drafts only)."""
     status_filter = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
+    if not in_scope(account_id):
+        return []
     heads = connection.execute(
         select(invoices)
         .where(invoices.c.account_id == account_id, status_filter)
         .order_by(invoices.c.id)
     ).all()
     return _with_lines(connection, heads)
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """Which invoices a list shows: one account's, in a status, of a kind, issued in
+    ``[issued_from, issued_to)``; drafts only with ``status="draft"``."""
+
+    account_id: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    issued_from: datetime | None = None
+    issued_to: datetime | None = None
+
+
+def public_id(row: Any) -> str:
+    """How an invoice is named outside: its number, or ``draft_ID`` while a draft."""
+    return row.number if row.number is not None else f"draft_{row.id}"
+
+
+def invoice_row_id(connection: Connection, public: str) -> int | None:
+    """The row id of the invoice named ``public`` (a number or ``draft_ID``), in scope."""
+    if public.startswith("draft_") and public[6:].isdigit():
+        query = select(invoices.c.id).where(invoices.c.id == int(public[6:]))
+    else:
+        query = select(invoices.c.id).where(invoices.c.number == public)
+    found = connection.execute(_scoped(query)).scalar()
+    return None if found is None else int(found)
+
+
+def invoice_page(
+    connection: Connection, which: InvoiceFilter, after: str | None, limit: int
+) -> list[StoredInvoice]:
+    """Invoices in issue order (row id), after the invoice named ``after``: keyset pages that
+    stay stable while invoices are added."""
+    query = select(invoices).order_by(invoices.c.id).limit(limit)
+    if which.status == DRAFT:
+        query = query.where(invoices.c.status == DRAFT)
+    else:
+        query = query.where(invoices.c.status != DRAFT)
+        if which.status is not None:
+            query = query.where(invoices.c.status == which.status)
+    if which.account_id is not None:
+        query = query.where(invoices.c.account_id == which.account_id)
+    if which.kind is not None:
+        query = query.where(invoices.c.kind == which.kind)
+    if which.issued_from is not None:
+        query = query.where(invoices.c.issued_at >= which.issued_from)
+    if which.issued_to is not None:
+        query = query.where(invoices.c.issued_at < which.issued_to)
+    if after is not None:
+        row_id = invoice_row_id(connection, after)
+        if row_id is None:
+            raise UnknownInvoice(f"starting_after: no invoice {after!r}")
+        query = query.where(invoices.c.id > row_id)
+    return _with_lines(connection, connection.execute(_scoped(query)).all())
+
+
+def draft_by_id(connection: Connection, public: str) -> StoredInvoice:
+    """The draft named ``draft_ID`` (in scope); :class:`UnknownInvoice` otherwise."""
+    row_id = invoice_row_id(connection, public) if public.startswith("draft_") else None
+    head = None
+    if row_id is not None:
+        head = connection.execute(
+            select(invoices).where(invoices.c.id == row_id, invoices.c.status == DRAFT)
+        ).one_or_none()
+    if head is None:
+        raise UnknownInvoice(f"no draft {public!r}")
+    return _with_lines(connection, [head])[0]
 
 
 def _with_lines(connection: Connection, heads: Sequence[Any]) -> list[StoredInvoice]:
@@ -405,16 +161,23 @@ def _with_lines(connection: Connection, heads: Sequence[Any]) -> list[StoredInvo
 
 def find_invoice(connection: Connection, number: str) -> StoredInvoice:
     """The finalized invoice with this number; :class:`UnknownInvoice` if there is none."""
-    head = connection.execute(select(invoices).where(invoices.c.number == number)).one_or_none()
+    query = select(invoices).where(invoices.c.number == number)
+    head = connection.execute(_scoped(query)).one_or_none()
     if head is None:
         raise UnknownInvoice(f"no invoice numbered {number!r}")
     return _with_lines(connection, [head])[0]
 
 
+def _scoped(query: Select[Any]) -> Select[Any]:
+    """An invoice query limited to the account scope's account, if any."""
+    scoped = scoped_account()
+    return query if scoped is None else query.where(invoices.c.account_id == scoped)
+
+
 def invoice_account_id(connection: Connection, number: str) -> str:
     """The account invoice ``number`` belongs to; :class:`UnknownInvoice` if none."""
     found = connection.execute(
-        select(invoices.c.account_id).where(invoices.c.number == number)
+        _scoped(select(invoices.c.account_id).where(invoices.c.number == number))
     ).scalar()
     if found is None:
         raise UnknownInvoice(f"no invoice numbered {number!r}")
@@ -717,40 +480,6 @@ def insert_credit_note(
     )
 
 
-def add_to_credit_balance(connection: Connection, account_id: str, amount: int) -> None:
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(credit_balance=accounts.c.credit_balance + amount)
-    )
-
-
-def add_member(connection: Connection, account_id: str, member: Member) -> None:
-    connection.execute(
-        insert(members).values(
-            account_id=account_id,
-            member_id=member.id,
-            manage_billing=member.manage_billing,
-            email=member.email,
-        )
-    )
-
-
-def update_account_after_billing(
-    connection: Connection,
-    account_id: str,
-    status: str,
-    credit_balance: int,
-    ended_at: datetime | None = None,
-) -> None:
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(status=status, credit_balance=credit_balance, ended_at=ended_at)
-    )
-    clear_billing_error(connection, account_id)
-
-
 def _explanation_json(explanation: Explanation) -> str:
     return orjson.dumps(
         {
@@ -780,54 +509,3 @@ def _line(row: Any) -> Line:
 
 
 # -- the credit ledger -----------------------------------------------------------------------
-
-
-def ledger(connection: Connection, account_id: str) -> list[CreditEntry]:
-    """The account's credit ledger, in order."""
-    return [
-        CreditEntry(
-            row.at,
-            row.kind,
-            row.credits,
-            row.balance_change,
-            row.assigned_change,
-            row.member_id,
-            row.content,
-            row.note,
-        )
-        for row in connection.execute(
-            select(credit_entries)
-            .where(credit_entries.c.account_id == account_id)
-            .order_by(credit_entries.c.position)
-        )
-    ]
-
-
-def append_ledger(
-    connection: Connection,
-    account_id: str,
-    entries: Sequence[CreditEntry],
-    first_position: int,
-    now: datetime,
-) -> None:
-    """Append entries to the ledger; the unique (account, position) refuses a second writer."""
-    if entries:
-        connection.execute(
-            insert(credit_entries),
-            [
-                {
-                    "account_id": account_id,
-                    "position": first_position + index,
-                    "at": entry.at,
-                    "kind": entry.kind,
-                    "credits": entry.credits,
-                    "balance_change": entry.balance_change,
-                    "assigned_change": entry.assigned_change,
-                    "member_id": entry.member,
-                    "content": entry.content,
-                    "note": entry.note,
-                    "recorded_at": now,
-                }
-                for index, entry in enumerate(entries)
-            ],
-        )

@@ -1,0 +1,151 @@
+"""The REST API application (FastAPI on uvicorn): ``seatwise serve`` runs it.
+
+Every handler is a thin shell over an engine use case, as the command line is; no billing
+rule lives here. The OpenAPI document is at ``/v1/openapi.json`` and its documentation at
+``/docs``, from assets shipped in the package (no CDN). Requests are bounded: a body larger
+than :data:`MAX_BODY` bytes is refused with 413 before it is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata, resources
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seatwise.api import (
+    accounts,
+    billing_runs,
+    credits,
+    events,
+    health,
+    invoices,
+    payments,
+    plans,
+    webhooks,
+)
+from seatwise.api.context import Services
+from seatwise.api.problems import HANDLERS, problem
+from seatwise.core.gateway import PaymentGateway
+from seatwise.engine.clock import Clock, SystemClock
+
+MAX_BODY = 2 * 1024 * 1024  # a batch of 1,000 events fits with room to spare
+LOG = logging.getLogger("seatwise.api")
+
+
+class BodyLimit:
+    """Refuses a request body larger than ``limit`` bytes (413), by its Content-Length or as
+    it streams in, so a huge upload cannot exhaust the server."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"the request body is larger than {self.limit:,} bytes")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def version() -> str:
+    try:
+        return metadata.version("seatwise")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+def create_app(
+    engine: Engine, clock: Clock | None = None, gateway: PaymentGateway | None = None
+) -> FastAPI:
+    """The API over ``engine``; ``clock`` and ``gateway`` are injected (tests fix the clock)."""
+    app = FastAPI(
+        title="Seatwise API",
+        version=version(),
+        description=(
+            "Seat billing and prepaid credits. Authenticate with `Authorization: Bearer` and an "
+            "API key (`sw_live_…`, from `seatwise keys create`) or an account session "
+            "(`sw_sess_…`). Every write takes an `Idempotency-Key`. Lists are keyset pages "
+            "(`limit`, `starting_after`). Errors are `application/problem+json`. Money is a "
+            "decimal string with the currency's digits, beside its currency code; instants "
+            "are ISO 8601 with a zone."
+        ),
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = Services(engine, clock or SystemClock(), gateway)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)
+    routers = (health, plans, accounts, events, invoices, credits, payments, webhooks)
+    for module in (*routers, billing_runs):
+        app.include_router(module.router)
+    static = resources.files("seatwise.api") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/v1/openapi.json",
+            title="Seatwise API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
+    app.add_middleware(BodyLimit)
+    _security_scheme(app)
+    return app
+
+
+def _security_scheme(app: FastAPI) -> None:
+    """Declare the Bearer credentials in the OpenAPI document."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = base()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "sw_live_… or sw_sess_…",
+                }
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,135 @@
+"""Member and credit events reported by the vendor's product: one
+(``POST /v1/accounts/{id}/events``) or a batch of up to 1,000 for any accounts
+(``POST /v1/events``), each answered on its own. An event may carry your own ``id``: the same
+id again is not recorded twice and gets the first answer (safe retries of ingestion)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from seatwise.api.common import when
+from seatwise.api.context import Ctx, vendor
+from seatwise.api.idempotency import write
+from seatwise.api.problems import COMMON_RESPONSES
+from seatwise.engine.ingest import MAX_BATCH, REFUSED, EventRequest, EventResult, record_events
+from seatwise.engine.recording import ACTIONS, EventRefused
+
+router = APIRouter(tags=["events"], responses=COMMON_RESPONSES)
+
+Action = Literal[
+    "invite",
+    "activate",
+    "deactivate",
+    "reactivate",
+    "delete",
+    "cancel",
+    "uncancel",
+    "assign",
+    "start",
+    "unassign",
+]
+assert set(Action.__args__) == set(ACTIONS)  # type: ignore[attr-defined]
+
+
+class EventIn(BaseModel):
+    id: str | None = Field(
+        None, max_length=255, description="Your id: a retry is not recorded twice"
+    )
+    action: Action
+    member: str | None = Field(None, max_length=200)
+    at: AwareDatetime | None = Field(None, description="When it happened; default: now")
+    content: str | None = Field(None, max_length=200, description="assign, start, unassign")
+    credits: int | None = Field(None, ge=1, le=1_000_000, description="assign")
+    email: str | None = Field(None, max_length=320, description="A new member's email")
+    manage_billing: bool = False
+
+
+class BatchEventIn(EventIn):
+    account: str = Field(max_length=100)
+
+
+class EventResultOut(BaseModel):
+    id: str | None
+    account: str
+    status: Literal["accepted", "late", "refused"] = Field(
+        description="late: dated before an invoice already issued; the next one adjusts it"
+    )
+    reason: str | None
+    seq: int | None
+    at: str | None
+    replayed: bool = Field(description="The first answer to this id, given again")
+
+
+class BatchIn(BaseModel):
+    events: list[BatchEventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchOut(BaseModel):
+    results: list[EventResultOut]
+
+
+def request_of(account_id: str, event: EventIn) -> EventRequest:
+    return EventRequest(
+        account_id=account_id,
+        action=event.action,
+        member=event.member,
+        at=event.at,
+        content=event.content,
+        credits=event.credits,
+        email=event.email,
+        manage_billing=event.manage_billing,
+        id=event.id,
+    )
+
+
+def result_out(event_id: str | None, account_id: str, result: EventResult) -> EventResultOut:
+    return EventResultOut(
+        id=event_id,
+        account=account_id,
+        status=result.status,  # type: ignore[arg-type]
+        reason=result.reason,
+        seq=result.seq,
+        at=when(result.at),
+        replayed=result.replayed,
+    )
+
+
+@router.post(
+    "/v1/accounts/{account_id}/events",
+    status_code=201,
+    response_model=EventResultOut,
+    summary="Record one event of an account",
+)
+def record_one(
+    account_id: str, body: EventIn, ctx: Annotated[Ctx, Depends(vendor("write"))]
+) -> Response:
+    def do() -> EventResultOut:
+        (result,) = record_events(ctx.engine, [request_of(account_id, body)], ctx.clock)
+        if result.status == REFUSED:
+            raise EventRefused(result.reason or "refused")
+        return result_out(body.id, account_id, result)
+
+    return write(ctx, 201, do)
+
+
+@router.post(
+    "/v1/events",
+    response_model=BatchOut,
+    summary="Record a batch of up to 1,000 events, for any accounts",
+)
+def record_batch(body: BatchIn, ctx: Annotated[Ctx, Depends(vendor("write"))]) -> Response:
+    def do() -> BatchOut:
+        requests = [request_of(event.account, event) for event in body.events]
+        results = record_events(ctx.engine, requests, ctx.clock)
+        return BatchOut(
+            results=[
+                result_out(event.id, event.account, result)
+                for event, result in zip(body.events, results, strict=True)
+            ]
+        )
+
+    return write(ctx, 200, do)

@@ -1,0 +1,236 @@
+"""Events reported by the vendor's product, one or a batch of up to :data:`MAX_BATCH` for any
+accounts, each answered on its own: ``accepted``, ``late`` (dated before an invoice already
+issued: settled by an adjustment on the next one) or ``refused`` with the reason.
+
+Each event may carry the vendor's own ``id``: the first time it is recorded and its answer
+kept; the same id again (a retry after a lost response, or twice in a batch) is not recorded
+again and gets the first answer. A refused event stores nothing, its id neither.
+
+The whole batch is one transaction: accounts are locked in
+id order (as billing runs lock them), each account's events are recorded in a savepoint of
+their own, so a failure of one account's events refuses them and not the others'.
+
+Member events are checked against each member's history and appended together; credit events
+and cancellations go through :func:`~seatwise.engine.recording.record_locked`, which brings
+the credit ledger up to date after each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from seatwise.core.billing import TimelineEvent
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.limits import check_instant, check_text
+from seatwise.core.periods import iso
+from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
+from seatwise.engine.clock import Clock
+from seatwise.engine.recording import (
+    EventRefused,
+    check_member_details,
+    check_moment,
+    make_event,
+    record_locked,
+)
+from seatwise.store import access_repository as access
+from seatwise.store import payments_repository as payments
+from seatwise.store import repository
+from seatwise.store.database import write_transaction
+from seatwise.store.repository import UnknownAccount
+
+MAX_BATCH = 1000
+ACCEPTED, LATE, REFUSED = "accepted", "late", "refused"
+
+
+@dataclass(frozen=True)
+class EventRequest:
+    """One reported event. ``at`` None: it happens as it is recorded (the instant is read
+    under the account's lock). ``email`` and ``manage_billing`` describe a member who first
+    appears with it."""
+
+    account_id: str
+    action: str
+    member: str | None = None
+    at: datetime | None = None
+    content: str | None = None
+    credits: int | None = None
+    email: str | None = None
+    manage_billing: bool = False
+    id: str | None = None  # the vendor's own id of the event
+
+
+@dataclass(frozen=True)
+class EventResult:
+    status: str  # accepted | late | refused
+    reason: str | None = None
+    seq: int | None = None  # its place in the account's timeline
+    at: datetime | None = None
+    replayed: bool = False  # the answer given the first time this id was reported
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "seq": self.seq,
+            "at": None if self.at is None else iso(self.at),
+        }
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> EventResult:
+        at = None if data["at"] is None else datetime.fromisoformat(data["at"])
+        return EventResult(data["status"], data["reason"], data["seq"], at, replayed=True)
+
+
+def refused(reason: str) -> EventResult:
+    return EventResult(REFUSED, reason)
+
+
+def record_events(
+    engine: Engine, requests: Sequence[EventRequest], clock: Clock
+) -> list[EventResult]:
+    """Record a batch; one result per request, in its order."""
+    if len(requests) > MAX_BATCH:
+        raise EventRefused(f"events: at most {MAX_BATCH} in one batch, not {len(requests)}")
+    results: list[EventResult | None] = [None] * len(requests)
+    by_account: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        problem = _precheck(request)
+        if problem is not None:
+            results[index] = refused(problem)
+        else:
+            by_account.setdefault(request.account_id, []).append(index)
+    with write_transaction(engine) as connection:
+        known = set(repository.account_ids(connection))
+        for account_id in [a for a in by_account if a not in known]:
+            for index in by_account.pop(account_id):
+                results[index] = refused(f"no account {account_id!r}")
+        repository.lock_accounts(connection, sorted(by_account))
+        for account_id in sorted(by_account):
+            indexes = by_account[account_id]
+            savepoint = connection.begin_nested()
+            try:
+                answers = _record_account(
+                    connection, account_id, [requests[i] for i in indexes], clock
+                )
+                savepoint.commit()
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as error:  # this account's events only
+                savepoint.rollback()
+                reason = str(error) if isinstance(error, SeatwiseError) else type(error).__name__
+                answers = [refused(f"not recorded: {reason}")] * len(indexes)
+            for index, answer in zip(indexes, answers, strict=True):
+                results[index] = answer
+    return [result or refused("not recorded") for result in results]
+
+
+def _precheck(request: EventRequest) -> str | None:
+    """What is wrong with a request on its own, before any account is looked at."""
+    try:
+        if request.id is not None:
+            check_text(request.id, "id", 255)
+        if request.at is not None:
+            check_instant(request.at, "at")
+        if request.member is not None and (request.email or request.manage_billing):
+            check_member_details(Member(request.member, request.manage_billing, request.email))
+        make_event(request.action, request.at or _EPOCH, request.member, request.content,
+                   request.credits)  # fmt: skip
+    except SeatwiseError as error:
+        return str(error)
+    return None
+
+
+_EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+
+
+class _Members:
+    """Each member's changes in time order, to check one more where it falls."""
+
+    def __init__(self, events: Sequence[TimelineEvent]) -> None:
+        self.changes: dict[str, list[MemberChange]] = {}
+        for event in events:
+            if isinstance(event, MemberChange):
+                self.changes.setdefault(event.member, []).append(event)
+
+    def check_and_add(self, change: MemberChange) -> None:
+        history = self.changes.get(change.member, [])
+        position = sum(1 for e in history if e.at <= change.at)
+        candidate = [*history[:position], change, *history[position:]]
+        try:
+            SeatTimeline(candidate)
+        except SeatwiseError as error:
+            raise EventRefused(str(error)) from None
+        self.changes[change.member] = candidate
+
+
+def _record_account(
+    connection: Connection, account_id: str, requests: list[EventRequest], clock: Clock
+) -> list[EventResult]:
+    stored = repository.load_account(connection, account_id)
+    ids = [r.id for r in requests if r.id is not None]
+    first = access.event_results(connection, account_id, ids)
+    end = payments.account_end(connection, account_id)
+    last_issue = repository.last_issued_at(connection, account_id)
+    credits = stored.plan.credits is not None or bool(repository.ledger(connection, account_id))
+    members = _Members(stored.events)
+    known = {member.id for member in stored.account.members}
+    seq = repository.next_event_seq(connection, account_id)
+    pending: list[TimelineEvent] = []
+    results: list[EventResult] = []
+    remembered: list[tuple[str, dict[str, Any]]] = []
+
+    def flush() -> None:
+        nonlocal seq
+        if pending:
+            repository.append_events(connection, account_id, pending, clock.now(), seq)
+            seq += len(pending)
+            pending.clear()
+
+    for request in requests:
+        if request.id is not None and request.id in first:
+            results.append(EventResult.from_data(first[request.id]))
+            continue
+        now = clock.now()
+        at = request.at or now
+        try:
+            event = make_event(request.action, at, request.member, request.content,
+                               request.credits)  # fmt: skip
+            new = None
+            if request.member is not None:
+                new = Member(request.member, request.manage_billing, request.email)
+            if isinstance(event, MemberChange) and not credits:
+                check_moment(stored, end, at, now)
+                members.check_and_add(event)
+                if event.member not in known:
+                    repository.add_member(connection, account_id, new or Member(event.member))
+                    known.add(event.member)
+                pending.append(event)
+                result = EventResult(ACCEPTED, seq=seq + len(pending) - 1, at=at)
+            else:  # the slow, exact path: the ledger is replayed after it
+                flush()
+                with connection.begin_nested():  # a refusal undoes what it began to write
+                    recorded = record_locked(connection, account_id, event, now, new)
+                seq = recorded.seq + 1
+                result = EventResult(ACCEPTED, seq=recorded.seq, at=at)
+                stored = repository.load_account(connection, account_id)
+                members = _Members(stored.events)
+                known = {member.id for member in stored.account.members}
+            if last_issue is not None and at <= last_issue:
+                result = replace(result, status=LATE)
+        except SeatwiseError as error:
+            if isinstance(error, UnknownAccount):
+                raise
+            result = refused(str(error))
+        results.append(result)
+        if request.id is not None and result.status != REFUSED:  # a refusal stores nothing
+            first[request.id] = result.data()
+            remembered.append((request.id, result.data()))
+    flush()
+    access.remember_event_results(connection, account_id, remembered, clock.now())
+    return results

@@ -1,0 +1,508 @@
+"""Plans, accounts, their members and timelines: the queries, over the caller's connection
+(nothing here commits)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from seatwise.core.account import Account, Cancel, Terminate, Uncancel
+from seatwise.core.billing import TimelineEvent
+from seatwise.core.credits import (
+    CHECKOUT,
+    Assign,
+    BuyCredits,
+    CreditsPaid,
+    Start,
+    Unassign,
+    credit_action,
+)
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.plans import Plan, parse_plan
+from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.store.repository.scope import in_scope, scoped_account
+from seatwise.store.tables import (
+    accounts,
+    contacts,
+    members,
+    payment_methods,
+    plans,
+    timeline_events,
+)
+
+
+class UnknownAccount(SeatwiseError):
+    """No account has this id."""
+
+
+@dataclass(frozen=True)
+class BillingAddress:
+    """Where invoices are addressed: printed on them."""
+
+    name: str
+    lines: tuple[str, ...] = ()
+    country: str | None = None  # ISO 3166-1 alpha-2
+    tax_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """An account's billing inputs as stored: plan, account, timeline, balance."""
+
+    id: str
+    plan: Plan
+    account: Account
+    events: tuple[TimelineEvent, ...]
+    payment_method: str
+    status: str
+    credit_balance: int
+    notify_from: datetime | None = None  # facts before it are not told (imported history)
+    billing_address: BillingAddress | None = None
+    plan_id: str = ""
+    billing_error: str | None = None
+
+    def tells(self, at: datetime) -> bool:
+        """Whether a fact at ``at`` is told to anyone (emails, webhooks)."""
+        return self.notify_from is None or at >= self.notify_from
+
+
+def save_plan(
+    connection: Connection, plan_id: str, definition: dict[str, Any], now: datetime
+) -> None:
+    parse_plan(definition)  # refuse an invalid plan before storing it
+    connection.execute(
+        insert(plans).values(
+            id=plan_id,
+            definition=json.dumps(definition, default=str, sort_keys=True),
+            created_at=now,
+        )
+    )
+
+
+def save_account(
+    connection: Connection,
+    account_id: str,
+    plan_id: str,
+    account: Account,
+    payment_method: str,
+    events: Sequence[TimelineEvent],
+    now: datetime,
+    notify_from: datetime | None = None,
+    address: BillingAddress | None = None,
+) -> None:
+    connection.execute(
+        insert(accounts).values(
+            **_address_columns(address),
+            id=account_id,
+            plan_id=plan_id,
+            subscribed_at=account.subscribed_at,
+            start_at=account.start_at,
+            committed_seats=account.committed_seats,
+            timezone=account.timezone.key,
+            payment_method=payment_method,
+            status="active",
+            credit_balance=0,
+            created_at=now,
+            notify_from=notify_from,
+        )
+    )
+    if account.contacts:
+        connection.execute(
+            insert(contacts),
+            [{"account_id": account_id, "email": email} for email in account.contacts],
+        )
+    if account.members:
+        connection.execute(
+            insert(members),
+            [
+                {
+                    "account_id": account_id,
+                    "member_id": m.id,
+                    "manage_billing": m.manage_billing,
+                    "email": m.email,
+                }
+                for m in account.members
+            ],
+        )
+    append_events(connection, account_id, events, now, first_seq=1)
+    connection.execute(
+        insert(payment_methods).values(
+            account_id=account_id, at=account.subscribed_at, method=payment_method, recorded_at=now
+        )
+    )
+
+
+def _address_columns(address: BillingAddress | None) -> dict[str, Any]:
+    if address is None:
+        return {
+            "billing_name": None,
+            "billing_address": None,
+            "billing_country": None,
+            "billing_tax_id": None,
+        }
+    return {
+        "billing_name": address.name,
+        "billing_address": json.dumps(list(address.lines)),
+        "billing_country": address.country,
+        "billing_tax_id": address.tax_id,
+    }
+
+
+def update_billing_address(
+    connection: Connection, account_id: str, address: BillingAddress | None
+) -> None:
+    connection.execute(
+        update(accounts).where(accounts.c.id == account_id).values(**_address_columns(address))
+    )
+
+
+def replace_contacts(connection: Connection, account_id: str, emails: Sequence[str]) -> None:
+    connection.execute(contacts.delete().where(contacts.c.account_id == account_id))
+    if emails:
+        connection.execute(
+            insert(contacts), [{"account_id": account_id, "email": email} for email in emails]
+        )
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    id: str
+    definition: dict[str, Any]
+    created_at: datetime
+
+
+def find_plan(connection: Connection, plan_id: str) -> PlanRow | None:
+    row = connection.execute(select(plans).where(plans.c.id == plan_id)).one_or_none()
+    return None if row is None else PlanRow(row.id, json.loads(row.definition), row.created_at)
+
+
+def plan_rows(connection: Connection, after: str | None, limit: int) -> list[PlanRow]:
+    """Plans by id, after ``after`` (keyset pagination)."""
+    query = select(plans).order_by(plans.c.id).limit(limit)
+    if after is not None:
+        query = query.where(plans.c.id > after)
+    return [
+        PlanRow(r.id, json.loads(r.definition), r.created_at) for r in connection.execute(query)
+    ]
+
+
+def plan_users(connection: Connection, plan_id: str) -> int:
+    """How many accounts are on the plan."""
+    return int(
+        connection.execute(
+            select(func.count()).select_from(accounts).where(accounts.c.plan_id == plan_id)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event of a timeline as recorded: its place (``seq``), when it was recorded."""
+
+    seq: int
+    event: TimelineEvent
+    recorded_at: datetime
+
+
+def timeline_page(
+    connection: Connection, account_id: str, after: int | None, limit: int
+) -> list[RecordedEvent]:
+    """An account's events in the order they were recorded, after ``seq`` ``after``."""
+    check_in_scope(account_id)
+    query = (
+        select(timeline_events)
+        .where(timeline_events.c.account_id == account_id)
+        .order_by(timeline_events.c.seq)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(timeline_events.c.seq > after)
+    return [
+        RecordedEvent(row.seq, _event(row), row.recorded_at) for row in connection.execute(query)
+    ]
+
+
+def next_event_seq(connection: Connection, account_id: str) -> int:
+    """The recording number the account's next event gets."""
+    last = connection.execute(
+        select(func.max(timeline_events.c.seq)).where(timeline_events.c.account_id == account_id)
+    ).scalar()
+    return int(last or 0) + 1
+
+
+def append_events(
+    connection: Connection,
+    account_id: str,
+    events: Sequence[TimelineEvent],
+    now: datetime,
+    first_seq: int,
+) -> None:
+    rows = [
+        {
+            "account_id": account_id,
+            "seq": first_seq + index,
+            "recorded_at": now,
+            **event_row(event),
+        }
+        for index, event in enumerate(events)
+    ]
+    if rows:
+        connection.execute(insert(timeline_events), rows)
+
+
+def event_row(event: TimelineEvent) -> dict[str, Any]:
+    """The columns of one event: ``action`` says which of the others it uses (``member_id``,
+    ``content``, ``credits``, ``ref_at``, ``collection``)."""
+    row: dict[str, Any] = {
+        "at": event.at,
+        "member_id": None,
+        "content": None,
+        "credits": None,
+        "ref_at": None,
+        "collection": None,
+    }
+    if isinstance(event, MemberChange):
+        return {**row, "action": event.action, "member_id": event.member}
+    if isinstance(event, Cancel):
+        return {**row, "action": "cancel"}
+    if isinstance(event, Uncancel):
+        return {**row, "action": "uncancel"}
+    if isinstance(event, Terminate):
+        return {**row, "action": "terminate", "content": event.action}
+    row["action"] = credit_action(event)
+    if isinstance(event, BuyCredits):
+        row["credits"] = event.credits
+        row["collection"] = None if event.collection == CHECKOUT else event.collection
+    elif isinstance(event, CreditsPaid):
+        row["ref_at"] = event.purchased_at
+    else:
+        row.update(member_id=event.member, content=event.content)
+        if isinstance(event, Assign):
+            row["credits"] = event.credits
+    return row
+
+
+def _event(row: Any) -> TimelineEvent:
+    action = row.action
+    if action == "cancel":
+        return Cancel(row.at)
+    if action == "uncancel":
+        return Uncancel(row.at)
+    if action == "terminate":
+        return Terminate(row.at, row.content)
+    if action == "buy_credits":
+        return BuyCredits(row.at, row.credits, row.collection or CHECKOUT)
+    if action == "credits_paid":
+        return CreditsPaid(row.at, row.ref_at)
+    if action == "assign":
+        return Assign(row.at, row.member_id, row.content, row.credits)
+    if action == "start":
+        return Start(row.at, row.member_id, row.content)
+    if action == "unassign":
+        return Unassign(row.at, row.member_id, row.content)
+    return MemberChange(row.at, row.member_id, action)
+
+
+def account_ids(connection: Connection) -> list[str]:
+    """Every account's id (in an account scope: that account's), in order."""
+    query = select(accounts.c.id).order_by(accounts.c.id)
+    scoped = scoped_account()
+    if scoped is not None:
+        query = query.where(accounts.c.id == scoped)
+    return list(connection.scalars(query))
+
+
+def check_in_scope(account_id: str) -> None:
+    """:class:`UnknownAccount` for an account the current scope does not know."""
+    if not in_scope(account_id):
+        raise UnknownAccount(f"no account {account_id!r}")
+
+
+def lock_account(connection: Connection, account_id: str) -> None:
+    """Hold the account's row until the transaction ends, so that two workers billing the
+    same account take turns (PostgreSQL; SQLite's writers are serialized already);
+    :class:`UnknownAccount` if there is none."""
+    check_in_scope(account_id)
+    query = select(accounts.c.id).where(accounts.c.id == account_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    if connection.execute(query).one_or_none() is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+
+
+def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> None:
+    """Lock several accounts at once, in id order (the order every lock is taken in)."""
+    if connection.dialect.name == "postgresql" and account_ids:
+        connection.execute(
+            select(accounts.c.id)
+            .where(accounts.c.id.in_(list(account_ids)))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        ).all()
+
+
+def mark_billing_error(connection: Connection, account_id: str, reason: str, at: datetime) -> None:
+    """Remember why a billing run could not bill the account (cleared by the next success)."""
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(billing_error=reason[:2000], billing_error_at=at)
+    )
+
+
+def clear_billing_error(connection: Connection, account_id: str) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.billing_error.is_not(None))
+        .values(billing_error=None, billing_error_at=None)
+    )
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as ``seatwise accounts`` lists it."""
+
+    id: str
+    plan_id: str
+    status: str
+    subscribed_at: datetime
+    ended_at: datetime | None
+    billing_error: str | None
+    billing_error_at: datetime | None
+
+
+def account_rows(
+    connection: Connection,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[AccountRow]:
+    """Every account (with ``status``: those in it; ``billing_error``: those marked), by id;
+    after ``after`` and at most ``limit`` of them (keyset pagination)."""
+    query = select(accounts).order_by(accounts.c.id)
+    if after is not None:
+        query = query.where(accounts.c.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    scoped = scoped_account()
+    if scoped is not None:
+        query = query.where(accounts.c.id == scoped)
+    if status == "billing_error":
+        query = query.where(accounts.c.billing_error.is_not(None))
+    elif status is not None:
+        query = query.where(accounts.c.status == status)
+    return [
+        AccountRow(
+            row.id,
+            row.plan_id,
+            row.status,
+            row.subscribed_at,
+            row.ended_at,
+            row.billing_error,
+            row.billing_error_at,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def load_account(connection: Connection, account_id: str) -> StoredAccount:
+    check_in_scope(account_id)
+    row = connection.execute(
+        select(accounts, plans.c.definition)
+        .join(plans, plans.c.id == accounts.c.plan_id)
+        .where(accounts.c.id == account_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+    plan = parse_plan(json.loads(row.definition))
+    emails = tuple(
+        connection.scalars(
+            select(contacts.c.email)
+            .where(contacts.c.account_id == account_id)
+            .order_by(contacts.c.email)
+        )
+    )
+    people = tuple(
+        Member(m.member_id, m.manage_billing, m.email)
+        for m in connection.execute(
+            select(members).where(members.c.account_id == account_id).order_by(members.c.member_id)
+        )
+    )
+    events = [
+        _event(row)
+        for row in connection.execute(
+            select(timeline_events)
+            .where(timeline_events.c.account_id == account_id)
+            # effective time first: an event reported late sorts where it happened
+            .order_by(timeline_events.c.at, timeline_events.c.seq)
+        )
+    ]
+    account = Account(
+        subscribed_at=row.subscribed_at,
+        committed_seats=row.committed_seats,
+        start_at=row.start_at,
+        timezone=ZoneInfo(row.timezone),
+        contacts=emails,
+        members=people,
+    )
+    address = None
+    if row.billing_name is not None:
+        address = BillingAddress(
+            row.billing_name,
+            tuple(json.loads(row.billing_address or "[]")),
+            row.billing_country,
+            row.billing_tax_id,
+        )
+    return StoredAccount(
+        account_id,
+        plan,
+        account,
+        tuple(events),
+        row.payment_method,
+        row.status,
+        row.credit_balance,
+        row.notify_from,
+        address,
+        row.plan_id,
+        row.billing_error,
+    )
+
+
+def add_to_credit_balance(connection: Connection, account_id: str, amount: int) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(credit_balance=accounts.c.credit_balance + amount)
+    )
+
+
+def add_member(connection: Connection, account_id: str, member: Member) -> None:
+    connection.execute(
+        insert(members).values(
+            account_id=account_id,
+            member_id=member.id,
+            manage_billing=member.manage_billing,
+            email=member.email,
+        )
+    )
+
+
+def update_account_after_billing(
+    connection: Connection,
+    account_id: str,
+    status: str,
+    credit_balance: int,
+    ended_at: datetime | None = None,
+) -> None:
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(status=status, credit_balance=credit_balance, ended_at=ended_at)
+    )
+    clear_billing_error(connection, account_id)
