@@ -33,6 +33,7 @@ from seatwise.engine.billing_run import (
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.payments import (
     PaymentRefused,
+    UnknownEndpoint,
     add_webhook_endpoint,
     remove_webhook_endpoint,
     rotate_webhook_secret,
@@ -212,7 +213,7 @@ def test_each_endpoint_signs_with_its_own_secret_and_can_be_rotated_or_removed(
 
         rotated = rotate_webhook_secret(engine, one.id)
         remove_webhook_endpoint(engine, two.id)
-        with pytest.raises(PaymentRefused, match=f"no webhook endpoint {two.id}"):
+        with pytest.raises(UnknownEndpoint, match=f"no webhook endpoint {two.id}"):
             remove_webhook_endpoint(engine, two.id)
         bill(engine, at(2024, 1, 31))  # the reminder of 30 Jan: queued for endpoint one only
         lifecycle.void(engine, "INV-000001", at(2024, 1, 31), "issued in error")

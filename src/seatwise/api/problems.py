@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from seatwise.core.errors import FieldError, InvalidAmount, SeatwiseError
 from seatwise.engine.access import AccessDenied
+from seatwise.engine.payments import UnknownEndpoint
 from seatwise.engine.plans import UnknownPlan
 from seatwise.store.database import StoreUnavailable, describe_database_error
 from seatwise.store.repository import UnknownAccount, UnknownInvoice
@@ -103,7 +104,7 @@ def status_of(error: SeatwiseError) -> int:
     """The HTTP status of an error Seatwise raises on purpose."""
     if isinstance(error, AccessDenied):
         return error.status
-    if isinstance(error, UnknownAccount | UnknownInvoice | UnknownPlan):
+    if isinstance(error, UnknownAccount | UnknownInvoice | UnknownPlan | UnknownEndpoint):
         return 404
     if isinstance(error, FieldError | InvalidAmount | SourceError):
         return 422
@@ -176,5 +177,5 @@ HANDLERS = {
 # What every operation may answer besides its own success (for the OpenAPI document).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": TITLES[status]}
-    for status in (401, 403, 404, 409, 422, 500, 503)
+    for status in (401, 403, 404, 409, 413, 422, 500, 503)
 }

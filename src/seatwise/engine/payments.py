@@ -32,6 +32,10 @@ class PaymentRefused(SeatwiseError):
     """A payment request that cannot be done; nothing was stored."""
 
 
+class UnknownEndpoint(SeatwiseError):
+    """No active webhook endpoint has this id."""
+
+
 @dataclass(frozen=True)
 class MethodUpdated:
     account: str
@@ -181,7 +185,7 @@ def remove_webhook_endpoint(engine: Engine, endpoint_id: int) -> None:
     """Send nothing more to an endpoint; its messages not delivered yet are skipped."""
     with write_transaction(engine) as connection:
         if not payments.remove_endpoint(connection, endpoint_id):
-            raise PaymentRefused(f"no webhook endpoint {endpoint_id}")
+            raise UnknownEndpoint(f"no webhook endpoint {endpoint_id}")
 
 
 def rotate_webhook_secret(engine: Engine, endpoint_id: int) -> payments.Endpoint:
@@ -189,6 +193,6 @@ def rotate_webhook_secret(engine: Engine, endpoint_id: int) -> payments.Endpoint
     secret = new_secret()
     with write_transaction(engine) as connection:
         if not payments.rotate_secret(connection, endpoint_id, secret):
-            raise PaymentRefused(f"no webhook endpoint {endpoint_id}")
+            raise UnknownEndpoint(f"no webhook endpoint {endpoint_id}")
         url = next(e.url for e in payments.endpoints(connection) if e.id == endpoint_id)
     return payments.Endpoint(endpoint_id, url, secret)

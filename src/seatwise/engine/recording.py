@@ -18,7 +18,7 @@ can bill:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
@@ -36,6 +36,7 @@ from seatwise.core.limits import (
 )
 from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
+from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.credits import CreditsRefused, sync_ledger
 from seatwise.engine.messages import tell_credit_alert
@@ -158,9 +159,16 @@ def record_locked(
     now: datetime,
     new_member: Member | None = None,
 ) -> Recorded:
-    """:func:`record_event` in the caller's transaction, the account's lock held."""
+    """:func:`record_event` in the caller's transaction, the account's lock held.
+
+    On an account with credits, billing and collection are first brought up to just before
+    the event (a billing run may lag): a charge due earlier — a purchase paid on a retry —
+    then reaches the ledger before the credit movements that come after it, in time order."""
     stored = repository.load_account(connection, account_id)
     check_moment(stored, payments.account_end(connection, account_id), event.at, now)
+    if stored.plan.credits is not None:
+        bill_account(connection, account_id, event.at - timedelta(microseconds=1))
+        stored = repository.load_account(connection, account_id)
     if isinstance(event, MemberChange):
         _check_member_history(stored.events, event)
         known = {member.id for member in stored.account.members}
