@@ -46,3 +46,47 @@ def test_the_scenario_format_example_simulates(tmp_path: Path) -> None:
     statuses = {i["number"]: (i["kind"], i["status"]) for i in doc["invoices"]}
     assert statuses["INV-000005"] == ("credits", "paid")  # sold on an invoice, paid by hand
     assert doc["account"]["credits"] == {"balance": 149, "assigned": 0}
+
+
+def test_the_http_walkthrough_runs_as_printed(tmp_path: Path) -> None:
+    """`Integrate over HTTP`, copied and pasted into a shell: from an empty database to a
+    paid invoice and a projected invoice, against `seatwise serve` in a real process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    text = README.read_text(encoding="utf-8").split("## Integrate over HTTP\n", 1)[1]
+    (script,) = re.findall(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], flags=re.DOTALL)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("SEATWISE_DATABASE_URL", None)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    decoder, answers = json.JSONDecoder(), []
+    for line in done.stdout.splitlines():  # curl prints answers without a line break after
+        rest = line.strip() if line.startswith("{") else ""
+        while rest:
+            value, end = decoder.raw_decode(rest)
+            answers.append(value)
+            rest = rest[end:].lstrip()
+    plan, account, event, invoices, projected = answers
+    assert plan["id"] == "team" and account["id"] == "acme" and event["status"] == "accepted"
+    (invoice,) = invoices["data"]
+    assert (invoice["number"], invoice["total"], invoice["status"]) == (
+        "INV-000001",
+        "20.00",
+        "paid",
+    )
+    assert (projected["kind"], projected["total"], len(projected["members"])) == (
+        "renewal",
+        "30.00",
+        3,
+    )
+    assert "Traceback" not in done.stderr

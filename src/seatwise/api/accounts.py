@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from seatwise.api.common import LineOut, line_out, when
 from seatwise.api.context import Ctx, billing, vendor
@@ -54,7 +54,7 @@ def address_out(address: BillingAddress | None) -> Address | None:
 class MemberIn(BaseModel):
     id: str = Field(max_length=200)
     state: Literal["active", "invited"] = "active"
-    manage_billing: bool = False
+    manage_billing: StrictBool = False
     email: str | None = Field(None, max_length=320)
 
 

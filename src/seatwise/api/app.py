@@ -9,8 +9,10 @@ than :data:`MAX_BODY` bytes is refused with 413 before it is read.
 from __future__ import annotations
 
 import logging
+import re
 from importlib import metadata, resources
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -80,6 +82,26 @@ class _TooLarge(Exception):
     pass
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class PlainInput:
+    """Refuses (400) a path or query that holds control characters (a NUL, a line break):
+    no identifier or parameter of the API has one, and no database should see one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = unquote(scope.get("query_string", b"").decode("latin-1"))
+            if _CONTROL.search(scope.get("path", "")) or _CONTROL.search(query):
+                response = problem(400, "the path or query holds control characters")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def version() -> str:
     try:
         return metadata.version("seatwise")
@@ -126,18 +148,21 @@ def create_app(
         )
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(PlainInput)
     _security_scheme(app)
     return app
 
 
 def _security_scheme(app: FastAPI) -> None:
-    """Declare the Bearer credentials in the OpenAPI document."""
+    """The OpenAPI document as the API answers: Bearer credentials on every operation but the
+    health check, and every error as ``application/problem+json`` (a :class:`Problem`)."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = base()
-            schema.setdefault("components", {})["securitySchemes"] = {
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",
@@ -145,6 +170,16 @@ def _security_scheme(app: FastAPI) -> None:
                 }
             }
             schema["security"] = [{"bearer": []}]
+            problem_schema = {"$ref": "#/components/schemas/Problem"}
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        if status.isdigit() and int(status) >= 400:
+                            response["content"] = {
+                                "application/problem+json": {"schema": problem_schema}
+                            }
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.get("schemas", {}).pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
@@ -45,7 +45,7 @@ class EventIn(BaseModel):
     content: str | None = Field(None, max_length=200, description="assign, start, unassign")
     credits: int | None = Field(None, ge=1, le=1_000_000, description="assign")
     email: str | None = Field(None, max_length=320, description="A new member's email")
-    manage_billing: bool = False
+    manage_billing: StrictBool = False
 
 
 class BatchEventIn(EventIn):

@@ -19,6 +19,7 @@ router = APIRouter(tags=["health"])
     "/healthz",
     responses={503: {"description": "The database does not answer"}},
     summary="Whether the server and its database answer",
+    openapi_extra={"security": []},
 )
 def health(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     try:

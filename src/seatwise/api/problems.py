@@ -177,5 +177,5 @@ HANDLERS = {
 # What every operation may answer besides its own success (for the OpenAPI document).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": TITLES[status]}
-    for status in (401, 403, 404, 409, 413, 422, 500, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 500, 503)
 }

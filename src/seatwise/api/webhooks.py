@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,8 @@ from seatwise.store import payments_repository as payments
 from seatwise.store.database import read_connection
 
 router = APIRouter(tags=["webhooks"], responses=COMMON_RESPONSES)
+MAX_ID = 2**63 - 1
+EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class EndpointIn(BaseModel):
@@ -68,7 +70,9 @@ class Removed(BaseModel):
 @router.delete(
     "/v1/webhook-endpoints/{endpoint_id}", response_model=Removed, summary="Remove an endpoint"
 )
-def remove_endpoint(endpoint_id: int, ctx: Annotated[Ctx, Depends(vendor("write"))]) -> Response:
+def remove_endpoint(
+    endpoint_id: EndpointId, ctx: Annotated[Ctx, Depends(vendor("write"))]
+) -> Response:
     def do() -> Removed:
         use.remove_webhook_endpoint(ctx.engine, endpoint_id)
         return Removed(id=endpoint_id, removed=True)
@@ -81,7 +85,7 @@ def remove_endpoint(endpoint_id: int, ctx: Annotated[Ctx, Depends(vendor("write"
     response_model=EndpointWithSecret,
     summary="A new secret, signing from now on",
 )
-def rotate(endpoint_id: int, ctx: Annotated[Ctx, Depends(vendor("write"))]) -> Response:
+def rotate(endpoint_id: EndpointId, ctx: Annotated[Ctx, Depends(vendor("write"))]) -> Response:
     def do() -> EndpointWithSecret:
         made = use.rotate_webhook_secret(ctx.engine, endpoint_id)
         return EndpointWithSecret(id=made.id, url=made.url, secret=made.secret)
@@ -108,7 +112,7 @@ class DeliveryOut(BaseModel):
 )
 def deliveries(
     ctx: Annotated[Ctx, Depends(vendor())],
-    endpoint: Annotated[int | None, Query(ge=1)] = None,
+    endpoint: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Limit = 20,
     starting_after: After = None,
 ) -> Page[DeliveryOut]:

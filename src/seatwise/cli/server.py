@@ -40,7 +40,41 @@ def serve(host: str, port: int, workers: int, database_url: str | None) -> None:
         timeout_keep_alive=5,
         limit_concurrency=1000,
         log_level="info",
+        log_config=LOG_CONFIG,
     )
+
+
+# uvicorn's own configuration, but every line to stderr (its access log goes to stdout by
+# default, where it would mix with what a shell prints)
+LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
+        "access": {
+            "()": "uvicorn.logging.AccessFormatter",
+            "fmt": '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s',
+        },
+    },
+    "handlers": {
+        "default": {
+            "formatter": "default",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "formatter": "access",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "seatwise": {"handlers": ["default"], "level": "INFO", "propagate": False},
+    },
+}
 
 
 @main.group()

@@ -124,7 +124,7 @@ def check_email(value: str, field: str = "email") -> str:
     """An email address (``name@example.com``)."""
     if len(value) > MAX_EMAIL:
         raise FieldError(field, f"is longer than {MAX_EMAIL} characters")
-    if not _EMAIL.match(value):
+    if _CONTROL.search(value) or not _EMAIL.match(value):
         raise FieldError(field, f"{value!r} is not an email address like billing@example.com")
     return value
 
