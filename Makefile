@@ -30,9 +30,11 @@ unit: $(STAMP)
 # pytest exits 5 when it collects no test: that fails `make test`, on purpose.
 test: lint typecheck unit
 
-# A measurement, not a test: a year of billing for 10,000 accounts on SQLite and PostgreSQL.
+# Measurements, not tests: a year of billing for 10,000 accounts, and events reported over
+# HTTP to `seatwise serve`, on SQLite and PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/billing_run.py --out bench/results.json
+	$(BIN)/python bench/ingest.py --out bench/ingest.json
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db

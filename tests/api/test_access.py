@@ -15,7 +15,7 @@ from seatwise.engine.access import create_key, revoke_key
 from seatwise.store.database import make_engine, migrate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-PUBLIC = {("GET", "/healthz")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/livez")}
 # the vendor's routes: an account session gets 403 whatever the ids
 VENDOR_ONLY = {
     ("POST", "/v1/plans"),

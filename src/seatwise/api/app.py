@@ -86,20 +86,36 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class PlainInput:
-    """Refuses (400) a path or query that holds control characters (a NUL, a line break):
-    no identifier or parameter of the API has one, and no database should see one."""
+    """Refuses (400) a path or query that holds control characters (a NUL, a line break), and
+    a body that holds a NUL character (``\\u0000`` in JSON): no identifier or parameter of the
+    API has one, and no database should see one."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = unquote(scope.get("query_string", b"").decode("latin-1"))
-            if _CONTROL.search(scope.get("path", "")) or _CONTROL.search(query):
-                response = problem(400, "the path or query holds control characters")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = unquote(scope.get("query_string", b"").decode("latin-1"))
+        if _CONTROL.search(scope.get("path", "")) or _CONTROL.search(query):
+            await problem(400, "the path or query holds control characters")(scope, receive, send)
+            return
+        body: list[Message] = []  # at most the body limit: BodyLimit runs before this
+        while True:
+            message = await receive()
+            body.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        if b"\\u0000" in b"".join(m.get("body", b"") for m in body).lower():
+            await problem(400, "the body holds a NUL character")(scope, receive, send)
+            return
+        replay = iter(body)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
 
 
 def version() -> str:
@@ -147,8 +163,8 @@ def create_app(
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
         )
 
-    app.add_middleware(BodyLimit)
     app.add_middleware(PlainInput)
+    app.add_middleware(BodyLimit)  # added last: outermost, so bodies are bounded first
     _security_scheme(app)
     return app
 

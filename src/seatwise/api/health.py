@@ -29,3 +29,12 @@ def health(found: Annotated[Services, Depends(services)]) -> JSONResponse:
         detail = describe_database_error(error)
         return JSONResponse({"status": "unavailable", "database": detail}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get(
+    "/livez",
+    summary="Whether the server answers (nothing else is asked)",
+    openapi_extra={"security": []},
+)
+def alive() -> JSONResponse:
+    return JSONResponse({"status": "ok"})

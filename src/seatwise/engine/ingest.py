@@ -29,7 +29,7 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.limits import check_instant, check_text
 from seatwise.core.periods import iso
-from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
 from seatwise.engine.clock import Clock
 from seatwise.engine.recording import (
     EventRefused,
@@ -39,9 +39,9 @@ from seatwise.engine.recording import (
     record_locked,
 )
 from seatwise.store import access_repository as access
-from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
+from seatwise.store.payments_repository import AccountEnd
 from seatwise.store.repository import UnknownAccount
 
 MAX_BATCH = 1000
@@ -106,28 +106,73 @@ def record_events(
         else:
             by_account.setdefault(request.account_id, []).append(index)
     with write_transaction(engine) as connection:
-        known = set(repository.account_ids(connection))
+        known = repository.lock_accounts(connection, sorted(by_account))
         for account_id in [a for a in by_account if a not in known]:
             for index in by_account.pop(account_id):
                 results[index] = refused(f"no account {account_id!r}")
-        repository.lock_accounts(connection, sorted(by_account))
+        named = {
+            account_id: [m for i in indexes if (m := requests[i].member) is not None]
+            for account_id, indexes in by_account.items()
+        }
+        views = repository.ingest_views(connection, named)
+        ids = [r.id for r in requests if r.id is not None]
+        first = access.event_results(connection, list(by_account), ids)
+        writes = _Writes()
         for account_id in sorted(by_account):
             indexes = by_account[account_id]
-            savepoint = connection.begin_nested()
+            mark = writes.mark()
+            savepoint = None
+            if views[account_id].credits or any(
+                requests[i].action not in MEMBER_ACTIONS for i in indexes
+            ):  # the exact path writes as it goes: in a savepoint of the account's own
+                writes.flush(connection, clock.now())
+                savepoint = connection.begin_nested()
             try:
                 answers = _record_account(
-                    connection, account_id, [requests[i] for i in indexes], clock
+                    connection,
+                    views[account_id],
+                    [requests[i] for i in indexes],
+                    first.get(account_id, {}),
+                    writes,
+                    clock,
                 )
-                savepoint.commit()
+                if savepoint is not None:
+                    savepoint.commit()
             except (OperationalError, InterfaceError):
                 raise
             except Exception as error:  # this account's events only
-                savepoint.rollback()
+                if savepoint is not None:
+                    savepoint.rollback()
+                writes.undo(mark)
                 reason = str(error) if isinstance(error, SeatwiseError) else type(error).__name__
                 answers = [refused(f"not recorded: {reason}")] * len(indexes)
             for index, answer in zip(indexes, answers, strict=True):
                 results[index] = answer
+        writes.flush(connection, clock.now())
     return [result or refused("not recorded") for result in results]
+
+
+class _Writes:
+    """What the fast path will write, for all the batch's accounts at once at its end."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, TimelineEvent]] = []
+        self.members: list[tuple[str, Member]] = []
+        self.results: list[tuple[str, str, dict[str, Any]]] = []
+
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.events), len(self.members), len(self.results)
+
+    def undo(self, mark: tuple[int, int, int]) -> None:
+        del self.events[mark[0] :], self.members[mark[1] :], self.results[mark[2] :]
+
+    def flush(self, connection: Connection, now: datetime) -> None:
+        repository.append_events_of_accounts(connection, self.events, now)
+        repository.add_members_of_accounts(connection, self.members)
+        access.remember_event_results(connection, self.results, now)
+        self.events.clear()
+        self.members.clear()
+        self.results.clear()
 
 
 def _precheck(request: EventRequest) -> str | None:
@@ -139,8 +184,9 @@ def _precheck(request: EventRequest) -> str | None:
             check_instant(request.at, "at")
         if request.member is not None and (request.email or request.manage_billing):
             check_member_details(Member(request.member, request.manage_billing, request.email))
-        make_event(request.action, request.at or _EPOCH, request.member, request.content,
-                   request.credits)  # fmt: skip
+        make_event(
+            request.action, request.at or _EPOCH, request.member, request.content, request.credits
+        )
     except SeatwiseError as error:
         return str(error)
     return None
@@ -150,13 +196,10 @@ _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
 class _Members:
-    """Each member's changes in time order, to check one more where it falls."""
+    """The changes of the members named, in time order, to check one more where it falls."""
 
-    def __init__(self, events: Sequence[TimelineEvent]) -> None:
-        self.changes: dict[str, list[MemberChange]] = {}
-        for event in events:
-            if isinstance(event, MemberChange):
-                self.changes.setdefault(event.member, []).append(event)
+    def __init__(self, histories: dict[str, list[MemberChange]]) -> None:
+        self.changes = histories
 
     def check_and_add(self, change: MemberChange) -> None:
         history = self.changes.get(change.member, [])
@@ -170,28 +213,21 @@ class _Members:
 
 
 def _record_account(
-    connection: Connection, account_id: str, requests: list[EventRequest], clock: Clock
+    connection: Connection,
+    view: repository.IngestView,
+    requests: list[EventRequest],
+    first: dict[str, dict[str, Any]],
+    writes: _Writes,
+    clock: Clock,
 ) -> list[EventResult]:
-    stored = repository.load_account(connection, account_id)
-    ids = [r.id for r in requests if r.id is not None]
-    first = access.event_results(connection, account_id, ids)
-    end = payments.account_end(connection, account_id)
-    last_issue = repository.last_issued_at(connection, account_id)
-    credits = stored.plan.credits is not None or bool(repository.ledger(connection, account_id))
-    members = _Members(stored.events)
-    known = {member.id for member in stored.account.members}
-    seq = repository.next_event_seq(connection, account_id)
-    pending: list[TimelineEvent] = []
+    """One account's events, in order: member events of an account without credits are
+    checked against the named members' histories and written with the batch's; the others
+    (credits, cancellations, members of an account with credits) one at a time, exactly."""
+    account_id = view.id
+    end = AccountEnd(view.status, view.ended_at, None)
+    members = _Members(view.histories)
+    known, seq = view.known, view.next_seq
     results: list[EventResult] = []
-    remembered: list[tuple[str, dict[str, Any]]] = []
-
-    def flush() -> None:
-        nonlocal seq
-        if pending:
-            repository.append_events(connection, account_id, pending, clock.now(), seq)
-            seq += len(pending)
-            pending.clear()
-
     for request in requests:
         if request.id is not None and request.id in first:
             results.append(EventResult.from_data(first[request.id]))
@@ -199,29 +235,28 @@ def _record_account(
         now = clock.now()
         at = request.at or now
         try:
-            event = make_event(request.action, at, request.member, request.content,
-                               request.credits)  # fmt: skip
+            event = make_event(request.action, at, request.member, request.content, request.credits)
             new = None
             if request.member is not None:
                 new = Member(request.member, request.manage_billing, request.email)
-            if isinstance(event, MemberChange) and not credits:
-                check_moment(stored, end, at, now)
+            if isinstance(event, MemberChange) and not view.credits:
+                check_moment(account_id, view.subscribed_at, end, at, now)
                 members.check_and_add(event)
                 if event.member not in known:
-                    repository.add_member(connection, account_id, new or Member(event.member))
+                    writes.members.append((account_id, new or Member(event.member)))
                     known.add(event.member)
-                pending.append(event)
-                result = EventResult(ACCEPTED, seq=seq + len(pending) - 1, at=at)
+                writes.events.append((account_id, seq, event))
+                result = EventResult(ACCEPTED, seq=seq, at=at)
+                seq += 1
             else:  # the slow, exact path: the ledger is replayed after it
-                flush()
+                writes.flush(connection, now)
                 with connection.begin_nested():  # a refusal undoes what it began to write
                     recorded = record_locked(connection, account_id, event, now, new)
-                seq = recorded.seq + 1
                 result = EventResult(ACCEPTED, seq=recorded.seq, at=at)
-                stored = repository.load_account(connection, account_id)
-                members = _Members(stored.events)
-                known = {member.id for member in stored.account.members}
-            if last_issue is not None and at <= last_issue:
+                named = [r.member for r in requests if r.member is not None]
+                view = repository.ingest_views(connection, {account_id: named})[account_id]
+                members, known, seq = _Members(view.histories), view.known, view.next_seq
+            if view.last_issue is not None and at <= view.last_issue:
                 result = replace(result, status=LATE)
         except SeatwiseError as error:
             if isinstance(error, UnknownAccount):
@@ -230,7 +265,5 @@ def _record_account(
         results.append(result)
         if request.id is not None and result.status != REFUSED:  # a refusal stores nothing
             first[request.id] = result.data()
-            remembered.append((request.id, result.data()))
-    flush()
-    access.remember_event_results(connection, account_id, remembered, clock.now())
+            writes.results.append((account_id, request.id, result.data()))
     return results

@@ -135,19 +135,20 @@ def record_event(
         return record_locked(connection, account_id, event, now, new_member)
 
 
-def check_moment(stored: StoredAccount, end: AccountEnd, at: datetime, now: datetime) -> None:
+def check_moment(
+    account_id: str, subscribed_at: datetime, end: AccountEnd, at: datetime, now: datetime
+) -> None:
     """An event's instant has happened, is not before the subscription, and not at or after
     the end of an account that ended."""
     if at > now:
         raise EventRefused(
             f"at: {iso(at)} is in the future (now is {iso(now)}); record events when they happen"
         )
-    if at < stored.account.subscribed_at:
-        since = iso(stored.account.subscribed_at)
-        raise EventRefused(f"at: {iso(at)} is before the subscription ({since})")
+    if at < subscribed_at:
+        raise EventRefused(f"at: {iso(at)} is before the subscription ({iso(subscribed_at)})")
     if end.ended_at is not None and at >= end.ended_at:
         raise EventRefused(
-            f"account {stored.id!r} is {end.status} since {iso(end.ended_at)}: nothing after "
+            f"account {account_id!r} is {end.status} since {iso(end.ended_at)}: nothing after "
             "that is recorded"
         )
 
@@ -165,7 +166,8 @@ def record_locked(
     the event (a billing run may lag): a charge due earlier — a purchase paid on a retry —
     then reaches the ledger before the credit movements that come after it, in time order."""
     stored = repository.load_account(connection, account_id)
-    check_moment(stored, payments.account_end(connection, account_id), event.at, now)
+    end = payments.account_end(connection, account_id)
+    check_moment(account_id, stored.account.subscribed_at, end, event.at, now)
     if stored.plan.credits is not None:
         bill_account(connection, account_id, event.at - timedelta(microseconds=1))
         stored = repository.load_account(connection, account_id)

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from seatwise.store import bulk
 from seatwise.store.tables import account_sessions, api_keys, event_ids, idempotency_keys
 
 # -- API keys -------------------------------------------------------------------------------------
@@ -222,38 +223,33 @@ def prune_idempotency(connection: Connection, before: datetime) -> int:
 
 
 def event_results(
-    connection: Connection, account_id: str, external_ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    """The first answers given to events the vendor reported with these ids."""
-    if not external_ids:
-        return {}
-    return {
-        row.external_id: orjson.loads(row.result)
-        for row in connection.execute(
-            select(event_ids.c.external_id, event_ids.c.result).where(
-                event_ids.c.account_id == account_id,
-                event_ids.c.external_id.in_(external_ids),
-            )
+    connection: Connection, account_ids: list[str], external_ids: list[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The first answers given to events the vendor reported with these ids, by account and
+    id."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    if not external_ids or not account_ids:
+        return found
+    for row in connection.execute(
+        select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(
+            event_ids.c.account_id.in_(account_ids),
+            event_ids.c.external_id.in_(sorted(set(external_ids))),
         )
-    }
+    ):
+        found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)
+    return found
 
 
 def remember_event_results(
-    connection: Connection,
-    account_id: str,
-    results: list[tuple[str, dict[str, Any]]],
-    now: datetime,
+    connection: Connection, results: list[tuple[str, str, dict[str, Any]]], now: datetime
 ) -> None:
-    if results:
-        connection.execute(
-            insert(event_ids),
-            [
-                {
-                    "account_id": account_id,
-                    "external_id": external_id,
-                    "result": orjson.dumps(result).decode(),
-                    "created_at": now,
-                }
-                for external_id, result in results
-            ],
-        )
+    """Keep the answers to events reported with the vendor's ids: (account, id, answer)."""
+    bulk.insert_rows(
+        connection,
+        event_ids,
+        ("account_id", "external_id", "result", "created_at"),
+        [
+            (account_id, external_id, orjson.dumps(result).decode(), now)
+            for account_id, external_id, result in results
+        ],
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeEngine
 from seatwise.store.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
+FEW = 20  # rows below which PostgreSQL takes an INSERT rather than a COPY
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
@@ -99,6 +100,9 @@ def insert_rows(
     try:
         if dialect.name == "sqlite":
             marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values)
+        elif len(values) <= FEW:  # one pipelined round trip; COPY costs three
+            marks = ", ".join("%s" for _ in columns)
             cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", values)
         else:
             with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:

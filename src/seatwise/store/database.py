@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
@@ -239,10 +240,25 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     if joined is not None and joined[0] is engine:
         yield joined[1]
         return
-    with engine.connect() as connection:
+    with _writers(engine), engine.connect() as connection:
         connection.execution_options(**{WRITE_INTENT: True})
         with connection.begin():
             yield connection
+
+
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def _writers(engine: Engine) -> threading.Lock | nullcontext[None]:
+    """SQLite has one writer at a time. Threads of one process (an API server's) queue on a
+    lock of the process, in order, rather than on SQLite's busy handler, which polls with
+    sleeps; other processes still wait on SQLite's lock (the busy timeout)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _GUARD:
+        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -95,6 +96,7 @@ timeline_events = Table(
     Column("ref_at", UTCDateTime),  # credits_paid: the instant of the purchase paid
     Column("collection", String(30)),  # buy_credits: send_invoice, or None for a checkout
     UniqueConstraint("account_id", "seq"),
+    Index("ix_timeline_events_account_member", "account_id", "member_id"),  # one's history
 )
 
 credit_entries = Table(

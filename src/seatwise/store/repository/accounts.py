@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +26,14 @@ from seatwise.core.credits import (
 )
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.plans import Plan, parse_plan
-from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange
+from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
     accounts,
     contacts,
+    credit_entries,
+    invoices,
     members,
     payment_methods,
     plans,
@@ -243,17 +247,25 @@ def append_events(
     now: datetime,
     first_seq: int,
 ) -> None:
-    rows = [
-        {
-            "account_id": account_id,
-            "seq": first_seq + index,
-            "recorded_at": now,
-            **event_row(event),
-        }
-        for index, event in enumerate(events)
-    ]
-    if rows:
-        connection.execute(insert(timeline_events), rows)
+    append_events_of_accounts(
+        connection,
+        [(account_id, first_seq + index, event) for index, event in enumerate(events)],
+        now,
+    )
+
+
+EVENT_COLUMNS = (
+    "account_id",
+    "seq",
+    "recorded_at",
+    "at",
+    "action",
+    "member_id",
+    "content",
+    "credits",
+    "ref_at",
+    "collection",
+)
 
 
 def event_row(event: TimelineEvent) -> dict[str, Any]:
@@ -318,6 +330,139 @@ def account_ids(connection: Connection) -> list[str]:
     return list(connection.scalars(query))
 
 
+@dataclass(frozen=True)
+class IngestView:
+    """What recording member events needs of an account, whatever its history's length: when
+    it subscribed and ended, whether it has credits, the members named, their changes, the
+    latest invoice's instant and the next event's number."""
+
+    id: str
+    subscribed_at: datetime
+    ended_at: datetime | None
+    status: str
+    credits: bool
+    known: set[str]
+    histories: dict[str, list[MemberChange]]
+    last_issue: datetime | None
+    next_seq: int
+
+
+def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[str, IngestView]:
+    """The accounts as :class:`IngestView` sees them, each for its members ``named``: three
+    queries for the whole batch, bounded by the members named, not by the histories."""
+    ids = sorted(named)
+    for account_id in ids:
+        check_in_scope(account_id)
+    if not ids:
+        return {}
+    last_seq = (
+        select(func.max(timeline_events.c.seq))
+        .where(timeline_events.c.account_id == accounts.c.id)
+        .scalar_subquery()
+    )
+    last_issue = (
+        select(func.max(invoices.c.issued_at))
+        .where(invoices.c.account_id == accounts.c.id, invoices.c.status != "draft")
+        .scalar_subquery()
+    )
+    ledger = select(credit_entries.c.id).where(credit_entries.c.account_id == accounts.c.id)
+    rows = connection.execute(
+        select(
+            accounts.c.id,
+            accounts.c.subscribed_at,
+            accounts.c.ended_at,
+            accounts.c.status,
+            plans.c.definition,
+            last_seq.label("last_seq"),
+            last_issue.label("last_issue"),
+            ledger.exists().label("ledger"),
+        )
+        .join(plans, plans.c.id == accounts.c.plan_id)
+        .where(accounts.c.id.in_(ids))
+    ).all()
+    everyone = sorted({member for people in named.values() for member in people})
+    known: dict[str, set[str]] = {account_id: set() for account_id in ids}
+    histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
+    if everyone:
+        for found in connection.execute(
+            select(members.c.account_id, members.c.member_id).where(
+                members.c.account_id.in_(ids), members.c.member_id.in_(everyone)
+            )
+        ):
+            if found.member_id in named[found.account_id]:
+                known[found.account_id].add(found.member_id)
+        for change in connection.execute(
+            select(
+                timeline_events.c.account_id,
+                timeline_events.c.at,
+                timeline_events.c.member_id,
+                timeline_events.c.action,
+            )
+            .where(
+                timeline_events.c.account_id.in_(ids),
+                timeline_events.c.member_id.in_(everyone),
+                timeline_events.c.action.in_(MEMBER_ACTIONS),
+            )
+            .order_by(timeline_events.c.at, timeline_events.c.seq)
+        ):
+            if change.member_id in known[change.account_id]:
+                histories[change.account_id].setdefault(change.member_id, []).append(
+                    MemberChange(change.at, change.member_id, change.action)
+                )
+    views = {}
+    for row in rows:
+        views[row.id] = IngestView(
+            row.id,
+            row.subscribed_at,
+            row.ended_at,
+            row.status,
+            _plan_has_credits(row.definition) or bool(row.ledger),
+            known[row.id],
+            histories[row.id],
+            _utc(row.last_issue),
+            int(row.last_seq or 0) + 1,
+        )
+    missing = [account_id for account_id in ids if account_id not in views]
+    if missing:
+        raise UnknownAccount(f"no account {missing[0]!r}")
+    return views
+
+
+def append_events_of_accounts(
+    connection: Connection, events: Sequence[tuple[str, int, TimelineEvent]], now: datetime
+) -> None:
+    """Append (account, seq, event) triples, of any accounts, in one write."""
+    rows = []
+    for account_id, seq, event in events:
+        row = event_row(event)
+        rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
+    bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
+
+
+def add_members_of_accounts(connection: Connection, people: Sequence[tuple[str, Member]]) -> None:
+    """New members of any accounts, in one write."""
+    bulk.insert_rows(
+        connection,
+        members,
+        ("account_id", "member_id", "manage_billing", "email"),
+        [(account_id, m.id, m.manage_billing, m.email) for account_id, m in people],
+    )
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """An instant read through an expression without a column type: aware, in UTC."""
+    if isinstance(value, str):  # SQLite gives the stored text
+        value = datetime.fromisoformat(value)
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan_has_credits(definition: str) -> bool:
+    return parse_plan(json.loads(definition)).credits is not None
+
+
 def check_in_scope(account_id: str) -> None:
     """:class:`UnknownAccount` for an account the current scope does not know."""
     if not in_scope(account_id):
@@ -336,15 +481,15 @@ def lock_account(connection: Connection, account_id: str) -> None:
         raise UnknownAccount(f"no account {account_id!r}")
 
 
-def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> None:
-    """Lock several accounts at once, in id order (the order every lock is taken in)."""
-    if connection.dialect.name == "postgresql" and account_ids:
-        connection.execute(
-            select(accounts.c.id)
-            .where(accounts.c.id.in_(list(account_ids)))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        ).all()
+def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> set[str]:
+    """Lock several accounts at once, in id order (the order every lock is taken in);
+    which of them exist (in scope)."""
+    if not account_ids:
+        return set()
+    query = select(accounts.c.id).where(accounts.c.id.in_(list(account_ids)))
+    if connection.dialect.name == "postgresql":
+        query = query.order_by(accounts.c.id).with_for_update()
+    return {found for found in connection.scalars(query) if in_scope(found)}
 
 
 def mark_billing_error(connection: Connection, account_id: str, reason: str, at: datetime) -> None:

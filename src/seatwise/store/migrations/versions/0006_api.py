@@ -24,6 +24,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("billing_address", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("billing_country", sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column("billing_tax_id", sa.String(length=64), nullable=True))
+    op.create_index(
+        "ix_timeline_events_account_member",
+        "timeline_events",
+        ["account_id", "member_id"],
+        unique=False,
+    )
     op.create_table(
         "api_keys",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -84,6 +90,7 @@ def downgrade() -> None:
     op.drop_table("idempotency_keys")
     op.drop_table("account_sessions")
     op.drop_table("api_keys")
+    op.drop_index("ix_timeline_events_account_member", table_name="timeline_events")
     with op.batch_alter_table("accounts") as batch_op:
         batch_op.drop_column("billing_tax_id")
         batch_op.drop_column("billing_country")
