@@ -180,3 +180,22 @@ def test_a_session_is_only_for_an_active_member_who_manages_billing(
     v.clock.instant = datetime(2025, 1, 1, 1, 1, tzinfo=UTC)  # an hour and a minute later
     expired = v.client.get("/v1/accounts/a", headers={"Authorization": f"Bearer {made['token']}"})
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_a_huge_or_strange_request_is_refused_before_it_costs_anything(
+    world: tuple[Vendor, dict[str, str], dict[str, str]],
+) -> None:
+    v, _, _ = world
+    headers = {**v.auth, "content-type": "application/json"}
+    huge = v.client.post("/v1/events", content=b" " * 3_000_000, headers=headers)
+    assert huge.status_code == 413 and huge.headers["content-type"] == "application/problem+json"
+    nul = v.client.post("/v1/billing-runs", content=b'{"account": "b\\u0000"}', headers=headers)
+    assert (nul.status_code, nul.json()["detail"]) == (400, "the body holds a NUL character")
+    control = v.client.get("/v1/accounts/b%00", headers=v.auth)
+    assert control.status_code == 400
+    too_many = {
+        "events": [{"account": "a", "action": "activate", "member": f"m{i}"} for i in range(1001)]
+    }
+    assert v.client.post("/v1/events", json=too_many, headers=v.auth).status_code == 422
+    naive = v.client.get("/v1/accounts/a/projected-invoice?at=2025-02-01T00:00:00", headers=v.auth)
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"

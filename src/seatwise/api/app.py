@@ -3,11 +3,13 @@
 Every handler is a thin shell over an engine use case, as the command line is; no billing
 rule lives here. The OpenAPI document is at ``/v1/openapi.json`` and its documentation at
 ``/docs``, from assets shipped in the package (no CDN). Requests are bounded: a body larger
-than :data:`MAX_BODY` bytes is refused with 413 before it is read.
+than :data:`MAX_BODY` bytes is refused with 413 before it is read, one whose body takes more
+than :data:`BODY_SECONDS` to arrive with 408; a path, query or body holding a NUL is 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from importlib import metadata, resources
@@ -38,6 +40,7 @@ from seatwise.core.gateway import PaymentGateway
 from seatwise.engine.clock import Clock, SystemClock
 
 MAX_BODY = 2 * 1024 * 1024  # a batch of 1,000 events fits with room to spare
+BODY_SECONDS = 30  # the longest a request body may take to arrive
 LOG = logging.getLogger("seatwise.api")
 
 
@@ -61,7 +64,10 @@ class BodyLimit:
 
         async def limited() -> Message:
             nonlocal seen
-            message = await receive()
+            try:  # a client that sends its body slowly holds a worker: not for long
+                message = await asyncio.wait_for(receive(), BODY_SECONDS)
+            except TimeoutError:
+                raise _TooSlow from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
@@ -72,6 +78,10 @@ class BodyLimit:
             await self.app(scope, limited, send)
         except _TooLarge:
             await self._refuse(scope, receive, send)
+        except _TooSlow:
+            await problem(408, f"the request body took more than {BODY_SECONDS} s to arrive")(
+                scope, receive, send
+            )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(413, f"the request body is larger than {self.limit:,} bytes")
@@ -79,6 +89,10 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _TooSlow(Exception):
     pass
 
 
