@@ -15,7 +15,7 @@ Credits never expire and belong to one account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -116,11 +116,13 @@ class Quote:
     total: int
     better: Quote | None = None
 
-    def text(self, cur: Currency) -> str:
-        """``95 credits cost $950.00; 100 cost $900.00``."""
-        said = f"{self.credits} credits cost {cur.display(self.total)}"
+    def text(self, cur: Currency, money: Callable[[int], str] | None = None) -> str:
+        """``95 credits cost $950.00; 100 cost $900.00`` (amounts written by ``money``, by
+        default as invoices write them)."""
+        write = money or cur.display
+        said = f"{self.credits:,} credits cost {write(self.total)}"
         if self.better is not None:
-            said += f"; {self.better.credits} cost {cur.display(self.better.total)}"
+            said += f"; {self.better.credits:,} cost {write(self.better.total)}"
         return said
 
 

@@ -94,6 +94,13 @@ class TestGateway:
 
     __test__ = False  # not a pytest test class, despite its name
 
+    # What the billing page offers a customer (a real gateway has its own form instead).
+    method_choices = (
+        ("succeeds", "Test card, always paid (succeeds)"),
+        ("declines", "Test card, always declined (declines)"),
+        ("declines_first_1", "Test card, declined once (declines_first_1)"),
+    )
+
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         outcome = test_method_outcome(request.method, request.method_charges)
         if outcome.succeeded:

@@ -112,6 +112,11 @@ def currency(code: str) -> Currency:
     return Currency(code, digits, symbol)
 
 
+def known_currencies() -> tuple[str, ...]:
+    """The ISO 4217 codes Seatwise bills in."""
+    return tuple(sorted(_CURRENCIES))
+
+
 def parse_decimal(text: str) -> Decimal:
     """A decimal string as an exact ``Decimal``; :class:`InvalidAmount` if it is not one."""
     cleaned = text.strip()

@@ -128,6 +128,10 @@ class SeatTimeline:
                 state = span.state
         return state
 
+    def spans_of(self, member: str) -> list[StateSpan]:
+        """The member's states over time, oldest first (none for an unknown member)."""
+        return list(self._spans.get(member, []))
+
     def holders_at(self, instant: datetime, count_invited: bool) -> list[str]:
         """Members holding a seat at ``instant``, changes at that instant applied."""
         return [
