@@ -31,6 +31,7 @@ from seatwise.store import access_repository as access
 from seatwise.store import repository
 from seatwise.store.access_repository import StoredKey
 from seatwise.store.database import read_connection, write_transaction
+from seatwise.store.repository import StoredAccount
 
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX, SESSION_PREFIX = "sw_live_", "sw_sess_"
@@ -72,7 +73,7 @@ class NewKey:
     secret: str  # shown once
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -85,7 +86,7 @@ def create_key(engine: Engine, name: str, scope: str, clock: Clock) -> NewKey:
     secret = f"{KEY_PREFIX}{body}{zlib.crc32(body.encode()) & 0xFFFFFF:06x}"
     with write_transaction(engine) as connection:
         key_id = access.add_key(
-            connection, name, scope, secret[: len(KEY_PREFIX) + 6], _hash(secret), clock.now()
+            connection, name, scope, secret[: len(KEY_PREFIX) + 6], hash_secret(secret), clock.now()
         )
         (stored,) = [k for k in access.keys(connection) if k.id == key_id]
     return NewKey(stored, secret)
@@ -109,7 +110,7 @@ def authenticate(engine: Engine, secret: str, clock: Clock) -> Caller:
         if f"{zlib.crc32(key.group(1).encode()) & 0xFFFFFF:06x}" != key.group(2):
             raise AccessDenied("the API key's checksum is wrong: it was mistyped or cut")
         with read_connection(engine) as connection:
-            stored = access.key_by_hash(connection, _hash(secret))
+            stored = access.key_by_hash(connection, hash_secret(secret))
         if stored is None:
             raise AccessDenied("no such API key")
         if stored.revoked_at is not None:
@@ -117,10 +118,10 @@ def authenticate(engine: Engine, secret: str, clock: Clock) -> Caller:
         return Caller(f"key:{stored.id}", stored.scope)
     if _SESSION.match(secret):
         with read_connection(engine) as connection:
-            session = access.session_by_hash(connection, _hash(secret))
+            session = access.session_by_hash(connection, hash_secret(secret))
         if session is None:
             raise AccessDenied("no such session")
-        if session.expires_at <= clock.now():
+        if session.expires_at <= clock.now() or session.ended_at is not None:
             raise AccessDenied("this session has expired: ask for a new one")
         return Caller(f"session:{session.id}", "write", session.account_id, session.member_id)
     raise AccessDenied("give an API key (sw_live_…) or a session token (sw_sess_…) as a Bearer")
@@ -134,23 +135,27 @@ class NewSession:
     expires_at: datetime
 
 
+def check_billing_member(stored: StoredAccount, member_id: str, now: datetime) -> None:
+    """``member_id`` may see and manage the account's billing at ``now``: an active member
+    with the Manage Billing permission, of an account that has not ended (:class:`AccessDenied`,
+    403, or :class:`AccessRefused` for an unknown member)."""
+    member = next((m for m in stored.account.members if m.id == member_id), None)
+    if member is None:
+        raise AccessRefused(f"member: account {stored.id!r} has no member {member_id!r}")
+    if not member.manage_billing:
+        raise AccessDenied(f"member {member_id!r} does not have the Manage Billing permission", 403)
+    timeline = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
+    if timeline.state_at(member_id, now) != ACTIVE:
+        raise AccessDenied(f"member {member_id!r} is not active", 403)
+
+
 def create_session(engine: Engine, account_id: str, member_id: str, clock: Clock) -> NewSession:
     """A session for ``member_id`` of ``account_id``, who must be an active member with the
     Manage Billing permission (:class:`AccessDenied`, 403, otherwise)."""
     now = clock.now()
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(engine) as connection:
-        stored = repository.load_account(connection, account_id)
-        member = next((m for m in stored.account.members if m.id == member_id), None)
-        if member is None:
-            raise AccessRefused(f"member: account {account_id!r} has no member {member_id!r}")
-        if not member.manage_billing:
-            raise AccessDenied(
-                f"member {member_id!r} does not have the Manage Billing permission", 403
-            )
-        timeline = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
-        if timeline.state_at(member_id, now) != ACTIVE:
-            raise AccessDenied(f"member {member_id!r} is not active", 403)
+        check_billing_member(repository.load_account(connection, account_id), member_id, now)
         expires = now + timedelta(minutes=SESSION_MINUTES)
-        access.add_session(connection, _hash(token), account_id, member_id, now, expires)
+        access.add_session(connection, hash_secret(token), account_id, member_id, now, expires)
     return NewSession(token, account_id, member_id, expires)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import AccountState
@@ -34,10 +34,11 @@ from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
-from seatwise.engine.credits import WalletView, wallet
+from seatwise.engine.credits import WalletView, wallet_of
 from seatwise.engine.payments import MethodUpdated, set_payment_method
 from seatwise.engine.queries import recompute
 from seatwise.engine.recording import Recorded, record_event
+from seatwise.store import page_repository as pages
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import read_connection, write_transaction
@@ -201,8 +202,12 @@ class AccountView:
 
 def account_view(engine: Engine, account_id: str, at: datetime) -> AccountView:
     with read_connection(engine) as connection:
-        stored = repository.load_account(connection, account_id)
-        ended_at = payments.account_end(connection, account_id).ended_at
+        return view_of(connection, repository.load_account(connection, account_id), at)
+
+
+def view_of(connection: Connection, stored: StoredAccount, at: datetime) -> AccountView:
+    """:func:`account_view` of an account already loaded."""
+    ended_at = payments.account_end(connection, stored.id).ended_at
     result = recompute(stored, at)
     state = result.state
     if stored.status != "active":
@@ -210,7 +215,7 @@ def account_view(engine: Engine, account_id: str, at: datetime) -> AccountView:
     upcoming = None
     if state.status == "active":
         upcoming = next_invoice(stored.plan, stored.account, stored.events, at)
-    return AccountView(stored, at, state, wallet(engine, account_id, at), ended_at, upcoming)
+    return AccountView(stored, at, state, wallet_of(connection, stored, at), ended_at, upcoming)
 
 
 def accounts_page(
@@ -231,25 +236,76 @@ class AccountChanges:
 
 
 def update_account(
-    engine: Engine, account_id: str, changes: AccountChanges, clock: Clock
+    engine: Engine, account_id: str, changes: AccountChanges, clock: Clock, by: str = "operator"
 ) -> MethodUpdated | None:
     """Change contacts, billing address and payment method; a new payment method charges
-    the unpaid invoices at once (SPEC 8). Returns what setting the method did."""
+    the unpaid invoices at once (SPEC 8). Each change is recorded with who made it (``by``:
+    ``key:ID``, ``session:ID``, ``page:MEMBER``, ``operator``). Returns what setting the
+    method did."""
     contacts = None
     if changes.contacts is not None:
-        contacts = [check_email(e, f"contacts[{i}]") for i, e in enumerate(changes.contacts)]
+        checked = [check_email(e, f"contacts[{i}]") for i, e in enumerate(changes.contacts)]
+        contacts = list(dict.fromkeys(checked))
     check_address(changes.billing_address)
     if changes.payment_method is not None:
         check_method(changes.payment_method)
     with write_transaction(engine) as connection:
         repository.lock_account(connection, account_id)
-        if contacts is not None:
-            repository.replace_contacts(connection, account_id, list(dict.fromkeys(contacts)))
-        if changes.billing_address is not None or changes.clear_billing_address:
+        stored = repository.load_account(connection, account_id)
+        now = clock.now()
+        if contacts is not None and contacts != list(stored.account.contacts):
+            repository.replace_contacts(connection, account_id, contacts)
+            pages.add_change(
+                connection,
+                account_id,
+                now,
+                by,
+                "contacts",
+                list(stored.account.contacts),
+                contacts,
+            )
+        address_given = changes.billing_address is not None or changes.clear_billing_address
+        if address_given and changes.billing_address != stored.billing_address:
             repository.update_billing_address(connection, account_id, changes.billing_address)
+            pages.add_change(
+                connection,
+                account_id,
+                now,
+                by,
+                "billing_address",
+                address_data(stored.billing_address),
+                address_data(changes.billing_address),
+            )
         if changes.payment_method is not None:
-            return set_payment_method(engine, account_id, changes.payment_method, clock)
+            return set_payment_method(engine, account_id, changes.payment_method, clock, by=by)
     return None
+
+
+def address_at(
+    connection: Connection, stored: StoredAccount, at: datetime
+) -> BillingAddress | None:
+    """The billing address the account had at ``at``: documents print the address in effect
+    when they were issued, whatever it became since."""
+    history = pages.changes_of(connection, stored.id, "billing_address")
+    if not history:
+        return stored.billing_address
+    before = [change for change in history if change.at <= at]
+    data = before[-1].new if before else history[0].old
+    if data is None:
+        return None
+    return BillingAddress(data["name"], tuple(data["lines"]), data["country"], data["tax_id"])
+
+
+def address_data(address: BillingAddress | None) -> dict[str, object] | None:
+    """A billing address as the history of changes keeps it (JSON)."""
+    if address is None:
+        return None
+    return {
+        "name": address.name,
+        "lines": list(address.lines),
+        "country": address.country,
+        "tax_id": address.tax_id,
+    }
 
 
 def cancel(engine: Engine, account_id: str, clock: Clock) -> Recorded:

@@ -112,8 +112,13 @@ class WalletReplay:
 def wallet(engine: Engine, account_id: str, now: datetime) -> WalletView:
     """The account's wallet: ``balance`` and ``assigned`` summed from its stored ledger."""
     with read_connection(engine) as connection:
-        stored = repository.load_account(connection, account_id)
-        entries = tuple(repository.ledger(connection, account_id))
+        return wallet_of(connection, repository.load_account(connection, account_id), now)
+
+
+def wallet_of(connection: Connection, stored: StoredAccount, now: datetime) -> WalletView:
+    """:func:`wallet` of an account already loaded."""
+    account_id = stored.id
+    entries = tuple(repository.ledger(connection, account_id))
     balance, assigned = totals(entries)
     reservations = _replay(stored, now).reservations if entries else ()
     return WalletView(account_id, balance, assigned, entries, reservations)

@@ -22,6 +22,7 @@ from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND
+from seatwise.store import page_repository as pages
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import read_connection, write_transaction
@@ -51,10 +52,12 @@ def set_payment_method(
     clock: Clock,
     at: datetime | None = None,
     gateway: PaymentGateway | None = None,
+    by: str = "operator",
 ) -> MethodUpdated:
     """From ``at`` (default: now) the account pays with ``method``; every unpaid invoice that
     the plan charges automatically is charged to it at once (SPEC 8), by a billing run of the
-    account up to ``at`` in the same transaction."""
+    account up to ``at`` in the same transaction. The change is recorded with who made it
+    (``by``)."""
     now = clock.now()
     at = now if at is None else at
     if at > now:
@@ -85,6 +88,8 @@ def set_payment_method(
             )
         before = len(payments.attempts(connection, account_id))
         payments.add_method(connection, account_id, at, method, now)
+        old = known[-1].method if known else "none"
+        pages.add_change(connection, account_id, now, by, "payment_method", old, method)
         bill_account(connection, account_id, at, gateway=gateway)
         made = payments.attempts(connection, account_id)[before:]
     return MethodUpdated(account_id, method, at, tuple(made))

@@ -96,14 +96,18 @@ def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[I
 
 
 def invoice_page(
-    engine: Engine, which: repository.InvoiceFilter, after: str | None, limit: int
+    engine: Engine,
+    which: repository.InvoiceFilter,
+    after: str | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> list[InvoiceDetails]:
-    """A page of invoices (in issue order, after the one named ``after``), each with its
-    credit notes and status history, in four queries."""
+    """A page of invoices (in issue order, after the one named ``after``; or the reverse),
+    each with its credit notes and status history, in four queries."""
     with read_connection(engine) as connection:
         if which.account_id is not None:
-            repository.load_account(connection, which.account_id)  # 404 out of scope
-        stored = repository.invoice_page(connection, which, after, limit)
+            repository.check_account(connection, which.account_id)  # 404 out of scope
+        stored = repository.invoice_page(connection, which, after, limit, newest_first)
         ids = [entry.id for entry in stored]
         notes = repository.credit_notes_by_invoice(connection, ids)
         histories = repository.status_histories(connection, ids)

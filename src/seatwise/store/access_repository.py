@@ -73,6 +73,7 @@ class StoredSession:
     account_id: str
     member_id: str
     expires_at: datetime
+    ended_at: datetime | None = None  # logged out
 
 
 def add_session(
@@ -104,7 +105,7 @@ def session_by_hash(connection: Connection, token_hash: str) -> StoredSession | 
     ).one_or_none()
     if row is None:
         return None
-    return StoredSession(row.id, row.account_id, row.member_id, row.expires_at)
+    return StoredSession(row.id, row.account_id, row.member_id, row.expires_at, row.ended_at)
 
 
 # -- idempotency keys -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from seatwise.core.dunning import Attempt, MethodChange
 from seatwise.store import bulk
 from seatwise.store.tables import (
     accounts,
+    billing_changes,
     contacts,
     credit_notes,
     deliveries,
@@ -446,9 +447,14 @@ def purge_account(
                 recipients="[]", payload=orjson.dumps({"details": details, "facts": {}}).decode()
             )
         )
+    connection.execute(  # the history of its billing contacts holds addresses too
+        update(billing_changes)
+        .where(billing_changes.c.account_id == account_id, billing_changes.c.field == "contacts")
+        .values(old=None, new=None)
+    )
     removed = (
         f"{removed_contacts} billing contact(s), {removed_emails} member email address(es), "
-        "the addresses and contents of its emails"
+        "the addresses and contents of its emails, the history of its billing contacts"
     )
     connection.execute(
         insert(purges).values(

@@ -340,6 +340,7 @@ account_sessions = Table(
     Column("member_id", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),  # logged out
 )
 
 idempotency_keys = Table(
@@ -362,4 +363,42 @@ event_ids = Table(
     Column("external_id", String(255), primary_key=True),  # the vendor's id of the event
     Column("result", Text, nullable=False),  # JSON: what the first request was answered
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# -- the billing page --------------------------------------------------------------------------
+
+billing_links = Table(
+    "billing_links",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
+    Column("member_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),  # a link opens one session, once
+)
+
+billing_changes = Table(
+    "billing_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(200), nullable=False),  # who: key:ID, session:ID, cli, page:MEMBER
+    Column("field", String(40), nullable=False),  # contacts | billing_address | payment_method
+    Column("old", Text),  # JSON, None when there was none
+    Column("new", Text),  # JSON, None when it was removed
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),  # secret_key: signs cookies and forms
+    Column("value", Text, nullable=False),
 )

@@ -469,6 +469,15 @@ def check_in_scope(account_id: str) -> None:
         raise UnknownAccount(f"no account {account_id!r}")
 
 
+def check_account(connection: Connection, account_id: str) -> None:
+    """:class:`UnknownAccount` unless the account exists in the current scope (one light
+    query: nothing is loaded)."""
+    check_in_scope(account_id)
+    found = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id))
+    if found.one_or_none() is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+
+
 def lock_account(connection: Connection, account_id: str) -> None:
     """Hold the account's row until the transaction ends, so that two workers billing the
     same account take turns (PostgreSQL; SQLite's writers are serialized already);

@@ -90,11 +90,17 @@ def invoice_row_id(connection: Connection, public: str) -> int | None:
 
 
 def invoice_page(
-    connection: Connection, which: InvoiceFilter, after: str | None, limit: int
+    connection: Connection,
+    which: InvoiceFilter,
+    after: str | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> list[StoredInvoice]:
     """Invoices in issue order (row id), after the invoice named ``after``: keyset pages that
-    stay stable while invoices are added."""
-    query = select(invoices).order_by(invoices.c.id).limit(limit)
+    stay stable while invoices are added. ``newest_first``: in the reverse order, ``after``
+    then being the last one of the previous page."""
+    order = invoices.c.id.desc() if newest_first else invoices.c.id
+    query = select(invoices).order_by(order).limit(limit)
     if which.status == DRAFT:
         query = query.where(invoices.c.status == DRAFT)
     else:
@@ -113,7 +119,7 @@ def invoice_page(
         row_id = invoice_row_id(connection, after)
         if row_id is None:
             raise UnknownInvoice(f"starting_after: no invoice {after!r}")
-        query = query.where(invoices.c.id > row_id)
+        query = query.where(invoices.c.id < row_id if newest_first else invoices.c.id > row_id)
     return _with_lines(connection, connection.execute(_scoped(query)).all())
 
 
