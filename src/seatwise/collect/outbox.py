@@ -19,6 +19,7 @@ receiver drops the duplicate. Emails wait in the outbox while no SMTP server is 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from seatwise.store import payments_repository as payments
 from seatwise.store.database import write_transaction
 from seatwise.store.payments_repository import OutboxRow
 
+LOG = logging.getLogger("seatwise.outbox")
 LEASE = timedelta(minutes=5)
 BATCH = 10  # messages claimed at once: a worker that dies holds few of them for a lease
 
@@ -89,7 +91,7 @@ def deliver_due(
             try:
                 if row.message.channel == "email":
                     assert mailer is not None
-                    ok, detail = _email(row, mailer, vendor, at)
+                    ok, detail = _email(row, mailer, vendor, at, _attachments(engine, row))
                 else:
                     ok, detail = _webhook(row, secrets, at, send)
             except Exception as error:  # any failure of one delivery is that delivery's
@@ -121,14 +123,36 @@ def _not_to_send(
     return None
 
 
-def _email(row: OutboxRow, mailer: SmtpMailer, vendor: str, at: datetime) -> tuple[bool, str]:
+def _attachments(engine: Engine, row: OutboxRow) -> list[tuple[str, str, bytes]]:
+    """An issued invoice's email carries its PDF. If the PDF cannot be made, the email goes
+    without it (saying the invoice is on the billing page) rather than not at all."""
+    message = row.message
+    if message.kind != "invoice_issued" or message.invoice is None:
+        return []
+    from seatwise.documents.pdf import invoice_pdf  # Typst loads only where PDFs are made
+
+    try:
+        return [(f"{message.invoice}.pdf", "application/pdf", invoice_pdf(engine, message.invoice))]
+    except Exception as error:  # the mail still informs; the log says why it has no PDF
+        LOG.warning("no PDF attached to %s: %s", message.invoice, error, exc_info=error)
+        return []
+
+
+def _email(
+    row: OutboxRow,
+    mailer: SmtpMailer,
+    vendor: str,
+    at: datetime,
+    attachments: list[tuple[str, str, bytes]],
+) -> tuple[bool, str]:
     message = row.message
     try:
         mail = compose(
             message.kind,
-            {**message.payload["facts"], "vendor": vendor, "attached": False},
+            {**message.payload["facts"], "vendor": vendor, "attached": bool(attachments)},
             message.recipients,
             mailer.settings.sender,
+            attachments=attachments,
             sent_at=at,
         )
         mailer.send(mail)
