@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
@@ -22,6 +22,7 @@ from seatwise.core.periods import iso
 from seatwise.engine import access
 from seatwise.engine import accounts as use
 from seatwise.engine.accounts import AccountChanges, AccountSpec, AccountView, NewMember
+from seatwise.engine.billing_access import create_billing_link
 from seatwise.engine.queries import projected_invoice
 from seatwise.store import repository
 from seatwise.store.database import read_connection
@@ -226,7 +227,7 @@ def update_account(
     )
 
     def update() -> AccountOut:
-        use.update_account(ctx.engine, account_id, changes, ctx.clock)
+        use.update_account(ctx.engine, account_id, changes, ctx.clock, by=ctx.caller.id)
         return view(ctx, account_id)
 
     return write(ctx, 200, update)
@@ -363,6 +364,11 @@ class SessionOut(BaseModel):
     account: str
     member: str
     expires_at: str
+    link: str = Field(
+        description="Shown once: a one-time link to the billing page for the member, valid "
+        "15 minutes (send the member there)"
+    )
+    link_expires_at: str
 
 
 @router.post(
@@ -372,15 +378,22 @@ class SessionOut(BaseModel):
     summary="A short session for a billing admin",
 )
 def create_session(
-    account_id: str, body: SessionIn, ctx: Annotated[Ctx, Depends(vendor("admin"))]
+    request: Request,
+    account_id: str,
+    body: SessionIn,
+    ctx: Annotated[Ctx, Depends(vendor("admin"))],
 ) -> Response:
     def do() -> SessionOut:
         made = access.create_session(ctx.engine, account_id, body.member, ctx.clock)
+        link = create_billing_link(ctx.engine, account_id, body.member, ctx.clock)
+        base = ctx.services.branding.public_url if ctx.services.branding else str(request.base_url)
         return SessionOut(
             token=made.token,
             account=made.account_id,
             member=made.member_id,
             expires_at=iso(made.expires_at),
+            link=link.url(base),
+            link_expires_at=iso(link.expires_at),
         )
 
     return write(ctx, 201, do)

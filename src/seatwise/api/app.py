@@ -36,8 +36,10 @@ from seatwise.api import (
 )
 from seatwise.api.context import Services
 from seatwise.api.problems import HANDLERS, problem
+from seatwise.branding import Branding
 from seatwise.core.gateway import PaymentGateway
 from seatwise.engine.clock import Clock, SystemClock
+from seatwise.web.app import create_web_app
 
 MAX_BODY = 2 * 1024 * 1024  # a batch of 1,000 events fits with room to spare
 BODY_SECONDS = 30  # the longest a request body may take to arrive
@@ -140,9 +142,14 @@ def version() -> str:
 
 
 def create_app(
-    engine: Engine, clock: Clock | None = None, gateway: PaymentGateway | None = None
+    engine: Engine,
+    clock: Clock | None = None,
+    gateway: PaymentGateway | None = None,
+    branding: Branding | None = None,
 ) -> FastAPI:
-    """The API over ``engine``; ``clock`` and ``gateway`` are injected (tests fix the clock)."""
+    """The API over ``engine``, and the billing page at ``/billing``; ``clock``, ``gateway``
+    and ``branding`` are injected (tests fix the clock; by default the branding is the
+    environment's)."""
     app = FastAPI(
         title="Seatwise API",
         version=version(),
@@ -158,7 +165,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.services = Services(engine, clock or SystemClock(), gateway)
+    brand = branding or Branding.from_environment()
+    app.state.services = Services(engine, clock or SystemClock(), gateway, brand)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
     routers = (health, plans, accounts, events, invoices, credits, payments, webhooks)
@@ -166,6 +174,7 @@ def create_app(
         app.include_router(module.router)
     static = resources.files("seatwise.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.mount("/billing", create_web_app(app.state.services, brand), name="billing")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

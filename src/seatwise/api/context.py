@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from seatwise.branding import Branding
 from seatwise.core.gateway import PaymentGateway
 from seatwise.core.limits import check_text
 from seatwise.engine.access import AccessDenied, Caller, authenticate
@@ -31,6 +32,7 @@ class Services:
     engine: Engine
     clock: Clock
     gateway: PaymentGateway | None = None
+    branding: Branding | None = None  # on documents and the billing page
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Invoices: ``/v1/invoices``. List (by account, status, kind, issue dates), get one with its
 lines explained, finalize drafts, record a payment by hand, void, mark uncollectible, credit
-notes, receipts. An invoice's ``id`` is its number (``INV-000042``), or ``draft_…``."""
+notes, receipts, the PDFs of an invoice and of its receipt. An invoice's ``id`` is its number
+(``INV-000042``), or ``draft_…``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -18,6 +19,7 @@ from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.core.invoicing import INVOICE_KINDS
 from seatwise.core.limits import check_instant
 from seatwise.core.periods import iso
+from seatwise.documents import pdf as documents
 from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine import payments as pay
 from seatwise.engine.billing_run import finalize_drafts
@@ -201,3 +203,38 @@ def receipts(invoice_id: str, ctx: Annotated[Ctx, Depends(billing())]) -> list[R
         )
         for r in pay.receipts(ctx.engine, invoice_id)
     ]
+
+
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The PDF"}
+}
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/{invoice_id}/pdf",
+    response_class=Response,
+    responses=PDF_RESPONSE,
+    summary="The invoice as a PDF (the same bytes for the same invoice in the same state)",
+)
+def invoice_pdf(invoice_id: str, ctx: Annotated[Ctx, Depends(billing())]) -> Response:
+    data = documents.invoice_pdf(ctx.engine, invoice_id, ctx.services.branding)
+    return _pdf(data, f"{invoice_id}.pdf")
+
+
+@router.get(
+    "/{invoice_id}/receipt.pdf",
+    response_class=Response,
+    responses=PDF_RESPONSE,
+    summary="The receipt of a paid invoice as a PDF",
+)
+def receipt_pdf(invoice_id: str, ctx: Annotated[Ctx, Depends(billing())]) -> Response:
+    data = documents.receipt_pdf(ctx.engine, invoice_id, ctx.services.branding)
+    return _pdf(data, f"{invoice_id}-receipt.pdf")

@@ -1,0 +1,58 @@
+"""Who is looking at the page: the session its signed cookie holds, checked on every request;
+the request then runs in the session's account scope (every other account is unknown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from seatwise.branding import Branding
+from seatwise.engine.billing_access import PageSession, page_session
+from seatwise.engine.clock import Clock
+from seatwise.store.repository.scope import enter_account_scope
+from seatwise.web.app import COOKIE, WebState, web_state
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A request of a billing admin: the services, the branding, and their session."""
+
+    state: WebState
+    session: PageSession
+
+    @property
+    def engine(self) -> Engine:
+        return self.state.services.engine
+
+    @property
+    def clock(self) -> Clock:
+        return self.state.services.clock
+
+    @property
+    def branding(self) -> Branding:
+        return self.state.branding
+
+    @property
+    def account_id(self) -> str:
+        return self.session.account_id
+
+    @property
+    def by(self) -> str:
+        """How the history of billing details names this admin."""
+        return f"page:{self.session.member_id}"
+
+
+async def viewer(request: Request, state: Annotated[WebState, Depends(web_state)]) -> Viewer:
+    cookie = request.cookies.get(COOKIE, "")
+    session = await run_in_threadpool(
+        page_session, state.services.engine, cookie, state.services.clock
+    )
+    enter_account_scope(session.account_id)
+    return Viewer(state, session)
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer)]
