@@ -10,7 +10,7 @@ configuration (environment variables):
 | ``SEATWISE_SUPPORT_EMAIL`` | where customers ask | none |
 | ``SEATWISE_PAYMENT_INSTRUCTIONS`` | how to pay an invoice sent by transfer | a sentence |
 | ``SEATWISE_LOCALE`` | how money and dates are written (Babel) | ``en_US`` |
-| ``SEATWISE_PUBLIC_URL`` | where ``seatwise serve`` is reached | ``http://127.0.0.1:8000`` |
+| ``SEATWISE_PUBLIC_URL`` | where ``seatwise serve`` is reached, for links | the request's |
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Branding:
         "Please pay by bank transfer by the due date, quoting the invoice number."
     )
     locale: str = "en_US"
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str | None = None  # None: links name the address a request came to
 
     @staticmethod
     def from_environment(env: Mapping[str, str] = os.environ) -> Branding:
@@ -62,6 +62,9 @@ class Branding:
             Locale.parse(locale)
         except (UnknownLocaleError, ValueError):
             raise FieldError("SEATWISE_LOCALE", f"{locale!r} is not a locale like en_US") from None
+        public_url = (env.get("SEATWISE_PUBLIC_URL") or "").rstrip("/") or None
+        if public_url is not None and not re.match(r"^https?://[^\s/?#]+", public_url):
+            raise FieldError("SEATWISE_PUBLIC_URL", f"{public_url!r} is not an http(s) URL")
         address = tuple(
             part.strip()
             for part in env.get("SEATWISE_VENDOR_ADDRESS", "").split("|")
@@ -77,7 +80,7 @@ class Branding:
                 "SEATWISE_PAYMENT_INSTRUCTIONS", Branding.payment_instructions
             ),
             locale=locale,
-            public_url=env.get("SEATWISE_PUBLIC_URL", Branding.public_url).rstrip("/"),
+            public_url=public_url,
         )
 
     @property

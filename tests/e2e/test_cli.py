@@ -10,12 +10,13 @@ from pathlib import Path
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
 
-def seatwise(*args: str) -> subprocess.CompletedProcess[str]:
+def seatwise(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "seatwise.cli", *args],
         capture_output=True,
         text=True,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -69,11 +70,56 @@ def test_check_reports_a_difference(tmp_path: Path) -> None:
     assert "invoices[0].total: expected 51.00, got 50.00" in done.stderr
 
 
-def test_demo_prints_a_year_for_every_preset() -> None:
-    done = seatwise("demo")
+def test_demo_prints_a_year_for_every_preset(tmp_path: Path) -> None:
+    done = seatwise("demo", "--database", str(tmp_path / "demo.db"))
     assert done.returncode == 0, done.stderr
     for preset_word in ("licences", "active users", "seats monthly", "seats annual", "contract"):
         assert preset_word in done.stdout.lower()
+    assert "See umbrella's billing page, as its billing admin ada does:" in done.stdout
+    assert "http://127.0.0.1:8000/billing/enter?token=sw_link_" in done.stdout
+
+
+def test_pdf_writes_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    import io
+
+    import pypdf
+
+    database = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert seatwise("demo", "--database", str(tmp_path / "demo.db")).returncode == 0
+    out = tmp_path / "a.pdf"
+    first = seatwise("pdf", "INV-000002", "-o", str(out), "--database-url", database)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"{tmp_path / 'a.pdf'} (")
+    second = seatwise(
+        "pdf", "INV-000002", "-o", str(tmp_path / "b.pdf"), "--database-url", database
+    )
+    assert second.returncode == 0, second.stderr
+    data = (tmp_path / "a.pdf").read_bytes()
+    assert data == (tmp_path / "b.pdf").read_bytes()
+    text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "Invoice\nINV-000002\n" in text
+    listed = seatwise("invoices", "2_active_users_monthly", "--json", "--database-url", database)
+    paid = next(i["number"] for i in json.loads(listed.stdout) if i["status"] == "paid")
+    receipt = seatwise("pdf", paid, "--receipt", "--database-url", database, cwd=tmp_path)
+    assert receipt.returncode == 0, receipt.stderr
+    assert (tmp_path / f"{paid}-receipt.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_billing_link_prints_a_one_time_link(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert seatwise("demo", "--database", str(tmp_path / "demo.db")).returncode == 0
+    done = seatwise(
+        "billing-link",
+        "umbrella",
+        "ada",
+        "--url",
+        "https://billing.example",
+        "--database-url",
+        database,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("https://billing.example/billing/enter?token=sw_link_")
+    assert "for ada of umbrella; valid until" in done.stderr
 
 
 def test_help_everywhere() -> None:

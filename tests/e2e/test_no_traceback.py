@@ -311,6 +311,56 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
         2,
         "no webhook endpoint 42",
     ),
+    ("pdf: unknown invoice", ["pdf", "INV-999999", "--database-url", OK], {}, 2, "no invoice"),
+    (
+        "pdf: missing folder",
+        ["pdf", "INV-000001", "-o", "{}/missing/x.pdf", "--database-url", OK],
+        {},
+        2,
+        "does not exist",
+    ),
+    (
+        "pdf: bad locale",
+        ["pdf", "INV-000001", "--database-url", OK],
+        {"SEATWISE_LOCALE": "xx_YY_ZZ"},
+        2,
+        "SEATWISE_LOCALE",
+    ),
+    (
+        "billing-link: unknown account",
+        ["billing-link", "nobody", "admin", "--database-url", OK],
+        {},
+        2,
+        "no account 'nobody'",
+    ),
+    (
+        "billing-link: no permission",
+        ["billing-link", "acme", "m1", "--database-url", OK],
+        {},
+        2,
+        "member 'm1' does not have the Manage Billing permission",
+    ),
+    (
+        "billing-link: bad URL",
+        ["billing-link", "acme", "m1", "--url", "javascript:alert(1)", "--database-url", OK],
+        {},
+        2,
+        "is not an http(s) URL",
+    ),
+    (
+        "serve: bad accent colour",
+        ["serve", "--database-url", OK],
+        {"SEATWISE_ACCENT_COLOR": "red"},
+        2,
+        "SEATWISE_ACCENT_COLOR: 'red' is not a colour like #1d4ed8",
+    ),
+    (
+        "serve: logo missing",
+        ["serve", "--database-url", OK],
+        {"SEATWISE_VENDOR_LOGO": "/no/such/logo.png"},
+        2,
+        "SEATWISE_VENDOR_LOGO",
+    ),
 ]
 
 

@@ -6,6 +6,7 @@ outbox is delivered by the worker to a real SMTP server and a real HTTP receiver
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pypdf
 import pytest
 from sqlalchemy import Engine, select
 from standardwebhooks.webhooks import Webhook
@@ -229,6 +231,17 @@ def test_the_worker_delivers_email_and_signed_webhooks_and_logs_retries(
         "Reminder: invoice INV-000001 ($1,200.00) is due 31 Jan 2024",
     ]
     assert [to for to, _ in inbox.received] == [["finance@globex.example"]] * 2
+    issued_mail, reminder_mail = (message for _, message in inbox.received)
+    (attached,) = issued_mail.iter_attachments()  # the invoice's PDF, as the page serves it
+    assert (attached.get_filename(), attached.get_content_type()) == (
+        "INV-000001.pdf",
+        "application/pdf",
+    )
+    pdf_text = pypdf.PdfReader(io.BytesIO(attached.get_content())).pages[0].extract_text()
+    assert "INV-000001" in pdf_text and "Total $1,200.00" in pdf_text
+    body = issued_mail.get_body(preferencelist=("plain",))
+    assert body is not None and "The invoice is attached as a PDF." in body.get_content()
+    assert list(reminder_mail.iter_attachments()) == []
     # Nothing more is due until the retry, 5 s later; then the 503'd webhook goes again.
     assert deliver_due(engine, clock, mailer).delivered == 0
     clock.instant += timedelta(seconds=5)

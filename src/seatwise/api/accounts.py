@@ -386,7 +386,8 @@ def create_session(
     def do() -> SessionOut:
         made = access.create_session(ctx.engine, account_id, body.member, ctx.clock)
         link = create_billing_link(ctx.engine, account_id, body.member, ctx.clock)
-        base = ctx.services.branding.public_url if ctx.services.branding else str(request.base_url)
+        brand = ctx.services.branding
+        base = (brand.public_url if brand else None) or str(request.base_url)
         return SessionOut(
             token=made.token,
             account=made.account_id,

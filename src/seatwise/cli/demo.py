@@ -138,7 +138,7 @@ def demo(as_json: bool, database: Path, force: bool) -> None:
     changes = AccountChanges(billing_address=address)
     update_account(engine, PAGE_ACCOUNT, changes, FixedClock(page.account.subscribed_at), "demo")
     link = create_billing_link(engine, PAGE_ACCOUNT, PAGE_ADMIN, SystemClock())
-    page_link = link.url(Branding.from_environment().public_url)
+    page_link = link.url(Branding.from_environment().public_url or "http://127.0.0.1:8000")
     engine.dispose()
     if as_json:
         click.echo(

@@ -24,13 +24,21 @@ from seatwise.engine.clock import SystemClock
 )
 @DATABASE_OPTION
 def serve(host: str, port: int, workers: int, database_url: str | None) -> None:
-    """Serve the REST API (OpenAPI at /v1/openapi.json, documentation at /docs)."""
+    """Serve the REST API (OpenAPI at /v1/openapi.json, documentation at /docs) and the
+    billing page (/billing, reached by the links of `seatwise billing-link` and the API's
+    account sessions)."""
     import uvicorn
 
+    from seatwise.branding import Branding
+
     store(database_url).dispose()  # a missing or unmigrated database is said now, once
+    Branding.from_environment()  # and a branding that cannot work
     if database_url:
         os.environ["SEATWISE_DATABASE_URL"] = database_url
-    click.echo(f"Seatwise API on http://{host}:{port} (documentation: /docs)", err=True)
+    click.echo(
+        f"Seatwise API on http://{host}:{port} (documentation: /docs; billing page: /billing)",
+        err=True,
+    )
     uvicorn.run(
         "seatwise.api.server:app_from_environment",
         factory=True,

@@ -23,8 +23,8 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, PAID, UNCOLLECTIBLE, VOID
 from seatwise.core.money import Currency
 from seatwise.core.payments import purchases_collection
-from seatwise.core.periods import local_date
-from seatwise.engine.accounts import address_at
+from seatwise.core.periods import Period, local_date
+from seatwise.engine.addresses import address_at
 from seatwise.engine.payments import Receipt, receipts
 from seatwise.engine.queries import InvoiceDetails, explain_invoice
 from seatwise.store import repository
@@ -150,7 +150,7 @@ def render_invoice(details: InvoiceDetails, context: Context, paid: Receipt | No
         "facts": [
             ["Invoice date", context.day(invoice.issued_at)],
             ["Due date", context.day(invoice.due_at)],
-            ["Period", f"{context.day(invoice.period.start)} – {context.day(invoice.period.end)}"],
+            ["Period", _period(context, invoice.period)],
             ["Account", stored.account_id],
             ["Currency", cur.code],
         ],
@@ -171,6 +171,12 @@ def render_invoice(details: InvoiceDetails, context: Context, paid: Receipt | No
     return _typeset(data, brand, invoice.issued_at)
 
 
+def _period(context: Context, period: Period) -> str:
+    """``1 Mar 2025 – 1 Apr 2025``, or one day for an instant's invoice (credits)."""
+    start, end = context.day(period.start), context.day(period.end)
+    return start if start == end else f"{start} – {end}"
+
+
 def _charged(account: StoredAccount, kind: str, purchased_at: datetime) -> bool:
     purchases = purchases_collection(account.events)
     how = invoice_collection(account.plan, kind, purchased_at, purchases)
@@ -181,7 +187,7 @@ def render_receipt(details: InvoiceDetails, context: Context, paid: Receipt) -> 
     """The PDF of a receipt: the payment of an invoice, how and when."""
     stored, cur, brand = details.stored, details.currency, context.branding
     invoice = stored.invoice
-    period = f"{context.day(invoice.period.start)} – {context.day(invoice.period.end)}"
+    period = _period(context, invoice.period)
     data = {
         "title": f"Receipt {paid.receipt}",
         "heading": "Receipt",

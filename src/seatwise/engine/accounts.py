@@ -8,7 +8,6 @@ its input first, so a refused request stores nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +30,7 @@ from seatwise.core.limits import (
 from seatwise.core.periods import iso
 from seatwise.core.projection import NextInvoice, next_invoice
 from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.engine.addresses import address_data, check_address
 from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
@@ -43,8 +43,6 @@ from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import read_connection, write_transaction
 from seatwise.store.repository import BillingAddress, StoredAccount
-
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 class AccountRefused(SeatwiseError):
@@ -77,22 +75,6 @@ class AccountSpec:
     billing_address: BillingAddress | None = None
     payment_method: str = "none"
     members: tuple[NewMember, ...] = ()
-
-
-def check_address(address: BillingAddress | None) -> None:
-    if address is None:
-        return
-    check_text(address.name, "billing_address.name", 200)
-    if len(address.lines) > 6:
-        raise FieldError("billing_address.lines", "at most 6 lines")
-    for index, line in enumerate(address.lines):
-        check_text(line, f"billing_address.lines[{index}]", 200)
-    if address.country is not None and not _COUNTRY.match(address.country):
-        raise FieldError(
-            "billing_address.country", f"{address.country!r} is not a country code like FR"
-        )
-    if address.tax_id is not None:
-        check_text(address.tax_id, "billing_address.tax_id", 64)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -279,33 +261,6 @@ def update_account(
         if changes.payment_method is not None:
             return set_payment_method(engine, account_id, changes.payment_method, clock, by=by)
     return None
-
-
-def address_at(
-    connection: Connection, stored: StoredAccount, at: datetime
-) -> BillingAddress | None:
-    """The billing address the account had at ``at``: documents print the address in effect
-    when they were issued, whatever it became since."""
-    history = pages.changes_of(connection, stored.id, "billing_address")
-    if not history:
-        return stored.billing_address
-    before = [change for change in history if change.at <= at]
-    data = before[-1].new if before else history[0].old
-    if data is None:
-        return None
-    return BillingAddress(data["name"], tuple(data["lines"]), data["country"], data["tax_id"])
-
-
-def address_data(address: BillingAddress | None) -> dict[str, object] | None:
-    """A billing address as the history of changes keeps it (JSON)."""
-    if address is None:
-        return None
-    return {
-        "name": address.name,
-        "lines": list(address.lines),
-        "country": address.country,
-        "tax_id": address.tax_id,
-    }
 
 
 def cancel(engine: Engine, account_id: str, clock: Clock) -> Recorded:

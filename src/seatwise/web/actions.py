@@ -34,6 +34,25 @@ def _back(anchor: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"/billing/?{asked}#{anchor}", status_code=303)
 
 
+FIELDS = {
+    "billing_address.name": "Name",
+    "billing_address.country": "Country",
+    "billing_address.tax_id": "Tax ID",
+    "payment_method": "Payment method",
+    "credits": "Credits",
+}
+
+
+def readable(error: FieldError) -> str:
+    """A refused field as the form names it: ``Email address 2: 'x' is not an email…``."""
+    field, index = error.field, ""
+    if field.endswith("]") and "[" in field:
+        field, _, rest = field.partition("[")
+        index = f" {int(rest.rstrip(']')) + 1}" if rest.rstrip("]").isdigit() else ""
+    label = {"contacts": "Email address", "billing_address.lines": "Address line"}.get(field)
+    return f"{label or FIELDS.get(field, field)}{index}: {error.reason}"
+
+
 def _refused(
     request: Request,
     who: Viewer,
@@ -43,7 +62,7 @@ def _refused(
     asked: str | None = None,
 ) -> Response:
     status = 422 if isinstance(error, str) else status_of(error)
-    reason = error.reason if isinstance(error, FieldError) else str(error)
+    reason = readable(error) if isinstance(error, FieldError) else str(error)
     return overview_page(request, who, status, errors={section: reason}, values=values, asked=asked)
 
 

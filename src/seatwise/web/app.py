@@ -198,7 +198,7 @@ class UnexpectedErrors:
 
 def create_web_app(services: Services, branding: Branding) -> FastAPI:
     """The billing page over the API's services, branded by ``branding``."""
-    from seatwise.web import actions, pages
+    from seatwise.web import actions, invoices, pages
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = WebState(services, branding)
@@ -207,6 +207,7 @@ def create_web_app(services: Services, branding: Branding) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.include_router(pages.router)
+    app.include_router(invoices.router)
     app.include_router(actions.router)
     static = resources.files("seatwise.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -1,6 +1,7 @@
-"""The billing page's views: entering with a one-time link, the account's page, its invoices
-(each explained, as PDF, with its receipt), its credit ledger, and the cancellation's
-confirmation. Reads only; the forms post to :mod:`seatwise.web.actions`."""
+"""The billing page's views: entering with a one-time link, the account's page with the price
+quote, the credit ledger, the cancellation's confirmation, the vendor's colours and logo.
+Reads only; invoices are in :mod:`seatwise.web.invoices`, and the forms post to
+:mod:`seatwise.web.actions`."""
 
 from __future__ import annotations
 
@@ -16,19 +17,15 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.core.limits import MAX_CREDITS
 from seatwise.core.money import Currency
 from seatwise.core.seat_timeline import UTC_ZONE
-from seatwise.documents.pdf import invoice_pdf, receipt_pdf
 from seatwise.engine.billing_access import PAGE_SESSION_HOURS, open_billing_link
 from seatwise.engine.billing_page import BillingOverview, billing_overview, page_account
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.credits import PriceQuote, quote_credits, wallet
-from seatwise.engine.payments import receipts
-from seatwise.engine.queries import explain_invoice, invoice_page
-from seatwise.store.repository import InvoiceFilter
+from seatwise.engine.queries import explain_invoice
 from seatwise.web.app import COOKIE, Formats, WebState, render, web_state
-from seatwise.web.session import CurrentViewer, Viewer
+from seatwise.web.session import CurrentViewer, Viewer, render_for, viewer_formats
 
 router = APIRouter()
-INVOICES_PER_PAGE = 25
 LEDGER_RECENT = 10
 
 NOTICES = {
@@ -42,6 +39,7 @@ NOTICES = {
 
 @router.get("/enter")
 def enter(
+    request: Request,
     state: Annotated[WebState, Depends(web_state)],
     token: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
@@ -56,7 +54,7 @@ def enter(
         path="/billing",
         httponly=True,
         samesite="lax",
-        secure=state.branding.public_url.startswith("https://"),
+        secure=(state.branding.public_url or str(request.base_url)).startswith("https://"),
     )
     return response
 
@@ -106,16 +104,15 @@ def overview_page(
     fmt = Formats(who.branding, stored.plan.currency, stored.account.timezone)
     credits = stored.plan.credits is not None or bool(found.view.wallet.entries)
     entries = list(reversed(found.view.wallet.entries))
-    return render(
+    return render_for(
         request,
+        who,
         "overview.html",
         status,
         o=found,
         fmt=fmt,
         now=now,
         price=price_in_words(stored.plan, fmt.money),
-        session=who.session,
-        csrf=who.session.csrf,
         notice=notice,
         errors=errors or {},
         values=values or {},
@@ -194,87 +191,17 @@ def quote(
     )
 
 
-@router.get("/invoices")
-def invoices(
-    request: Request,
-    who: CurrentViewer,
-    after: Annotated[str | None, Query(max_length=40)] = None,
-) -> Response:
-    """Every invoice, newest first, a page at a time (htmx appends the next page)."""
-    rows = invoice_page(
-        who.engine,
-        InvoiceFilter(account_id=who.account_id),
-        after,
-        INVOICES_PER_PAGE + 1,
-        newest_first=True,
-    )
-    shown = rows[:INVOICES_PER_PAGE]
-    fmt = formats_of(who)
-    values: dict[str, Any] = {
-        "invoices": shown,
-        "fmt": fmt,
-        "next_after": shown[-1].stored.number if len(rows) > INVOICES_PER_PAGE else None,
-    }
-    if request.headers.get("hx-request") == "true" and after is not None:
-        return render(request, "_invoice_rows.html", **values)
-    return render(request, "invoices.html", session=who.session, csrf=who.session.csrf, **values)
-
-
-def formats_of(who: Viewer) -> Formats:
-    """The account's formats (its currency and time zone)."""
-    stored = page_account(who.engine, who.account_id)
-    return Formats(who.branding, stored.plan.currency, stored.account.timezone)
-
-
-@router.get("/invoices/{number}")
-def invoice(request: Request, who: CurrentViewer, number: str) -> Response:
-    """One invoice, every line with its explanation, its credit notes and payments."""
-    details = explain_invoice(who.engine, number)
-    paid = receipts(who.engine, number)
-    return render(
-        request,
-        "invoice.html",
-        session=who.session,
-        csrf=who.session.csrf,
-        d=details,
-        paid=paid,
-        fmt=formats_of(who),
-    )
-
-
-def _pdf(data: bytes, name: str) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-@router.get("/invoices/{number}/invoice.pdf")
-def invoice_file(who: CurrentViewer, number: str) -> Response:
-    return _pdf(invoice_pdf(who.engine, number, who.branding), f"{number}.pdf")
-
-
-@router.get("/invoices/{number}/receipt.pdf")
-def receipt_file(who: CurrentViewer, number: str) -> Response:
-    return _pdf(receipt_pdf(who.engine, number, who.branding), f"{number}-receipt.pdf")
-
-
 @router.get("/credits")
 def ledger(request: Request, who: CurrentViewer) -> Response:
     """The whole credit ledger, newest first."""
     found = wallet(who.engine, who.account_id, who.clock.now())
-    return render(
+    return render_for(
         request,
+        who,
         "ledger.html",
-        session=who.session,
-        csrf=who.session.csrf,
         w=found,
         entries=list(reversed(found.entries)),
-        fmt=formats_of(who),
+        fmt=viewer_formats(who),
     )
 
 
@@ -284,11 +211,10 @@ def confirm_cancel(request: Request, who: CurrentViewer) -> Response:
     now = who.clock.now()
     found = billing_overview(who.engine, who.account_id, now)
     stored = found.view.stored
-    return render(
+    return render_for(
         request,
+        who,
         "cancel.html",
-        session=who.session,
-        csrf=who.session.csrf,
         o=found,
         fmt=Formats(who.branding, stored.plan.currency, stored.account.timezone),
     )

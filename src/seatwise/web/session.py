@@ -4,17 +4,19 @@ the request then runs in the session's account scope (every other account is unk
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from seatwise.branding import Branding
 from seatwise.engine.billing_access import PageSession, page_session
+from seatwise.engine.billing_page import page_account
 from seatwise.engine.clock import Clock
 from seatwise.store.repository.scope import enter_account_scope
-from seatwise.web.app import COOKIE, WebState, web_state
+from seatwise.web.app import COOKIE, Formats, WebState, render, web_state
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,16 @@ async def viewer(request: Request, state: Annotated[WebState, Depends(web_state)
 
 
 CurrentViewer = Annotated[Viewer, Depends(viewer)]
+
+
+def viewer_formats(who: Viewer) -> Formats:
+    """Money and dates of the viewer's account (its currency and time zone)."""
+    stored = page_account(who.engine, who.account_id)
+    return Formats(who.branding, stored.plan.currency, stored.account.timezone)
+
+
+def render_for(
+    request: Request, who: Viewer, template: str, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """A page of the viewer's session: its header names them, its forms carry their token."""
+    return render(request, template, status, session=who.session, csrf=who.session.csrf, **values)
