@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -85,3 +86,42 @@ def test_a_sessions_link_opens_the_billing_page_once(v: Vendor) -> None:
     assert again.status_code == 410 and "This link was used already" in again.text
     refused = v.client.post("/v1/accounts/acme/sessions", json={"member": "m1"}, headers=v.auth)
     assert refused.status_code == 403
+
+
+def tiny_png(path: Path) -> Path:
+    """A 2 × 2 red PNG, written by hand (no imaging library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_the_vendors_logo_and_colour_brand_the_page_and_the_pdf(v: Vendor, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from seatwise.api import create_app
+    from seatwise.engine.billing_access import create_billing_link
+
+    logo = tiny_png(tmp_path / "logo.png")
+    brand = Branding(name="Northwind", logo=logo, accent="#facc15")
+    client = TestClient(create_app(v.engine, v.clock, branding=brand))
+    link = create_billing_link(v.engine, "acme", "admin", v.clock)
+    page = client.get(f"/billing/enter?token={link.token}")
+    assert '<img class="logo" src="/billing/logo" alt="Northwind">' in page.text
+    served = client.get("/billing/logo")
+    assert served.status_code == 200 and served.content == logo.read_bytes()
+    theme = client.get("/billing/theme.css").text  # black text reads on yellow
+    assert "--accent: #facc15; --accent-text: #000000; --link: #1e3a8a;" in theme
+    pdf = pypdf.PdfReader(io.BytesIO(invoice_pdf(v.engine, "INV-000001", brand)))
+    assert len(pdf.pages[0].images) == 1
