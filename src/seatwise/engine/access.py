@@ -21,17 +21,16 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.limits import check_text
-from seatwise.core.seat_timeline import ACTIVE, MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import ACTIVE, SeatTimeline
 from seatwise.engine.clock import Clock
 from seatwise.store import access_repository as access
 from seatwise.store import repository
 from seatwise.store.access_repository import StoredKey
 from seatwise.store.database import read_connection, write_transaction
-from seatwise.store.repository import StoredAccount
 
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX, SESSION_PREFIX = "sw_live_", "sw_sess_"
@@ -135,17 +134,19 @@ class NewSession:
     expires_at: datetime
 
 
-def check_billing_member(stored: StoredAccount, member_id: str, now: datetime) -> None:
+def check_billing_member(
+    connection: Connection, account_id: str, member_id: str, now: datetime
+) -> None:
     """``member_id`` may see and manage the account's billing at ``now``: an active member
-    with the Manage Billing permission, of an account that has not ended (:class:`AccessDenied`,
-    403, or :class:`AccessRefused` for an unknown member)."""
-    member = next((m for m in stored.account.members if m.id == member_id), None)
+    with the Manage Billing permission (:class:`AccessDenied`, 403; :class:`AccessRefused` for
+    an unknown member; :class:`~seatwise.store.repository.UnknownAccount` for an unknown
+    account). Reads the member only, not the account's history."""
+    member, changes = repository.member_history(connection, account_id, member_id)
     if member is None:
-        raise AccessRefused(f"member: account {stored.id!r} has no member {member_id!r}")
+        raise AccessRefused(f"member: account {account_id!r} has no member {member_id!r}")
     if not member.manage_billing:
         raise AccessDenied(f"member {member_id!r} does not have the Manage Billing permission", 403)
-    timeline = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
-    if timeline.state_at(member_id, now) != ACTIVE:
+    if SeatTimeline(changes).state_at(member_id, now) != ACTIVE:
         raise AccessDenied(f"member {member_id!r} is not active", 403)
 
 
@@ -155,7 +156,7 @@ def create_session(engine: Engine, account_id: str, member_id: str, clock: Clock
     now = clock.now()
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     with write_transaction(engine) as connection:
-        check_billing_member(repository.load_account(connection, account_id), member_id, now)
+        check_billing_member(connection, account_id, member_id, now)
         expires = now + timedelta(minutes=SESSION_MINUTES)
         access.add_session(connection, hash_secret(token), account_id, member_id, now, expires)
     return NewSession(token, account_id, member_id, expires)

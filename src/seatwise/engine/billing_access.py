@@ -33,7 +33,6 @@ from seatwise.engine.access import (
 from seatwise.engine.clock import Clock
 from seatwise.store import access_repository as access
 from seatwise.store import page_repository as pages
-from seatwise.store import repository
 from seatwise.store.database import read_connection, write_transaction
 from seatwise.store.repository.scope import account_scope
 
@@ -105,7 +104,7 @@ def create_billing_link(engine: Engine, account_id: str, member_id: str, clock: 
     token = LINK_PREFIX + secrets.token_urlsafe(32)
     expires = now + timedelta(minutes=LINK_MINUTES)
     with write_transaction(engine) as connection:
-        check_billing_member(repository.load_account(connection, account_id), member_id, now)
+        check_billing_member(connection, account_id, member_id, now)
         pages.add_link(connection, hash_secret(token), account_id, member_id, now, expires)
     return NewLink(token, account_id, member_id, expires)
 
@@ -139,8 +138,7 @@ def open_billing_link(engine: Engine, token: str, clock: Clock) -> PageSession:
                 410,
             )
         try:
-            stored = repository.load_account(connection, link.account_id)
-            check_billing_member(stored, link.member_id, now)
+            check_billing_member(connection, link.account_id, link.member_id, now)
         except AccessDenied as denied:
             raise LinkRefused("You cannot see this account's billing", str(denied), 403) from None
         if not pages.use_link(connection, link.id, now):
@@ -181,10 +179,9 @@ def page_session(engine: Engine, cookie: str, clock: Clock) -> PageSession:
             raise SessionEnded(
                 "Your billing session has ended: open the billing page again from your product."
             )
-        with account_scope(session.account_id):
-            stored = repository.load_account(connection, session.account_id)
         try:
-            check_billing_member(stored, session.member_id, now)
+            with account_scope(session.account_id):
+                check_billing_member(connection, session.account_id, session.member_id, now)
         except AccessDenied as denied:
             raise SessionEnded(str(denied)) from None
     return PageSession(

@@ -20,7 +20,7 @@ from seatwise.store import page_repository as pages
 from seatwise.store import repository
 from seatwise.store.database import read_connection
 from seatwise.store.page_repository import BillingChange
-from seatwise.store.repository import StoredAccount
+from seatwise.store.repository import AccountBasics
 
 RECENT_INVOICES = 10
 
@@ -111,11 +111,11 @@ def billing_overview(engine: Engine, account_id: str, now: datetime) -> BillingO
     )
 
 
-def page_account(engine: Engine, account_id: str) -> StoredAccount:
-    """The account as stored: its currency and time zone, which every amount and date of
-    it is shown in, its payment method (the account scope applies)."""
+def account_basics(engine: Engine, account_id: str) -> AccountBasics:
+    """The account's currency and time zone, which every amount and date of it is shown in,
+    and its payment method, without its history (the account scope applies)."""
     with read_connection(engine) as connection:
-        return repository.load_account(connection, account_id)
+        return repository.account_basics(connection, account_id)
 
 
 def _held(

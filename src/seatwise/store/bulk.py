@@ -11,7 +11,6 @@ reference each other without a round trip per row.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,15 +53,6 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
         return UTCDateTime.sqlite_text  # the same text, without three layers of calls
     return column_type.dialect_impl(dialect).bind_processor(dialect)
-
-
-def _convert(column: tuple[Any, ...], process: Callable[[Any], Any]) -> list[Any]:
-    """One column's values as the driver takes them; equal values (the instants that the lines
-    of one invoice share) are converted once."""
-    once = functools.lru_cache(maxsize=None)(
-        lambda value: None if value is None else process(value)
-    )
-    return list(map(once, column))
 
 
 def _cursor(connection: Connection) -> Any:

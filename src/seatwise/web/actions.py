@@ -8,6 +8,7 @@ so a double click buys once."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,8 +31,7 @@ Text = Annotated[str, Form(max_length=2000)]
 
 
 def _back(anchor: str, **query: str) -> RedirectResponse:
-    asked = "&".join(f"{key}={value}" for key, value in query.items())
-    return RedirectResponse(f"/billing/?{asked}#{anchor}", status_code=303)
+    return RedirectResponse(f"/billing/?{urlencode(query)}#{anchor}", status_code=303)
 
 
 FIELDS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from seatwise.core.limits import MAX_CREDITS
 from seatwise.core.money import Currency
 from seatwise.core.seat_timeline import UTC_ZONE
 from seatwise.engine.billing_access import PAGE_SESSION_HOURS, open_billing_link
-from seatwise.engine.billing_page import BillingOverview, billing_overview, page_account
+from seatwise.engine.billing_page import BillingOverview, account_basics, billing_overview
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.credits import PriceQuote, quote_credits, wallet
 from seatwise.engine.queries import explain_invoice
@@ -101,7 +102,7 @@ def overview_page(
     now = who.clock.now()
     found: BillingOverview = billing_overview(who.engine, who.account_id, now)
     stored = found.view.stored
-    fmt = Formats(who.branding, stored.plan.currency, stored.account.timezone)
+    fmt = viewer_formats(who, stored)
     credits = stored.plan.credits is not None or bool(found.view.wallet.entries)
     entries = list(reversed(found.view.wallet.entries))
     return render_for(
@@ -178,16 +179,17 @@ def quote(
 ) -> Response:
     """The price of what is typed in the buy form: a fragment for htmx, else the page."""
     if request.headers.get("hx-request") != "true":
-        return RedirectResponse(f"/billing/?credits={credits}#credits", status_code=303)
-    stored = page_account(who.engine, who.account_id)
+        asked = urlencode({"credits": credits})
+        return RedirectResponse(f"/billing/?{asked}#credits", status_code=303)
+    basics = account_basics(who.engine, who.account_id)
     return render(
         request,
         "_quote.html",
         quote=quote_view(who, credits),
-        fmt=money_formats(who, stored.plan.currency),
+        fmt=money_formats(who, basics.currency),
         csrf=who.session.csrf,
         key=secrets.token_urlsafe(16),
-        can_buy=stored.payment_method != "none",
+        can_buy=basics.payment_method != "none",
     )
 
 
@@ -210,13 +212,12 @@ def confirm_cancel(request: Request, who: CurrentViewer) -> Response:
     """What cancelling does, in words, and the button that does it."""
     now = who.clock.now()
     found = billing_overview(who.engine, who.account_id, now)
-    stored = found.view.stored
     return render_for(
         request,
         who,
         "cancel.html",
         o=found,
-        fmt=Formats(who.branding, stored.plan.currency, stored.account.timezone),
+        fmt=viewer_formats(who, found.view.stored),
     )
 
 

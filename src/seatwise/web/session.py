@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from seatwise.branding import Branding
 from seatwise.engine.billing_access import PageSession, page_session
-from seatwise.engine.billing_page import page_account
+from seatwise.engine.billing_page import account_basics
 from seatwise.engine.clock import Clock
+from seatwise.store.repository import StoredAccount
 from seatwise.store.repository.scope import enter_account_scope
 from seatwise.web.app import COOKIE, Formats, WebState, render, web_state
 
@@ -60,10 +61,13 @@ async def viewer(request: Request, state: Annotated[WebState, Depends(web_state)
 CurrentViewer = Annotated[Viewer, Depends(viewer)]
 
 
-def viewer_formats(who: Viewer) -> Formats:
-    """Money and dates of the viewer's account (its currency and time zone)."""
-    stored = page_account(who.engine, who.account_id)
-    return Formats(who.branding, stored.plan.currency, stored.account.timezone)
+def viewer_formats(who: Viewer, stored: StoredAccount | None = None) -> Formats:
+    """Money and dates of the viewer's account (its currency and time zone); ``stored``: the
+    account when the caller has loaded it already."""
+    if stored is not None:
+        return Formats(who.branding, stored.plan.currency, stored.account.timezone)
+    basics = account_basics(who.engine, who.account_id)
+    return Formats(who.branding, basics.currency, basics.timezone)
 
 
 def render_for(

@@ -9,6 +9,7 @@ invoice numbers answer as if they did not exist), whatever the handler asked for
 """
 
 from seatwise.store.repository.accounts import (
+    AccountBasics,
     AccountRow,
     BillingAddress,
     IngestView,
@@ -16,6 +17,7 @@ from seatwise.store.repository.accounts import (
     RecordedEvent,
     StoredAccount,
     UnknownAccount,
+    account_basics,
     account_ids,
     account_rows,
     add_member,
@@ -32,6 +34,7 @@ from seatwise.store.repository.accounts import (
     lock_account,
     lock_accounts,
     mark_billing_error,
+    member_history,
     next_event_seq,
     plan_rows,
     plan_users,
@@ -80,6 +83,7 @@ __all__ = [
     "INVOICE_PREFIX",
     "LINE_COLUMNS",
     "STATUS_COLUMNS",
+    "AccountBasics",
     "AccountRow",
     "BillingAddress",
     "IngestView",
@@ -93,6 +97,7 @@ __all__ = [
     "StoredInvoice",
     "UnknownAccount",
     "UnknownInvoice",
+    "account_basics",
     "account_ids",
     "account_rows",
     "add_member",
@@ -125,6 +130,7 @@ __all__ = [
     "lock_account",
     "lock_accounts",
     "mark_billing_error",
+    "member_history",
     "next_event_seq",
     "next_numbers",
     "plan_rows",

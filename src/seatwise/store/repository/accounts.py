@@ -25,6 +25,7 @@ from seatwise.core.credits import (
     credit_action,
 )
 from seatwise.core.errors import SeatwiseError
+from seatwise.core.money import Currency
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange
 from seatwise.store import bulk
@@ -428,6 +429,33 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
     return views
 
 
+def member_history(
+    connection: Connection, account_id: str, member_id: str
+) -> tuple[Member | None, list[MemberChange]]:
+    """One member of an account and their changes in time order, in two small queries
+    (whatever the account's history): who may see its billing is decided from this.
+    :class:`UnknownAccount` for an account the scope does not know."""
+    check_account(connection, account_id)
+    row = connection.execute(
+        select(members).where(members.c.account_id == account_id, members.c.member_id == member_id)
+    ).one_or_none()
+    if row is None:
+        return None, []
+    changes = [
+        MemberChange(found.at, member_id, found.action)
+        for found in connection.execute(
+            select(timeline_events.c.at, timeline_events.c.action)
+            .where(
+                timeline_events.c.account_id == account_id,
+                timeline_events.c.member_id == member_id,
+                timeline_events.c.action.in_(MEMBER_ACTIONS),
+            )
+            .order_by(timeline_events.c.at, timeline_events.c.seq)
+        )
+    ]
+    return Member(member_id, bool(row.manage_billing), row.email), changes
+
+
 def append_events_of_accounts(
     connection: Connection, events: Sequence[tuple[str, int, TimelineEvent]], now: datetime
 ) -> None:
@@ -563,6 +591,31 @@ def account_rows(
         )
         for row in connection.execute(query)
     ]
+
+
+@dataclass(frozen=True)
+class AccountBasics:
+    """What showing an account's amounts and dates needs, without its history."""
+
+    id: str
+    currency: Currency
+    timezone: ZoneInfo
+    payment_method: str
+
+
+def account_basics(connection: Connection, account_id: str) -> AccountBasics:
+    """The account's currency, time zone and payment method, in one query (the account scope
+    applies)."""
+    check_in_scope(account_id)
+    row = connection.execute(
+        select(accounts.c.timezone, accounts.c.payment_method, plans.c.definition)
+        .join(plans, plans.c.id == accounts.c.plan_id)
+        .where(accounts.c.id == account_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+    plan = parse_plan(json.loads(row.definition))
+    return AccountBasics(account_id, plan.currency, ZoneInfo(row.timezone), row.payment_method)
 
 
 def load_account(connection: Connection, account_id: str) -> StoredAccount:
