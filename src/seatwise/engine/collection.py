@@ -374,7 +374,7 @@ class AccountRun:
         state = result.state
         ended_at = state.ends_at if state.status != "active" else None
         repository.update_account_after_billing(
-            connection, self.account_id, state.status, self.balance, ended_at
+            connection, self.account_id, state.status, self.balance, ended_at, self.until
         )
         self.tell_alerts(result)
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger

@@ -61,6 +61,7 @@ accounts = Table(
     Column("billing_address", Text),  # JSON list of lines
     Column("billing_country", String(2)),  # ISO 3166-1 alpha-2
     Column("billing_tax_id", String(64)),
+    Column("billed_until", UTCDateTime),  # the latest `until` a billing run billed it up to
 )
 
 contacts = Table(

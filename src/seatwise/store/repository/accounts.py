@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, literal, or_, select, update
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import TimelineEvent
@@ -40,6 +40,7 @@ from seatwise.store.tables import (
     plans,
     timeline_events,
 )
+from seatwise.store.types import UTCDateTime
 
 
 class UnknownAccount(SeatwiseError):
@@ -71,6 +72,7 @@ class StoredAccount:
     billing_address: BillingAddress | None = None
     plan_id: str = ""
     billing_error: str | None = None
+    billed_until: datetime | None = None  # the latest instant a billing run billed it up to
 
     def tells(self, at: datetime) -> bool:
         """Whether a fact at ``at`` is told to anyone (emails, webhooks)."""
@@ -678,6 +680,7 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
         address,
         row.plan_id,
         row.billing_error,
+        _utc(row.billed_until),
     )
 
 
@@ -706,10 +709,22 @@ def update_account_after_billing(
     status: str,
     credit_balance: int,
     ended_at: datetime | None = None,
+    billed_until: datetime | None = None,
 ) -> None:
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(status=status, credit_balance=credit_balance, ended_at=ended_at)
-    )
+    """The account as a billing run left it; ``billed_until`` (the run's ``until``) only ever
+    moves forward: what has been invoiced for the account covers time up to it."""
+    values: dict[str, Any] = {
+        "status": status,
+        "credit_balance": credit_balance,
+        "ended_at": ended_at,
+    }
+    if billed_until is not None:
+        values["billed_until"] = case(
+            (
+                or_(accounts.c.billed_until.is_(None), accounts.c.billed_until < billed_until),
+                literal(billed_until, UTCDateTime()),
+            ),
+            else_=accounts.c.billed_until,
+        )
+    connection.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
     clear_billing_error(connection, account_id)
