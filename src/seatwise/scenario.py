@@ -167,6 +167,21 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     )
 
 
+def load_plan_file(path: str | Path) -> tuple[Plan, dict[str, Any]]:
+    """A plan document on its own (what a scenario's ``plan:`` holds), validated, with the
+    mapping it was read from; :class:`SourceError` naming the file and the line."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SourceError(file, None, f"cannot read the file: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise SourceError(
+            file, None, f"not UTF-8 text (byte {error.start + 1}): save the plan as UTF-8"
+        ) from None
+    return _plan(load(text, file))
+
+
 def _plan(node: Node) -> tuple[Plan, dict[str, Any]]:
     lines: dict[str, int] = {}
     data = node.to_data(lines)
