@@ -38,10 +38,11 @@ unit: $(STAMP) browser
 test: lint typecheck unit
 
 # Measurements, not tests: a year of billing for 10,000 accounts, and events reported over
-# HTTP to `seatwise serve`, on SQLite and PostgreSQL.
+# HTTP to `seatwise serve`, and a backtest of the whole book, on SQLite and PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/billing_run.py --out bench/results.json
 	$(BIN)/python bench/ingest.py --out bench/ingest.json
+	$(BIN)/python bench/backtest.py --databases sqlite,postgresql --out bench/backtest.json
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db

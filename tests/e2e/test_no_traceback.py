@@ -70,6 +70,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         .replace("2025-01-10", "2149-01-10")
         .replace("UNTIL", "2150-01-01T00:00:00Z")
     )
+    (folder / "plain.yaml").write_text('preset: seats-monthly\ncurrency: USD\nprice: "10.00"\n')
     (folder / "price.yaml").write_text(
         SCENARIO.replace('"10.00"', '"99999999999999.00"')
         .replace("COMMITTED", "0")
@@ -88,6 +89,56 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
     ("huge price", ["simulate", "{}/price.yaml"], {}, 2, "above the maximum"),
     ("huge credits", ["simulate", "{}/credits.yaml"], {}, 2, "above the maximum"),
     ("year 9999", ["simulate", "{}/year9999.yaml"], {}, 2, "outside the supported years"),
+    ("compare with nothing", ["compare", "{}/acme.yaml"], {}, 2, "name a plan to compare with"),
+    (
+        "compare: unknown preset",
+        ["compare", "{}/acme.yaml", "--preset", "nope"],
+        {},
+        2,
+        "unknown preset 'nope'",
+    ),
+    (
+        "compare: no plan file",
+        ["compare", "{}/acme.yaml", "--plan", "{}/none.yaml"],
+        {},
+        2,
+        "cannot read the file",
+    ),
+    (
+        "compare: binary plan",
+        ["compare", "{}/acme.yaml", "--plan", "{}/binary.yaml"],
+        {},
+        2,
+        "not UTF-8 text",
+    ),
+    (
+        "compare: plan without credits",
+        ["compare", "{}/acme.yaml", "--plan", "{}/plain.yaml"],
+        {},
+        2,
+        "the plan has no credits",
+    ),
+    (
+        "compare: report nowhere",
+        ["compare", "{}/acme.yaml", "--preset", "seats-annual", "--report", "{}/none/r.html"],
+        {},
+        1,
+        "No such file or directory",
+    ),
+    (
+        "simulate: report nowhere",
+        ["simulate", "{}/acme.yaml", "--report", "{}/none/r.html"],
+        {},
+        1,
+        "No such file or directory",
+    ),
+    (
+        "backtest: binary plan",
+        ["backtest", "--plan", "{}/binary.yaml", "--database-url", OK],
+        {},
+        2,
+        "not UTF-8 text",
+    ),
     (
         "--at 9999",
         ["event", "acme", "activate", "zoe", "--at", "9999-01-01T00:00:00Z", "--database-url", OK],

@@ -90,3 +90,33 @@ def test_the_http_walkthrough_runs_as_printed(tmp_path: Path) -> None:
         3,
     )
     assert "Traceback" not in done.stderr
+
+
+def test_the_what_if_walkthrough_runs_as_printed(tmp_path: Path) -> None:
+    """`What-if`, pasted into a shell in a folder beside the repository's examples: a
+    comparison, a simulation's report, and a backtest of a 10% price rise."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    text = README.read_text(encoding="utf-8").split("## What-if: compare plans", 1)[1]
+    (script,) = re.findall(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], flags=re.DOTALL)
+    (tmp_path / "src").symlink_to(README.parent / "src")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("SEATWISE_DATABASE_URL", None)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "seats-monthly" in done.stdout and "active-users-monthly" in done.stdout
+    assert "seat lines                 $2,172.00 → $2,389.20  (+10.00%)" in done.stdout
+    (row,) = csv.DictReader((tmp_path / "book.csv").open(encoding="utf-8"))
+    assert (row["account"], row["old_total"], row["new_total"]) == ("hooli", "2172.00", "2389.20")
+    for report in ("acme.html", "book.html"):
+        assert "<svg" in (tmp_path / report).read_text(encoding="utf-8")

@@ -11,13 +11,18 @@ from pathlib import Path
 
 import click
 
+from seatwise.analysis.compare import Comparison, compare, own_policy, preset_policy
+from seatwise.analysis.reports import comparison_report
+from seatwise.analysis.tables import comparison_json, comparison_text
 from seatwise.cli.app import fail, main
 from seatwise.cli.simulation import example_files
+from seatwise.core.presets import preset_names
 from seatwise.engine.simulation import simulate as simulate_on_store
 from seatwise.report import invoice_table
-from seatwise.scenario import document, parse_scenario
+from seatwise.scenario import Scenario, document, parse_scenario
 
 PAGE_ACCOUNT, PAGE_ADMIN = "umbrella", "ada"
+COMPARED = "1_licences_annual"
 DEMO_ACCOUNTS = {name.removesuffix(".yaml") for name, _ in example_files()} | {PAGE_ACCOUNT}
 
 
@@ -61,6 +66,17 @@ until: {now.strftime("%Y-%m-%dT%H:%M:%SZ")}
 """
 
 
+def five_presets(scenario: Scenario) -> Comparison:
+    """The scenario under its own preset and the four others, at its price."""
+    own = own_policy(scenario)
+    others = [
+        preset_policy(scenario, name)
+        for name in preset_names()
+        if name != scenario.plan_data.get("preset")
+    ]
+    return compare(scenario, [own, *others])
+
+
 def check_demo_database(path: Path) -> None:
     """The demo empties its file first: only a file it made itself (or no file) may be."""
     import sqlite3
@@ -100,10 +116,18 @@ def how_to_run() -> str:
     help="The SQLite file the demo bills in (emptied first; only a demo's own file).",
 )
 @click.option("--force", is_flag=True, help="Replace --database even if it is not a demo's.")
-def demo(as_json: bool, database: Path, force: bool) -> None:
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("seatwise-demo-comparison.html"),
+    show_default=True,
+    help="Where the comparison of the five presets is written, as an HTML report.",
+)
+def demo(as_json: bool, database: Path, force: bool, report: Path) -> None:
     """Bill a realistic year of one customer for each preset, on an SQLite file, and print
     the invoices; then `seatwise invoices`, `explain` and `project` work on that file, and
-    `seatwise serve` shows the printed billing-page link."""
+    `seatwise serve` shows the printed billing-page link. Last, the first customer's year is
+    compared under all five presets, in the terminal and in an HTML report."""
     from seatwise.branding import Branding
     from seatwise.engine.accounts import AccountChanges, update_account
     from seatwise.engine.billing_access import LINK_MINUTES, create_billing_link
@@ -140,12 +164,15 @@ def demo(as_json: bool, database: Path, force: bool) -> None:
     link = create_billing_link(engine, PAGE_ACCOUNT, PAGE_ADMIN, SystemClock())
     page_link = link.url(Branding.from_environment().public_url or "http://127.0.0.1:8000")
     engine.dispose()
+    comparison = five_presets(scenarios[0][1])
+    report.write_text(comparison_report(comparison), encoding="utf-8")
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "database": url,
                     "accounts": documents,
+                    "comparison": {"report": str(report), **comparison_json(comparison)},
                     "billing_page": {
                         "account": PAGE_ACCOUNT,
                         "member": PAGE_ADMIN,
@@ -159,6 +186,11 @@ def demo(as_json: bool, database: Path, force: bool) -> None:
         )
         return
     program = how_to_run()
+    click.echo("=" * 100)
+    click.echo(f"{COMPARED}'s year under all five presets (`seatwise compare`):")
+    click.echo(comparison_text(comparison, invoices=False))
+    click.echo()
+    click.echo(f"Every invoice of each, and the charts: {report}")
     click.echo(f"Billed on {database}. Explore it:")
     click.echo(f"  {program} invoices 1_licences_annual --database-url {url}")
     click.echo(f"  {program} explain INV-000002 --database-url {url}")

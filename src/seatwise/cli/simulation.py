@@ -25,7 +25,12 @@ from seatwise.scenario import document, load_scenario
     is_flag=True,
     help="Compare the result with the file's `expect:` block; exit 1 on any difference.",
 )
-def simulate(file: Path, as_json: bool, explain: bool, check: bool) -> None:
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report (seats and invoices over time) to this file.",
+)
+def simulate(file: Path, as_json: bool, explain: bool, check: bool, report: Path | None) -> None:
     """Bill the scenario FILE from its subscription to `until` on a fresh in-memory store.
 
     Exit status 0 on success, 2 if the scenario is invalid (the message names the file, the
@@ -36,6 +41,10 @@ def simulate(file: Path, as_json: bool, explain: bool, check: bool) -> None:
         fail(f"{file} has no `expect:` block to check")
     result = simulate_on_store(scenario)
     doc = document(result)
+    if report is not None:
+        from seatwise.analysis.reports import simulation_report
+
+        report.write_text(simulation_report(result), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif not check:
@@ -55,6 +64,8 @@ def simulate(file: Path, as_json: bool, explain: bool, check: bool) -> None:
             sys.exit(EXIT_FAILED)
         count = len(doc["invoices"])
         click.echo(f"{file}: as expected ({count} invoice{'' if count == 1 else 's'})", err=as_json)
+    if report is not None:
+        click.echo(f"report written to {report}", err=as_json or check)
 
 
 def example_files() -> list[tuple[str, str]]:
