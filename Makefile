@@ -45,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/backtest.py --databases sqlite,postgresql --out bench/backtest.json
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db seatwise-demo-comparison.html

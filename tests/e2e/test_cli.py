@@ -77,6 +77,11 @@ def test_demo_prints_a_year_for_every_preset(tmp_path: Path) -> None:
         assert preset_word in done.stdout.lower()
     assert "See umbrella's billing page, as its billing admin ada does:" in done.stdout
     assert "http://127.0.0.1:8000/billing/enter?token=sw_link_" in done.stdout
+    # it ends with Globex's year under the five presets, and their report beside the file
+    assert "1_licences_annual's year under all five presets" in done.stdout
+    assert "own plan (licences-annual)" in done.stdout and "contract-annual" in done.stdout
+    assert "$25,368.66" not in done.stdout  # the renewal at `until` is the next period's
+    assert "<svg" in (tmp_path / "demo-comparison.html").read_text(encoding="utf-8")
 
 
 def test_pdf_writes_the_same_bytes_in_every_process(tmp_path: Path) -> None:

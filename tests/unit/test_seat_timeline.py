@@ -1,10 +1,13 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seatwise.core.errors import TimelineError
 from seatwise.core.periods import Period
-from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import TRANSITIONS, MemberChange, SeatSweep, SeatTimeline
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -87,3 +90,55 @@ def test_a_member_can_be_reactivated_within_six_months_only() -> None:
         SeatTimeline(
             [*base, MemberChange(datetime(2024, 7, 31, 9, 1, tzinfo=UTC), "ana", "reactivate")]
         )
+
+
+# -- the sweep a billing walk keeps: the timeline's answers, as running state ------------------
+
+
+@st.composite
+def member_histories(draw: st.DrawFn) -> list[MemberChange]:
+    """Legal changes of up to 6 members over 20 days, several at one instant at times."""
+    states: dict[str, str] = {}
+    changes = []
+    hour = 0
+    for _ in range(draw(st.integers(0, 40))):
+        hour += draw(st.sampled_from([0, 0, 1, 5, 24]))
+        member = draw(st.sampled_from([f"m{i}" for i in range(6)]))
+        legal = [a for a, moves in TRANSITIONS.items() if states.get(member) in moves]
+        if not legal or hour >= 20 * 24:
+            continue
+        action = draw(st.sampled_from(legal))
+        if action == "reactivate":
+            continue  # within 6 months always here: the timeline's own rule, tested above
+        states[member] = TRANSITIONS[action][states.get(member)]
+        changes.append(MemberChange(at(1) + timedelta(hours=hour), member, action))
+    return changes
+
+
+@given(member_histories(), st.booleans(), st.lists(st.integers(0, 20 * 24), max_size=4))
+def test_the_sweep_answers_as_the_timeline_does(
+    changes: list[MemberChange], count_invited: bool, cuts: list[int]
+) -> None:
+    """Walking the changes group by group, with cycles cut at arbitrary instants: holders now,
+    the distinct holders and the peak of each cycle, in the timeline's order."""
+    seats = SeatTimeline(changes)
+    sweep = SeatSweep(count_invited)
+    start = at(1)
+    boundaries = sorted({start + timedelta(hours=hour) for hour in cuts} - {start})
+    boundaries.append(at(25))
+    groups = [(instant, list(group)) for instant, group in groupby(changes, key=lambda c: c.at)]
+    index = 0
+    for end in boundaries:
+        while index < len(groups) and groups[index][0] <= start:
+            sweep.apply(*groups[index])
+            index += 1
+        sweep.begin_cycle(end)
+        assert sweep.holders() == seats.holders_at(start, count_invited)
+        while index < len(groups) and groups[index][0] < end:
+            sweep.apply(*groups[index])
+            assert sweep.holders() == seats.holders_at(groups[index][0], count_invited)
+            index += 1
+        cycle = Period(start, end)
+        assert sweep.cycle_holders() == seats.holders_during(cycle, count_invited)
+        assert sweep.cycle_peak == seats.peak_during(cycle, count_invited)
+        start = end

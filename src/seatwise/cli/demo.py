@@ -119,11 +119,10 @@ def how_to_run() -> str:
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("seatwise-demo-comparison.html"),
-    show_default=True,
-    help="Where the comparison of the five presets is written, as an HTML report.",
+    help="Where the comparison of the five presets is written, as an HTML report "
+    "(default: beside --database, seatwise-demo-comparison.html).",
 )
-def demo(as_json: bool, database: Path, force: bool, report: Path) -> None:
+def demo(as_json: bool, database: Path, force: bool, report: Path | None) -> None:
     """Bill a realistic year of one customer for each preset, on an SQLite file, and print
     the invoices; then `seatwise invoices`, `explain` and `project` work on that file, and
     `seatwise serve` shows the printed billing-page link. Last, the first customer's year is
@@ -165,6 +164,7 @@ def demo(as_json: bool, database: Path, force: bool, report: Path) -> None:
     page_link = link.url(Branding.from_environment().public_url or "http://127.0.0.1:8000")
     engine.dispose()
     comparison = five_presets(scenarios[0][1])
+    report = report or database.with_name(f"{database.stem}-comparison.html")
     report.write_text(comparison_report(comparison), encoding="utf-8")
     if as_json:
         click.echo(

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
+from functools import lru_cache
 from itertools import groupby, pairwise
 from zoneinfo import ZoneInfo
 
@@ -36,11 +37,11 @@ from seatwise.core.credit_billing import (
 from seatwise.core.credits import CreditEvent, Wallet
 from seatwise.core.errors import TimelineError
 from seatwise.core.invoicing import Explanation, Invoice, Line, lines_total, settle
-from seatwise.core.money import Currency, round_half_up
+from seatwise.core.money import Currency, round_ratio
 from seatwise.core.periods import Period, Schedule, add_days, local_date, make_schedule
 from seatwise.core.plans import Plan
 from seatwise.core.proration import describe_fraction, fraction_remaining
-from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
 
 TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
 
@@ -74,7 +75,11 @@ class BillingResult:
 
 def format_day(instant: datetime, tz: ZoneInfo) -> str:
     """A calendar date as invoices print it: ``15 Mar 2021``."""
-    day = local_date(instant, tz)
+    return _format_date(local_date(instant, tz))
+
+
+@lru_cache(maxsize=4096)
+def _format_date(day: date) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
@@ -87,12 +92,14 @@ class BillingWalk:
     seats: SeatTimeline
     schedule: Schedule
     committed: int
+    sweep: SeatSweep  # occupancy at the instant the walk has reached
     paid_seats: int = 0  # seats paid for in the current term (advance) — "billed seats"
     term_index: int = 0
     started: bool = False
     ended: bool = False
     ends_at: datetime | None = None
     pending: list[Line] = field(default_factory=list)
+    pending_total: int = 0  # the sum of ``pending``, kept as items come and go
     pending_since: datetime | None = None
     invoices: list[Invoice] = field(default_factory=list)
     events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
@@ -101,6 +108,10 @@ class BillingWalk:
     awaiting_payment: dict[datetime, int] = field(default_factory=dict)  # purchases unpaid
     overage: list[Line] = field(default_factory=list)  # credits_overage, for a monthly invoice
     alerts: list[CreditAlert] = field(default_factory=list)
+    terms: dict[int, Period] = field(default_factory=dict)  # computed once each
+    prorations: dict[tuple[int, object], tuple[Fraction, str]] = field(default_factory=dict)
+    prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
+    term_texts: dict[int, str] = field(default_factory=dict)
 
     def events_at(self, at: datetime) -> list[TimelineEvent]:
         return self.events_by_instant.get(at, [])
@@ -117,11 +128,18 @@ class BillingWalk:
     def floor(self) -> int:
         return max(self.committed, self.plan.minimum_seats)
 
-    def holders(self, instant: datetime) -> list[str]:
-        return self.seats.holders_at(instant, self.plan.count_invited)
+    def holders(self) -> list[str]:
+        """The members holding a seat at the instant the walk has reached."""
+        return self.sweep.holders()
+
+    def occupancy(self) -> int:
+        return self.sweep.count
 
     def term(self) -> Period:
-        return self.schedule.term(self.term_index)
+        term = self.terms.get(self.term_index)
+        if term is None:
+            term = self.terms[self.term_index] = self.schedule.term(self.term_index)
+        return term
 
     def issue(self, kind: str, at: datetime, period: Period, lines: Sequence[Line]) -> None:
         due = add_days(at, self.plan.net_days, self.account.timezone)
@@ -129,6 +147,7 @@ class BillingWalk:
 
     def take_pending(self, at: datetime) -> tuple[list[Line], Period]:
         lines, self.pending = self.pending, []
+        self.pending_total = 0
         since = self.pending_since or at
         self.pending_since = at
         return lines, Period(since, at)
@@ -153,7 +172,7 @@ class BillingWalk:
         )
 
     def advance_seats_line(self, seats: int, period: Period, at: datetime, why: str) -> Line:
-        holders = self.holders(at)
+        holders = self.holders()
         return self.seats_line(
             seats, period, f"{why} {len(holders)} member(s) held a seat on {self.day(at)}", holders
         )
@@ -172,7 +191,7 @@ class BillingWalk:
             seats = self.floor()
             why = f"Charged in advance for the {self.committed} agreed seat(s)."
         else:
-            seats = max(len(self.holders(at)), self.floor())
+            seats = max(self.occupancy(), self.floor())
             why = "Charged in advance for the members holding a seat at the start."
         self.paid_seats = seats
         term = self.term()
@@ -181,7 +200,7 @@ class BillingWalk:
 
     def renew(self, at: datetime) -> None:
         previous = self.paid_seats
-        occupancy = len(self.holders(at))
+        occupancy = self.occupancy()
         if self.plan.renewal_seats == "peak":
             seats = max(previous, occupancy, self.floor())
             self.committed = seats
@@ -201,39 +220,75 @@ class BillingWalk:
         if not self.started or self.ended or at >= self.term().end:
             return
         plan = self.plan
-        target = max(len(self.holders(at)), self.floor())
+        target = max(self.occupancy(), self.floor())
         if plan.seats == "peak":
             target = max(target, self.paid_seats)
         old = self.paid_seats
         if target > old:
-            self.pending.extend(self.price_change(old, target, at, changes, increase=True))
+            self.add_pending(self.price_change(old, target, at, changes, increase=True))
             self.paid_seats = target
         elif target < old and plan.decreases == "credit":
-            self.pending.extend(self.price_change(old, target, at, changes, increase=False))
+            self.add_pending(self.price_change(old, target, at, changes, increase=False))
             self.paid_seats = target
         else:
             return
         self.invoice_pending_on_change(at)
 
+    def term_words(self) -> str:
+        """The current term in words, ``15 Feb 2025 – 15 Feb 2026`` (once per term)."""
+        words = self.term_texts.get(self.term_index)
+        if words is None:
+            term = self.term()
+            words = self.term_texts[self.term_index] = (
+                f"{self.day(term.start)} – {self.day(term.end)}"
+            )
+        return words
+
+    def price_of(self, seats: int) -> tuple[int, int | None]:
+        """C(seats) for a term and the unit price at that count, computed once per count."""
+        found = self.prices.get(seats)
+        if found is None:
+            pricing = self.plan.pricing
+            found = self.prices[seats] = (pricing.cost(seats), pricing.unit_price(seats))
+        return found
+
+    def add_pending(self, lines: Sequence[Line]) -> None:
+        self.pending.extend(lines)
+        self.pending_total += lines_total(lines)
+
+    def proration(self, at: datetime) -> tuple[Fraction, str]:
+        """The share of the current term left at ``at``, and how it was obtained; by day it
+        depends on the date only, so it is computed once per date."""
+        plan, term, tz = self.plan, self.term(), self.account.timezone
+        if plan.increases.proration == "day":
+            key: tuple[int, object] = (self.term_index, local_date(at, tz))
+            found = self.prorations.get(key)
+            if found is not None:
+                return found
+        else:
+            key = (self.term_index, at)
+        granularity = plan.increases.proration
+        fraction = fraction_remaining(term, at, granularity, tz)
+        how = describe_fraction(fraction, term, at, granularity, tz)
+        self.prorations[key] = (fraction, how)
+        return fraction, how
+
     def price_change(
         self, old: int, new: int, at: datetime, changes: Sequence[MemberChange], increase: bool
     ) -> list[Line]:
-        plan = self.plan
-        pricing, term = plan.pricing, self.term()
+        plan, term = self.plan, self.term()
         if increase and plan.increases.charge == "none":
             return []
         if increase and plan.increases.charge == "full":
             fraction, how = Fraction(1), "the full term"
         else:
-            granularity = plan.increases.proration
-            fraction = fraction_remaining(term, at, granularity, self.account.timezone)
-            how = describe_fraction(fraction, term, at, granularity, self.account.timezone)
+            fraction, how = self.proration(at)
         span = Period(at, term.end)
         date = self.day(at)
         moved = tuple(dict.fromkeys(change.member for change in changes))
         cause = (
             f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
-            f"priced for {how} of the term {self.day(term.start)} – {self.day(term.end)}."
+            f"priced for {how} of the term {self.term_words()}."
         )
         explanation = Explanation(cause, members=moved, changes=tuple(changes))  # one per change
 
@@ -244,39 +299,37 @@ class BillingWalk:
                 description=description,
                 quantity=quantity,
                 unit_price=rate,
-                amount=round_half_up(cost * fraction),
+                amount=round_ratio(cost * fraction.numerator, fraction.denominator),
                 period=span,
                 explanation=explanation,
             )
 
         seat = plan.seat_name
+        new_cost, new_rate = self.price_of(new)
+        old_cost, old_rate = self.price_of(old)
         if plan.increases.lines == "delta":
             # One line for C(new) − C(old), signed: with volume tiers more seats can cost less.
             difference = abs(new - old)
-            same_rate = pricing.unit_price(new) == pricing.unit_price(old) or old == 0
-            rate = pricing.unit_price(new) if same_rate else None
+            rate = new_rate if new_rate == old_rate or old == 0 else None
             if increase:
                 kind = "additional_seats"
                 text = f"{difference} × Additional {seat.lower()} after {date} ({old} → {new})"
             else:
                 kind = "unused_time"
                 text = f"Unused time on {difference} × {seat} after {date} ({old} → {new})"
-            return [line(kind, text, difference, pricing.cost(new) - pricing.cost(old), rate)]
+            return [line(kind, text, difference, new_cost - old_cost, rate)]
         lines = []
         if new > 0:
             text = f"Remaining time on {new} × {seat} after {date}"
-            rate = pricing.unit_price(new)
-            lines.append(line("remaining_time", text, new, pricing.cost(new), rate))
+            lines.append(line("remaining_time", text, new, new_cost, new_rate))
         if old > 0:
             text = f"Unused time on {old} × {seat} after {date}"
-            lines.append(
-                line("unused_time", text, old, -pricing.cost(old), pricing.unit_price(old))
-            )
+            lines.append(line("unused_time", text, old, -old_cost, old_rate))
         return lines
 
     def invoice_pending_on_change(self, at: datetime) -> None:
         mode = self.plan.pending.invoice
-        total = lines_total(self.pending)
+        total = self.pending_total
         due_now = mode == "immediately" or (
             mode == "threshold" and total > 0 and total >= self.plan.pending.threshold
         )
@@ -288,7 +341,7 @@ class BillingWalk:
 
     def monthly(self, month_index: int, at: datetime) -> None:
         plan = self.plan
-        total = lines_total(self.pending)
+        total = self.pending_total
         take = (
             plan.pending.invoice == "monthly"
             and bool(self.pending)
@@ -299,7 +352,7 @@ class BillingWalk:
             month = self.schedule.month(month_index - 1)
             lines = self.take_pending(at)[0] if take else []
             lines += take_overage(self)
-            in_use = len(self.holders(at))
+            in_use = self.occupancy()
             info = Line(
                 kind="info",
                 description=(
@@ -313,7 +366,7 @@ class BillingWalk:
                 explanation=Explanation(
                     f"Monthly statement on {self.day(at)}: {self.paid_seats} seat(s) paid for "
                     f"this term, {in_use} member(s) holding one.",
-                    members=tuple(self.holders(at)),
+                    members=tuple(self.holders()),
                 ),
             )
             self.issue("statement", at, month, [*lines, info])
@@ -329,18 +382,18 @@ class BillingWalk:
     def bill_cycle(self, cycle: Period, at: datetime) -> None:
         plan = self.plan
         if plan.seats == "ever_active":
-            counted = self.seats.holders_during(cycle, plan.count_invited)
+            counted = self.sweep.cycle_holders()
             count = len(counted)
             how = (
                 f"{count} member(s) held a seat at some time between {self.day(cycle.start)} "
                 f"and {self.day(cycle.end)} (each counted once)"
             )
         elif plan.seats == "peak":
-            counted = self.seats.holders_during(cycle, plan.count_invited)
-            count = self.seats.peak_during(cycle, plan.count_invited)
+            counted = self.sweep.cycle_holders()
+            count = self.sweep.cycle_peak
             how = f"at most {count} member(s) held a seat at one time during the cycle"
         else:
-            counted = self.holders(at)
+            counted = self.holders()
             count = len(counted)
             how = f"{count} member(s) held a seat at the end of the cycle"
         seats = max(count, self.floor())
@@ -359,6 +412,7 @@ class BillingWalk:
         if self.plan.billing == "arrears":
             self.bill_cycle(self.schedule.term(term_index - 1), at)
             self.term_index = term_index
+            self.sweep.begin_cycle(self.schedule.boundary(term_index + 1))
         else:
             self.renew(at)
 
@@ -378,6 +432,7 @@ class BillingWalk:
         self.terminated = event
         self.ends_at = event.at
         self.pending = []
+        self.pending_total = 0
         self.overage = []
 
     def cancel(self, at: datetime) -> None:
@@ -405,11 +460,10 @@ class BillingWalk:
             and self.plan.billing == "arrears"
             and until >= self.schedule.service_start
         ):
-            cycle = Period(self.schedule.boundary(self.term_index), until)
             if self.plan.seats == "ever_active":
-                so_far = len(self.seats.holders_during(cycle, self.plan.count_invited))
+                so_far = len(self.sweep.cycle_holders(before=until))
             else:
-                so_far = len(self.holders(until))
+                so_far = self.occupancy()
             billed = max(so_far, self.floor())
         return AccountState(
             status=status,
@@ -478,6 +532,7 @@ def walk(
         seats,
         schedule,
         committed=account.committed_seats,
+        sweep=SeatSweep(plan.count_invited),
     )
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
     run.events_by_instant = dict(groups)
@@ -501,6 +556,7 @@ def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> 
     """Credit events and members leaving move the wallet in recorded order; then the
     instant's member changes are priced together, and a cancellation takes effect. Dunning's
     final action ends everything at once; after it, member changes are ignored."""
+    run.sweep.apply(at, (event for event in group if isinstance(event, MemberChange)))
     for event in group:
         if isinstance(event, Terminate):
             run.terminate(event)
@@ -528,6 +584,7 @@ def _scheduled_action(run: BillingWalk, month_index: int, at: datetime) -> None:
         else:
             run.started = True
             run.pending_since = at
+            run.sweep.begin_cycle(schedule.boundary(1))
         return
     if schedule.is_term_boundary(month_index):
         run.boundary(schedule.term_of_month(month_index), at)

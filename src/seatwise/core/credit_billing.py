@@ -84,7 +84,7 @@ def apply_credit_event(run: BillingWalk, event: CreditEvent) -> None:
 
 
 def check_member(run: BillingWalk, member: str, at: datetime) -> None:
-    state = run.seats.state_at(member, at)
+    state = run.sweep.state(member)  # the changes at `at` applied
     if state is None:
         raise CreditError("unknown member", member=member, at=at)
     if state in (DEACTIVATED, DELETED):

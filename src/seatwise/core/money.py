@@ -142,9 +142,13 @@ def round_half_up(value: Fraction) -> int:
     Half-up means away from zero at exactly one half, for credits as for debits, so that a
     credit line is always the mirror of the debit it cancels (−2.5 → −3, 2.5 → 3).
     """
-    sign = -1 if value < 0 else 1
-    magnitude = abs(value)
-    floor = magnitude.numerator // magnitude.denominator
-    if magnitude - floor >= Fraction(1, 2):
-        floor += 1
-    return sign * floor
+    return round_ratio(value.numerator, value.denominator)
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (``denominator`` > 0) rounded half up, in integers: what
+    :func:`round_half_up` does, without building a fraction (prorations, many per year)."""
+    magnitude, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        magnitude += 1
+    return -magnitude if numerator < 0 else magnitude

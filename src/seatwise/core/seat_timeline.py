@@ -173,3 +173,73 @@ class SeatTimeline:
             if period.start < span.start < period.end
         )
         return max(self.occupancy(instant, count_invited) for instant in instants)
+
+
+class SeatSweep:
+    """Occupancy kept as a walk moves forward through time, one group of changes at a time.
+
+    :class:`SeatTimeline` answers questions about any instant by looking at every member;
+    a billing walk only ever asks about the instant it has reached, so it keeps the answers
+    as running state instead: each member's state, how many hold a seat, and, for the cycle
+    under way, the distinct members who held one and the peak. Applying a change is O(1), so
+    walking N changes is O(N). The answers are the timeline's, order included: members in
+    the order they first appeared; a cycle's distinct holders in the order their seat began
+    (ties in the order members first appeared).
+    """
+
+    def __init__(self, count_invited: bool) -> None:
+        self.count_invited = count_invited
+        self._state: dict[str, str] = {}  # every member, in the order they first appeared
+        self._since: dict[str, datetime] = {}  # when each member's current state began
+        self._order: dict[str, int] = {}
+        self.count = 0  # members holding a seat now
+        self._cycle_end: datetime | None = None
+        self._cycle_seen: dict[str, datetime] = {}  # holders in the cycle, and since when
+        self._cycle_peak = 0
+
+    def _holds(self, state: str | None) -> bool:
+        return state is not None and holds_seat(state, self.count_invited)
+
+    def apply(self, at: datetime, changes: Iterable[MemberChange]) -> None:
+        """The changes at ``at`` (validated by a :class:`SeatTimeline`), all at once: a
+        seat held for no time (taken and left at one instant) counts for nothing."""
+        touched: dict[str, None] = {}
+        for change in changes:
+            before = self._state.get(change.member)
+            after = TRANSITIONS[change.action][before]
+            self.count += int(self._holds(after)) - int(self._holds(before))
+            if before is None:
+                self._order[change.member] = len(self._order)
+            self._state[change.member] = after
+            self._since[change.member] = at
+            touched[change.member] = None
+        if self._cycle_end is not None and at >= self._cycle_end:
+            return  # the next cycle's: it begins with whoever holds a seat then
+        starting = [m for m in touched if self._holds(self._state[m]) and m not in self._cycle_seen]
+        for member in sorted(starting, key=self._order.__getitem__):
+            self._cycle_seen[member] = at
+        self._cycle_peak = max(self._cycle_peak, self.count)
+
+    def state(self, member: str) -> str | None:
+        return self._state.get(member)
+
+    def holders(self) -> list[str]:
+        """The members holding a seat now, in the order they first appeared."""
+        return [member for member, state in self._state.items() if self._holds(state)]
+
+    def begin_cycle(self, end: datetime) -> None:
+        """A cycle begins now and ends at ``end``: whoever holds a seat now is in it."""
+        now = sorted(self.holders(), key=lambda m: (self._since[m], self._order[m]))
+        self._cycle_seen = {member: self._since[member] for member in now}
+        self._cycle_peak = self.count
+        self._cycle_end = end
+
+    def cycle_holders(self, before: datetime | None = None) -> list[str]:
+        """The distinct members who held a seat in the cycle (only those whose seat began
+        before ``before``, if given)."""
+        return [m for m, since in self._cycle_seen.items() if before is None or since < before]
+
+    @property
+    def cycle_peak(self) -> int:
+        """The greatest occupancy at any instant of the cycle so far."""
+        return self._cycle_peak

@@ -1,0 +1,144 @@
+"""Benchmark: the pure core on one big account, against a plain loop over the same events.
+
+    python bench/core_scaling.py [--sizes 1000,10000,50000] [--out FILE]
+
+One account subscribes on 1 January 2025 with 50 members; then N member events spread over
+the year (hires, leavers, returns, deletions, as in ``bench/billing_run.py``). For each preset
+``generate_invoices`` bills the year (timed, best of a few runs) and the JSON reports the
+seconds per 1,000 events for each size: flat means linear. The reference is a plain loop
+computing the same seat counts (occupancy after each change, the peak and the distinct
+holders of each month) with a dict; the ratio says what the core's bookkeeping costs on top
+(explanations, prorations, invoices).
+
+This is a measurement, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from seatwise.core.account import Account
+from seatwise.core.billing import generate_invoices
+from seatwise.core.plans import parse_plan
+from seatwise.core.presets import preset_names
+from seatwise.core.seat_timeline import MemberChange, holds_seat
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+YEAR_END = datetime(2026, 1, 1, tzinfo=UTC)
+PRICES = {"month": "10.00", "year": "120.00"}
+
+
+def member_events(count: int, seed: int = 7) -> list[MemberChange]:
+    """50 members at the start, then ``count`` changes spread evenly over the year."""
+    rng = random.Random(seed)
+    events = [MemberChange(START, f"m{index}", "activate") for index in range(1, 51)]
+    active = [f"m{index}" for index in range(1, 51)]
+    away: list[tuple[str, datetime]] = []  # deactivated members, and when they left
+    step = (YEAR_END - START - timedelta(days=1)) / (count + 1)
+    next_id = 51
+    for index in range(1, count + 1):
+        at = START + step * index
+        roll = rng.random()
+        if roll < 0.40 or not active:
+            member, action = f"m{next_id}", "activate"
+            next_id += 1
+            active.append(member)
+        elif roll < 0.70:
+            member = active.pop(rng.randrange(len(active)))
+            action = "deactivate"
+            away.append((member, at))
+        elif roll < 0.90 and away:
+            member, left = away.pop(rng.randrange(len(away)))
+            action = "reactivate"
+            if at - left > timedelta(days=180):  # too late to come back (SPEC 2.2)
+                action = "delete"
+            else:
+                active.append(member)
+        else:
+            member = active.pop(rng.randrange(len(active)))
+            action = "delete"
+        events.append(MemberChange(at, member, action))
+    return events
+
+
+def reference(events: list[MemberChange]) -> tuple[int, int, list[int]]:
+    """The same seat counts by a plain loop: occupancy at the end, the peak, and the distinct
+    members holding a seat in each calendar month."""
+    state: dict[str, str] = {}
+    held = peak = 0
+    months: list[set[str]] = [set() for _ in range(12)]
+    after = {"activate": "active", "reactivate": "active", "deactivate": "deactivated"}
+    for change in events:
+        before = state.get(change.member)
+        now = after.get(change.action, "deleted")
+        state[change.member] = now
+        held += int(holds_seat(now, False)) - int(before is not None and holds_seat(before, False))
+        peak = max(peak, held)
+        if holds_seat(now, False):
+            months[change.at.month - 1].add(change.member)
+    return held, peak, [len(month) for month in months]
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    account = Account(subscribed_at=START)
+    results: list[dict[str, Any]] = []
+    for size in sizes:
+        events = member_events(size)
+        loop = best_of(args.runs, partial(reference, events))
+        row: dict[str, Any] = {
+            "events": size,
+            "reference_seconds": round(loop, 5),
+            "presets": {},
+        }
+        for name in preset_names():
+            plan = parse_plan(
+                {"preset": name, "price": PRICES["year" if "annual" in name else "month"]}
+            )
+
+            bill = partial(generate_invoices, plan, account, events, YEAR_END)
+            seconds = best_of(args.runs if size <= 10_000 else 1, bill)
+            row["presets"][name] = {
+                "seconds": round(seconds, 4),
+                "seconds_per_1000_events": round(seconds * 1000 / size, 5),
+                "times_reference": round(seconds / loop, 1),
+            }
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    output = {
+        "benchmark": "core_scaling",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "results": results,
+    }
+    rendered = json.dumps(output, indent=2)
+    print(rendered)
+    if args.out:
+        args.out.write_text(rendered + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
