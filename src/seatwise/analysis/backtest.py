@@ -22,7 +22,7 @@ from seatwise.core.invoicing import Invoice
 from seatwise.core.money import Currency
 from seatwise.core.periods import iso
 from seatwise.core.plans import Plan
-from seatwise.store.repository import StoredAccount
+from seatwise.store.repository import InvoiceSum, StoredAccount
 
 SEAT_LINES = ("seats", "remaining_time", "unused_time", "additional_seats")
 
@@ -37,19 +37,32 @@ class Figures:
     months: dict[str, tuple[int, int]] = field(default_factory=dict)  # "YYYY-MM": amount, count
 
 
-def figures(invoices: Iterable[Invoice], start: datetime | None, until: datetime) -> Figures:
+def figures(invoices: Iterable[InvoiceSum], start: datetime | None, until: datetime) -> Figures:
+    """One side's figures from its invoices issued in ``[start, until)``."""
     total = seats = count = 0
     months: dict[str, tuple[int, int]] = {}
     for invoice in invoices:
         if invoice.issued_at >= until or (start is not None and invoice.issued_at < start):
             continue
         total += invoice.total
-        seats += sum(line.amount for line in invoice.lines if line.kind in SEAT_LINES)
+        seats += invoice.of_kinds
         count += 1
         month = iso(invoice.issued_at)[:7]
         amount, number = months.get(month, (0, 0))
         months[month] = (amount + invoice.total, number + 1)
     return Figures(total, seats, count, months)
+
+
+def sums(invoices: Iterable[Invoice]) -> list[InvoiceSum]:
+    """Invoices the core proposes, summed as the store sums issued ones."""
+    return [
+        InvoiceSum(
+            invoice.issued_at,
+            invoice.total,
+            sum(line.amount for line in invoice.lines if line.kind in SEAT_LINES),
+        )
+        for invoice in invoices
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +80,7 @@ class AccountOutcome:
 
 def rebill(
     stored: StoredAccount,
-    invoiced: Sequence[Invoice],
+    invoiced: Sequence[InvoiceSum],
     plan: Plan,
     start: datetime | None,
     until: datetime,
@@ -88,7 +101,8 @@ def rebill(
         result = generate_invoices(plan, stored.account, stored.events, until)
     except SeatwiseError as error:
         return AccountOutcome(stored.id, stored.plan_id, old, Figures(), str(error))
-    return AccountOutcome(stored.id, stored.plan_id, old, figures(result.invoices, start, until))
+    new = figures(sums(result.invoices), start, until)
+    return AccountOutcome(stored.id, stored.plan_id, old, new)
 
 
 @dataclass(frozen=True)

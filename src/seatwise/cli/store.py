@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from seatwise.cli.app import EXIT_FAILED, main
 from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
-from seatwise.engine.billing_run import Preview
+from seatwise.engine.billing_run import BillingReport, Preview
 from seatwise.engine.clock import SystemClock
 from seatwise.scenario import load_scenario
 
@@ -90,19 +93,19 @@ def bill(until: str | None, drafts: bool, preview: bool, database_url: str | Non
         _show_preview(billing_run.preview(engine, moment))
         return
     billing_run.check_not_ahead(moment, None)
+    started = time.perf_counter()
     if sys.stderr.isatty():
         with engine.connect() as connection:
             count = len(repository.account_ids(connection))
-        with click.progressbar(length=count, label="billing", file=sys.stderr) as bar:
-            report = billing_run.bill(
-                engine, moment, progress=lambda _account: bar.update(1), drafts=drafts
-            )
+        report = _bill_with_progress(engine, moment, drafts, count)
     else:
         report = billing_run.bill(engine, moment, drafts=drafts)
+    seconds = time.perf_counter() - started
     what = "draft(s)" if drafts else "invoice(s)"
     click.echo(
         f"billed {report.accounts} account(s) up to {iso(moment)}: "
-        f"{report.invoices} {what}, {report.lines} line(s)"
+        f"{report.invoices} {what}, {report.lines} line(s) in {seconds:.1f} s "
+        f"({report.accounts / max(seconds, 1e-9):,.0f} accounts/s)"
     )
     if not drafts:
         click.echo(
@@ -122,6 +125,32 @@ def bill(until: str | None, drafts: bool, preview: bool, database_url: str | Non
             err=True,
         )
         sys.exit(EXIT_FAILED)
+
+
+def _bill_with_progress(
+    engine: Engine, moment: datetime, drafts: bool, count: int
+) -> BillingReport:
+    """A billing run with a bar on the terminal: accounts done, invoices, rate, time left."""
+    from seatwise.engine import billing_run
+
+    began = time.perf_counter()
+    issued = 0
+
+    def label() -> str:
+        return f"billing ({issued:,} invoice(s))"
+
+    with click.progressbar(
+        length=count, label=label(), file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+
+        def told(done: BillingReport) -> None:
+            nonlocal issued
+            issued += done.invoices
+            rate = (bar.pos + done.accounts) / max(time.perf_counter() - began, 1e-9)
+            bar.label = f"{label()}, {rate:,.0f} accounts/s"
+            bar.update(done.accounts)
+
+        return billing_run.bill(engine, moment, progress=told, drafts=drafts)
 
 
 def _show_preview(result: Preview) -> None:

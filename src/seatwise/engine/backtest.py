@@ -21,7 +21,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from seatwise.analysis.backtest import AccountOutcome, Backtest, Figures, figures, rebill
+from seatwise.analysis.backtest import (
+    SEAT_LINES,
+    AccountOutcome,
+    Backtest,
+    Figures,
+    figures,
+    rebill,
+)
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.plans import Plan
 from seatwise.store import repository
@@ -58,7 +65,7 @@ def backtest_account(engine: Engine, account_id: str, request: BacktestRequest) 
     try:
         with read_connection(engine) as connection:
             stored = repository.load_account(connection, account_id)
-            invoiced = [e.invoice for e in repository.issued_invoices(connection, account_id)]
+            invoiced = repository.invoice_sums(connection, account_id, SEAT_LINES)
     except (SeatwiseError, SQLAlchemyError, ValueError) as error:
         log.exception("backtest could not load account %s", account_id)
         return AccountOutcome(account_id, "", Figures(), Figures(), f"cannot be loaded: {error}")

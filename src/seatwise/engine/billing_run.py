@@ -230,7 +230,7 @@ def check_not_ahead(until: datetime, clock: Clock | None) -> None:
 def bill(
     engine: Engine,
     until: datetime,
-    progress: Callable[[str], Any] | None = None,
+    progress: Callable[[BillingReport], Any] | None = None,
     drafts: bool = False,
     gateway: PaymentGateway | None = None,
     clock: Clock | None = None,
@@ -241,7 +241,7 @@ def bill(
     whose invoices, payment attempts, reminders and messages are written together at its end:
     a transaction commits all of its accounts' work or none. An account that cannot be billed
     is reported in ``failed`` and marked; the others are billed all the same. ``only``: these
-    accounts only."""
+    accounts only. ``progress`` is told what each transaction did, as it commits."""
     check_not_ahead(until, clock)
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
@@ -252,15 +252,16 @@ def bill(
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
         chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
         try:
-            report += _bill_together(engine, chunk, until, drafts, gateway, endpoints)
+            done = _bill_together(engine, chunk, until, drafts, gateway, endpoints)
         except (OperationalError, InterfaceError):
             raise  # the database failed: no account's fault, the run stops (safe to re-run)
         except Exception:
+            done = BillingReport(0, 0, 0)
             for account_id in chunk:  # find the bad one: each alone, the others billed
-                report += _bill_alone(engine, account_id, until, drafts, gateway, endpoints)
+                done += _bill_alone(engine, account_id, until, drafts, gateway, endpoints)
+        report += done
         if progress is not None:
-            for account_id in chunk:
-                progress(account_id)
+            progress(done)
     return report
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, case, delete, func, insert, select, update
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, OPEN, PAID
@@ -60,6 +60,34 @@ def issued_invoices(
         .order_by(invoices.c.id)
     ).all()
     return _with_lines(connection, heads)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSum:
+    """An issued invoice in three numbers: when, its total, and the sum of its lines of the
+    given kinds (what a backtest compares, read without loading a line)."""
+
+    issued_at: datetime
+    total: int
+    of_kinds: int
+
+
+def invoice_sums(connection: Connection, account_id: str, kinds: Sequence[str]) -> list[InvoiceSum]:
+    """The account's finalized invoices, in issue order, summed by the database."""
+    if not in_scope(account_id):
+        return []
+    of_kinds = func.coalesce(
+        func.sum(case((invoice_lines.c.kind.in_(list(kinds)), invoice_lines.c.amount), else_=0)),
+        0,
+    )
+    rows = connection.execute(
+        select(invoices.c.issued_at, invoices.c.total, of_kinds)
+        .select_from(invoices.outerjoin(invoice_lines))
+        .where(invoices.c.account_id == account_id, invoices.c.status != DRAFT)
+        .group_by(invoices.c.id, invoices.c.issued_at, invoices.c.total)
+        .order_by(invoices.c.id)
+    )
+    return [InvoiceSum(row[0], int(row[1]), int(row[2])) for row in rows]
 
 
 @dataclass(frozen=True)
