@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/billing_run.py --out bench/results.json
 	$(BIN)/python bench/ingest.py --out bench/ingest.json
 	$(BIN)/python bench/backtest.py --databases sqlite,postgresql --out bench/backtest.json
+	$(BIN)/python bench/core_scaling.py --out bench/core_scaling.json
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db seatwise-demo-comparison.html

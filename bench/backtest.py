@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from billing_run import PLANS, YEAR_END, account_year, fresh_postgresql
@@ -57,6 +59,8 @@ def load_book(url: str, count: int, seed: int) -> int:
             )
             events += len(changes)
     billing_run.bill(engine, YEAR_END)
+    with engine.begin() as connection:  # the statistics autovacuum would have gathered
+        connection.execute(text("ANALYZE"))
     engine.dispose()
     return events
 

@@ -72,7 +72,17 @@ def backtest(database_url: str, plan: Path, *args: str) -> dict[str, Any]:
     return doc
 
 
-def test_each_account_under_its_own_plan_differs_by_nothing(book: str, tmp_path: Path) -> None:
+def test_own_plans_differ_by_nothing_and_a_rise_of_ten_percent_is_ten_percent(
+    book: str, tmp_path: Path
+) -> None:
+    """One book for three stories (each sets up the book anew otherwise): each account under
+    its own plan, a 10% price rise on seat lines, and how far billing went."""
+    own_plans_differ_by_nothing(book, tmp_path)
+    a_rise_of_ten_percent_is_ten_percent_on_seat_lines(book, tmp_path)
+    how_far_an_account_was_billed_only_moves_forward(book)
+
+
+def own_plans_differ_by_nothing(book: str, tmp_path: Path) -> None:
     for account, scenario in BOOK.items():
         doc = backtest(book, plan_file(tmp_path, scenario), "--accounts", account)
         (row,) = doc["per_account"]
@@ -86,9 +96,7 @@ def test_each_account_under_its_own_plan_differs_by_nothing(book: str, tmp_path:
     assert hooli["totals"]["invoiced"] == "2172.00"  # 12 renewals at $12 (as simulated)
 
 
-def test_a_price_rise_of_ten_percent_is_ten_percent_on_seat_lines(
-    book: str, tmp_path: Path
-) -> None:
+def a_rise_of_ten_percent_is_ten_percent_on_seat_lines(book: str, tmp_path: Path) -> None:
     # $8 → $8.80 and $12 → $13.20: no line is prorated, so exactly +10%
     for account, price in (("initech", "8.80"), ("hooli", "13.20")):
         doc = backtest(book, plan_file(tmp_path, BOOK[account], price), "--accounts", account)
@@ -164,7 +172,7 @@ def test_wrong_input_is_one_line(database_url: str, tmp_path: Path) -> None:
     assert missing.returncode == 2 and "cannot read the file" in missing.stderr
 
 
-def test_how_far_an_account_was_billed_only_moves_forward(book: str) -> None:
+def how_far_an_account_was_billed_only_moves_forward(book: str) -> None:
     from datetime import UTC, datetime
 
     from seatwise.store import repository

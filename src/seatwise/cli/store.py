@@ -76,8 +76,17 @@ def import_command(
     help="Show what a run up to --until (the future too) would issue, charge and send; "
     "nothing is stored or sent.",
 )
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Bill every account, not only those with something due by --until or news since "
+    "their last run.",
+)
 @DATABASE_OPTION
-def bill(until: str | None, drafts: bool, preview: bool, database_url: str | None) -> None:
+def bill(
+    until: str | None, drafts: bool, preview: bool, everything: bool, database_url: str | None
+) -> None:
     """Issue and collect everything due up to --until, for every account, in time order:
     invoices, charges and their retries, reminders, dunning's final action, purges. Safe to run
     again: what was issued is never issued twice. Never ahead of time: --until in the future
@@ -96,16 +105,20 @@ def bill(until: str | None, drafts: bool, preview: bool, database_url: str | Non
     started = time.perf_counter()
     if sys.stderr.isatty():
         with engine.connect() as connection:
-            count = len(repository.account_ids(connection))
-        report = _bill_with_progress(engine, moment, drafts, count)
+            if everything or drafts:
+                count = len(repository.account_ids(connection))
+            else:
+                count = len(repository.due_account_ids(connection, moment))
+        report = _bill_with_progress(engine, moment, drafts, everything, count)
     else:
-        report = billing_run.bill(engine, moment, drafts=drafts)
+        report = billing_run.bill(engine, moment, drafts=drafts, everything=everything)
     seconds = time.perf_counter() - started
     what = "draft(s)" if drafts else "invoice(s)"
     click.echo(
         f"billed {report.accounts} account(s) up to {iso(moment)}: "
         f"{report.invoices} {what}, {report.lines} line(s) in {seconds:.1f} s "
         f"({report.accounts / max(seconds, 1e-9):,.0f} accounts/s)"
+        + (f"; {report.not_due} other(s) had nothing due" if report.not_due else "")
     )
     if not drafts:
         click.echo(
@@ -128,7 +141,7 @@ def bill(until: str | None, drafts: bool, preview: bool, database_url: str | Non
 
 
 def _bill_with_progress(
-    engine: Engine, moment: datetime, drafts: bool, count: int
+    engine: Engine, moment: datetime, drafts: bool, everything: bool, count: int
 ) -> BillingReport:
     """A billing run with a bar on the terminal: accounts done, invoices, rate, time left."""
     from seatwise.engine import billing_run
@@ -150,7 +163,7 @@ def _bill_with_progress(
             bar.label = f"{label()}, {rate:,.0f} accounts/s"
             bar.update(done.accounts)
 
-        return billing_run.bill(engine, moment, progress=told, drafts=drafts)
+        return billing_run.bill(engine, moment, progress=told, drafts=drafts, everything=everything)
 
 
 def _show_preview(result: Preview) -> None:

@@ -8,6 +8,10 @@ drafts) and commits. So a run killed at any point leaves each account either ful
 untouched, a second run issues only what is still missing, two workers take turns on an
 account, and the unique (account, kind, period) key is the last guard.
 
+**Only what is due**: a run takes the accounts whose stored ``next_due_at`` is by its
+``until`` or unknown (cleared by anything recorded for them since); see
+:meth:`~seatwise.engine.collection.AccountRun.next_due`.
+
 **One lock order everywhere**: accounts (in id order) before the number sequences. Every use
 case that numbers something (a purchase, a payment method charging at once, finalizing, a
 payment or credit note by hand) locks its account first, so none can deadlock with a run.
@@ -70,6 +74,7 @@ class BillingReport:
     reminders: int = 0
     messages: int = 0  # emails and webhooks queued in the outbox
     failed: tuple[AccountFailure, ...] = ()
+    not_due: int = 0  # accounts left alone: nothing due for them by `until`
 
     def __add__(self, other: BillingReport) -> BillingReport:
         return BillingReport(
@@ -81,6 +86,7 @@ class BillingReport:
             self.reminders + other.reminders,
             self.messages + other.messages,
             self.failed + other.failed,
+            self.not_due + other.not_due,
         )
 
 
@@ -235,20 +241,29 @@ def bill(
     gateway: PaymentGateway | None = None,
     clock: Clock | None = None,
     only: Sequence[str] | None = None,
+    everything: bool = False,
 ) -> BillingReport:
     """Bill and collect every account up to ``until`` (not after now: :class:`BillingRefused`).
     Accounts are taken in id order, up to :data:`ACCOUNTS_PER_TRANSACTION` per transaction,
     whose invoices, payment attempts, reminders and messages are written together at its end:
     a transaction commits all of its accounts' work or none. An account that cannot be billed
     is reported in ``failed`` and marked; the others are billed all the same. ``only``: these
-    accounts only. ``progress`` is told what each transaction did, as it commits."""
+    accounts only. ``progress`` is told what each transaction did, as it commits.
+
+    **Only what is due**: each account keeps the next instant anything is due for it, cleared
+    by anything recorded for it since; a run takes only the accounts due by ``until`` or
+    cleared (``everything``: all of them, as drafts runs always do)."""
     check_not_ahead(until, clock)
     with engine.connect() as connection:
         ids = repository.account_ids(connection)
+        not_due = 0
+        if not (everything or drafts or only is not None):
+            due = repository.due_account_ids(connection, until)
+            not_due, ids = len(ids) - len(due), due
         if only is not None:
             ids = [account_id for account_id in ids if account_id in set(only)]
         endpoints = payments.endpoints(connection)
-    report = BillingReport(0, 0, 0)
+    report = BillingReport(0, 0, 0, not_due=not_due)
     for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
         chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
         try:

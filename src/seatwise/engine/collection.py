@@ -29,13 +29,13 @@ import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from seatwise.core.account import RETENTION_DAYS, Terminate
-from seatwise.core.billing import BillingResult, generate_invoices
+from seatwise.core.account import RETENTION_DAYS, Cancel, Terminate, Uncancel
+from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -52,16 +52,19 @@ from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.payments import purchases_collection, receivable
-from seatwise.core.periods import iso
+from seatwise.core.periods import iso, make_schedule
 from seatwise.core.reconcile import IssuedInvoice, reconcile
+from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import messages
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Endpoint, Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
+from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredAccount
 
 RECEIPT_PREFIX = "RCT-"
+NOTHING_DUE = datetime(2199, 12, 31, tzinfo=UTC)  # the last day an instant may be (limits)
+RESOLUTION = timedelta(microseconds=1)
 
 
 @dataclass
@@ -112,6 +115,18 @@ def configured_gateway(env: Mapping[str, str] = os.environ) -> PaymentGateway:
         ) from None
     gateway: PaymentGateway = factory()
     return gateway
+
+
+def acts_at_once(stored: StoredAccount, event: TimelineEvent) -> bool:
+    """Whether billing may have something to do at the instant of ``event`` itself (rather
+    than at the next anniversary): a credit event (a checkout, an overage, an alert), or a
+    member change under an advance plan that invoices its prorations at once or at a
+    threshold. Cancellations end terms on anniversaries; arrears plans and monthly or
+    at-renewal prorations invoice on anniversaries."""
+    if isinstance(event, MemberChange):
+        plan = stored.plan
+        return plan.billing == "advance" and plan.pending.invoice in ("immediately", "threshold")
+    return not isinstance(event, Cancel | Uncancel)
 
 
 class AccountRun:
@@ -216,7 +231,10 @@ class AccountRun:
             self._reminded = payments.reminded(self.connection, self.account_id)
         return self._reminded
 
-    def next_action(self, provisional: tuple[Invoice, ...]) -> Charge | FinalAction | Remind | None:
+    def next_action(
+        self, provisional: tuple[Invoice, ...], now: datetime | None = None
+    ) -> Charge | FinalAction | Remind | None:
+        """The first collection action due by ``now`` (default: the run's ``until``)."""
         plan = self.stored.plan
         if any(isinstance(event, Terminate) for event in self.stored.events):
             return None  # after dunning's final action nothing more is collected or reminded
@@ -238,7 +256,7 @@ class AccountRun:
             self.attempts if charged else [],  # a sent invoice is paid by hand, not charged
             self.methods if charged else [],
             self.reminded if plan.reminders else set(),
-            self.until,
+            self.until if now is None else now,
         )
 
     # -- issuing ----------------------------------------------------------------------------
@@ -374,7 +392,13 @@ class AccountRun:
         state = result.state
         ended_at = state.ends_at if state.status != "active" else None
         repository.update_account_after_billing(
-            connection, self.account_id, state.status, self.balance, ended_at, self.until
+            connection,
+            self.account_id,
+            state.status,
+            self.balance,
+            ended_at,
+            self.until,
+            self.next_due(result),
         )
         self.tell_alerts(result)
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
@@ -397,6 +421,36 @@ class AccountRun:
                         ended_at=iso(ended_at), purged_at=iso(at), removed=removed
                     )
                     self.batch.messages.append(purged)
+
+    def next_due(self, result: BillingResult) -> datetime:
+        """The first instant after ``until`` at which a run could have anything to do for the
+        account if nothing new is recorded: its next timeline event (one recorded ahead of the
+        run's ``until``), its next monthly anniversary (renewals, cycles, statements, monthly
+        interims and the end of a cancelled term all fall on one), its next collection action
+        (charge, retry, reminder, final action), its purge. Events,
+        payment methods and invoice changes recorded later clear it (the next run recomputes).
+        :data:`NOTHING_DUE` when nothing will ever be."""
+        stored, state = self.stored, result.state
+        found = [NOTHING_DUE]
+        later = (e.at for e in stored.events if e.at > self.until and acts_at_once(stored, e))
+        found.append(next(later, NOTHING_DUE))  # a recorded event the run has not reached
+        if state.status == "active":
+            plan, account = stored.plan, stored.account
+            schedule = make_schedule(
+                account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
+            )
+            month = 0
+            while schedule.anniversary(month) <= self.until:
+                month += 1
+            found.append(schedule.anniversary(month))
+        action = self.next_action((), NOTHING_DUE)
+        if action is not None:
+            found.append(max(action.at, self.until + RESOLUTION))
+        if state.status in ("cancelled", "deleted") and state.ends_at is not None:
+            purge_at = state.ends_at + timedelta(days=RETENTION_DAYS)
+            if purge_at > self.until:
+                found.append(purge_at)
+        return min(found)
 
     def tell_alerts(self, result: BillingResult) -> None:
         """Credit alerts up to ``until`` not told yet (recording tells most as they happen)."""

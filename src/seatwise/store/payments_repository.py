@@ -50,8 +50,10 @@ def add_method(
     connection.execute(
         insert(payment_methods).values(account_id=account_id, at=at, method=method, recorded_at=now)
     )
-    connection.execute(
-        update(accounts).where(accounts.c.id == account_id).values(payment_method=method)
+    connection.execute(  # retries follow the new method: what is due is recomputed
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(payment_method=method, next_due_at=None)
     )
 
 

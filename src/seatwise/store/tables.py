@@ -62,6 +62,9 @@ accounts = Table(
     Column("billing_country", String(2)),  # ISO 3166-1 alpha-2
     Column("billing_tax_id", String(64)),
     Column("billed_until", UTCDateTime),  # the latest `until` a billing run billed it up to
+    # The next instant anything is due for it; NULL: unknown (news since), bill it next run.
+    Column("next_due_at", UTCDateTime),
+    Index("ix_accounts_next_due_at", "next_due_at"),
 )
 
 contacts = Table(

@@ -324,6 +324,20 @@ def _event(row: Any) -> TimelineEvent:
     return MemberChange(row.at, row.member_id, action)
 
 
+def due_account_ids(connection: Connection, until: datetime) -> list[str]:
+    """The accounts with something due by ``until``, or whose next due instant is unknown
+    (never billed, news since, a billing error), in id order."""
+    query = (
+        select(accounts.c.id)
+        .where(or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= until))
+        .order_by(accounts.c.id)
+    )
+    scoped = scoped_account()
+    if scoped is not None:
+        query = query.where(accounts.c.id == scoped)
+    return list(connection.scalars(query))
+
+
 def account_ids(connection: Connection) -> list[str]:
     """Every account's id (in an account scope: that account's), in order."""
     query = select(accounts.c.id).order_by(accounts.c.id)
@@ -467,6 +481,11 @@ def append_events_of_accounts(
         row = event_row(event)
         rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
+    touched = sorted({account_id for account_id, _, _ in events})
+    if touched:  # news: what is due for them is recomputed by the next billing run
+        connection.execute(
+            update(accounts).where(accounts.c.id.in_(touched)).values(next_due_at=None)
+        )
 
 
 def add_members_of_accounts(connection: Connection, people: Sequence[tuple[str, Member]]) -> None:
@@ -536,7 +555,7 @@ def mark_billing_error(connection: Connection, account_id: str, reason: str, at:
     connection.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
-        .values(billing_error=reason[:2000], billing_error_at=at)
+        .values(billing_error=reason[:2000], billing_error_at=at, next_due_at=None)
     )
 
 
@@ -710,13 +729,16 @@ def update_account_after_billing(
     credit_balance: int,
     ended_at: datetime | None = None,
     billed_until: datetime | None = None,
+    next_due_at: datetime | None = None,
 ) -> None:
     """The account as a billing run left it; ``billed_until`` (the run's ``until``) only ever
-    moves forward: what has been invoiced for the account covers time up to it."""
+    moves forward: what has been invoiced for the account covers time up to it;
+    ``next_due_at``: the next instant anything is due for it (None: unknown)."""
     values: dict[str, Any] = {
         "status": status,
         "credit_balance": credit_balance,
         "ended_at": ended_at,
+        "next_due_at": next_due_at,
     }
     if billed_until is not None:
         values["billed_until"] = case(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, OPEN, PAID
@@ -19,6 +19,7 @@ from seatwise.core.seat_timeline import MemberChange
 from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
+    accounts,
     credit_notes,
     invoice_lines,
     invoice_sequences,
@@ -76,15 +77,14 @@ def invoice_sums(connection: Connection, account_id: str, kinds: Sequence[str]) 
     """The account's finalized invoices, in issue order, summed by the database."""
     if not in_scope(account_id):
         return []
-    of_kinds = func.coalesce(
-        func.sum(case((invoice_lines.c.kind.in_(list(kinds)), invoice_lines.c.amount), else_=0)),
-        0,
+    of_kinds = (  # per invoice, by its lines' primary key (no join the planner could scan)
+        select(func.coalesce(func.sum(invoice_lines.c.amount), 0))
+        .where(invoice_lines.c.invoice_id == invoices.c.id, invoice_lines.c.kind.in_(list(kinds)))
+        .scalar_subquery()
     )
     rows = connection.execute(
         select(invoices.c.issued_at, invoices.c.total, of_kinds)
-        .select_from(invoices.outerjoin(invoice_lines))
         .where(invoices.c.account_id == account_id, invoices.c.status != DRAFT)
-        .group_by(invoices.c.id, invoices.c.issued_at, invoices.c.total)
         .order_by(invoices.c.id)
     )
     return [InvoiceSum(row[0], int(row[1]), int(row[2])) for row in rows]
@@ -419,6 +419,10 @@ def change_status(
         insert(invoice_status_changes).values(
             invoice_id=invoice_id, at=at, from_status=old, to_status=new, reason=reason
         )
+    )
+    owner = select(invoices.c.account_id).where(invoices.c.id == invoice_id).scalar_subquery()
+    connection.execute(  # collection changes with it: what is due is recomputed
+        update(accounts).where(accounts.c.id == owner).values(next_due_at=None)
     )
 
 
