@@ -165,7 +165,7 @@ def backtest(
     if csv_file is not None:
         csv_file.write_text(backtest_csv(result), encoding="utf-8")
     if report is not None:
-        from seatwise.analysis.reports import backtest_report
+        from seatwise.analysis.book import backtest_report
 
         report.write_text(backtest_report(result), encoding="utf-8")
     if as_json:

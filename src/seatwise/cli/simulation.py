@@ -42,7 +42,7 @@ def simulate(file: Path, as_json: bool, explain: bool, check: bool, report: Path
     result = simulate_on_store(scenario)
     doc = document(result)
     if report is not None:
-        from seatwise.analysis.reports import simulation_report
+        from seatwise.analysis.story import simulation_report
 
         report.write_text(simulation_report(result), encoding="utf-8")
     if as_json:
