@@ -21,13 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from itertools import pairwise
+from itertools import groupby, pairwise
 
 from seatwise.core.billing import AccountState
 from seatwise.core.invoicing import Invoice, Line
 from seatwise.core.money import round_half_up
 from seatwise.core.plans import Plan
-from seatwise.core.seat_timeline import TRANSITIONS, MemberChange, holds_seat
+from seatwise.core.seat_timeline import MemberChange, SeatSweep
 
 Step = tuple[datetime, int]  # the value from this instant on, until the next step
 SECONDS_PER_DAY = 86_400
@@ -40,20 +40,15 @@ def occupancy_steps(
     changes: Iterable[MemberChange], count_invited: bool, start: datetime, until: datetime
 ) -> list[Step]:
     """Occupancy over ``[start, until)``, one step per instant at which it changes (the
-    first step is at ``start``). One pass over the changes, in time order."""
-    states: dict[str, str] = {}
-    held = 0
+    first step is at ``start``): the billing walk's own sweep, one group of changes at a
+    time."""
+    sweep = SeatSweep(count_invited)
     steps: list[Step] = [(start, 0)]
-    for change in changes:
-        if change.at >= until:  # the window is [start, until)
+    for at, group in groupby(changes, key=lambda change: change.at):
+        if at >= until:  # the window is [start, until)
             break
-        before = states.get(change.member)
-        after = TRANSITIONS[change.action][before]
-        states[change.member] = after
-        held += int(holds_seat(after, count_invited)) - int(
-            before is not None and holds_seat(before, count_invited)
-        )
-        _put(steps, max(change.at, start), held)
+        sweep.apply(at, group)
+        _put(steps, max(at, start), sweep.count)
     return steps
 
 

@@ -255,11 +255,12 @@ def bill(
     cleared (``everything``: all of them, as drafts runs always do)."""
     check_not_ahead(until, clock)
     with engine.connect() as connection:
-        ids = repository.account_ids(connection)
         not_due = 0
-        if not (everything or drafts or only is not None):
-            due = repository.due_account_ids(connection, until)
-            not_due, ids = len(ids) - len(due), due
+        if everything or drafts or only is not None:
+            ids = repository.account_ids(connection)
+        else:
+            ids = repository.due_account_ids(connection, until)
+            not_due = repository.count_accounts(connection) - len(ids)
         if only is not None:
             ids = [account_id for account_id in ids if account_id in set(only)]
         endpoints = payments.endpoints(connection)

@@ -338,6 +338,15 @@ def due_account_ids(connection: Connection, until: datetime) -> list[str]:
     return list(connection.scalars(query))
 
 
+def count_accounts(connection: Connection) -> int:
+    """How many accounts there are (in an account scope: 1 or 0)."""
+    query = select(func.count()).select_from(accounts)
+    scoped = scoped_account()
+    if scoped is not None:
+        query = query.where(accounts.c.id == scoped)
+    return int(connection.execute(query).scalar_one())
+
+
 def account_ids(connection: Connection) -> list[str]:
     """Every account's id (in an account scope: that account's), in order."""
     query = select(accounts.c.id).order_by(accounts.c.id)
