@@ -4,14 +4,15 @@ only; no credentials is 401, a read key cannot write, a revoked key is 401."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from helpers import Vendor, vendor
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from seatwise.engine.access import create_key, revoke_key
+from seatwise.engine.access import KEY_MEMORY_SECONDS, create_key, revoke_key
 from seatwise.store.database import make_engine, migrate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -199,3 +200,25 @@ def test_a_huge_or_strange_request_is_refused_before_it_costs_anything(
     assert v.client.post("/v1/events", json=too_many, headers=v.auth).status_code == 422
     naive = v.client.get("/v1/accounts/a/projected-invoice?at=2025-02-01T00:00:00", headers=v.auth)
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"
+
+
+def test_a_key_revoked_elsewhere_is_refused_within_a_second(
+    world: tuple[Vendor, dict[str, str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key found valid is remembered for a second (no lookup per request); revoked by this
+    process it is forgotten at once (above), revoked by another (`seatwise keys revoke`, here
+    the same update made behind the process's back) it is refused once that second is over."""
+    v, _, _ = world
+    made = create_key(v.engine, "busy", "write", v.clock)
+    headers = {"Authorization": f"Bearer {made.secret}"}
+    assert v.client.get("/v1/accounts", headers=headers).status_code == 200
+    with v.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE api_keys SET revoked_at = :at WHERE id = :id"),
+            {"at": v.clock.now(), "id": made.key.id},
+        )
+    assert v.client.get("/v1/accounts", headers=headers).status_code == 200  # remembered
+    later = time.monotonic() + KEY_MEMORY_SECONDS + 0.001
+    monkeypatch.setattr("seatwise.engine.access.time.monotonic", lambda: later)
+    refused = v.client.get("/v1/accounts", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]

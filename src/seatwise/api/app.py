@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import metadata, resources
 from typing import Any
 from urllib.parse import unquote
@@ -35,6 +37,7 @@ from seatwise.api import (
     webhooks,
 )
 from seatwise.api.context import Services
+from seatwise.api.event_groups import EventGroups
 from seatwise.api.problems import HANDLERS, problem
 from seatwise.branding import Branding
 from seatwise.core.gateway import PaymentGateway
@@ -141,6 +144,13 @@ def version() -> str:
         return "0"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    groups: EventGroups = app.state.event_groups
+    await asyncio.to_thread(groups.close)  # what was reported is recorded before it stops
+
+
 def create_app(
     engine: Engine,
     clock: Clock | None = None,
@@ -164,9 +174,11 @@ def create_app(
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     brand = branding or Branding.from_environment()
     app.state.services = Services(engine, clock or SystemClock(), gateway, brand)
+    app.state.event_groups = EventGroups(engine, app.state.services.clock)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
     routers = (health, plans, accounts, events, invoices, credits, payments, webhooks)

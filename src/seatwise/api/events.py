@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from starlette.concurrency import run_in_threadpool
 
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
-from seatwise.api.idempotency import write
+from seatwise.api.event_groups import EventGroups
+from seatwise.api.idempotency import body_of, write
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.engine.ingest import MAX_BATCH, REFUSED, EventRequest, EventResult, record_events
 from seatwise.engine.recording import ACTIONS, EventRefused
 
+JSON = "application/json"
 router = APIRouter(tags=["events"], responses=COMMON_RESPONSES)
 
 Action = Literal[
@@ -104,16 +107,28 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> Ev
     response_model=EventResultOut,
     summary="Record one event of an account",
 )
-def record_one(
-    account_id: str, body: EventIn, ctx: Annotated[Ctx, Depends(vendor("write"))]
+async def record_one(
+    account_id: str,
+    body: EventIn,
+    ctx: Annotated[Ctx, Depends(vendor("write"))],
+    request: Request,
 ) -> Response:
-    def do() -> EventResultOut:
-        (result,) = record_events(ctx.engine, [request_of(account_id, body)], ctx.clock)
+    event = request_of(account_id, body)
+
+    def answer(result: EventResult) -> EventResultOut:
         if result.status == REFUSED:
             raise EventRefused(result.reason or "refused")
         return result_out(body.id, account_id, result)
 
-    return write(ctx, 201, do)
+    if ctx.idempotency_key is not None:  # the key is stored in the transaction of the write
+
+        def do() -> EventResultOut:
+            (result,) = record_events(ctx.engine, [event], ctx.clock)
+            return answer(result)
+
+        return await run_in_threadpool(write, ctx, 201, do)
+    groups: EventGroups = request.app.state.event_groups
+    return Response(body_of(answer(await groups.record(event))), 201, media_type=JSON)
 
 
 @router.post(

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,6 +102,51 @@ def revoke_key(engine: Engine, key_id: int, clock: Clock) -> None:
     with write_transaction(engine) as connection:
         if not access.revoke_key(connection, key_id, clock.now()):
             raise AccessRefused(f"no key {key_id} that is not revoked already")
+    _RECENT_KEYS.clear()
+
+
+KEY_MEMORY_SECONDS = 1.0
+
+
+class _RecentKeys:
+    """The keys this process found valid in the last :data:`KEY_MEMORY_SECONDS`, so that a
+    client sending many requests costs one lookup a second, not one a request. A key revoked
+    by this process is forgotten at once; revoked by another (``seatwise keys revoke``), it is
+    refused within :data:`KEY_MEMORY_SECONDS`. Only valid keys are remembered, so the memory
+    holds at most the keys there are."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, digest: str) -> Caller | None:
+        with self._lock:
+            found = self._found.get((str(engine.url), digest))
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, engine: Engine, digest: str, caller: Caller) -> None:
+        with self._lock:
+            self._found[(str(engine.url), digest)] = (
+                caller,
+                time.monotonic() + KEY_MEMORY_SECONDS,
+            )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._found.clear()
+
+
+_RECENT_KEYS = _RecentKeys()
+
+
+def recent_caller(engine: Engine, secret: str) -> Caller | None:
+    """The caller of a key found valid less than :data:`KEY_MEMORY_SECONDS` ago, without
+    asking the database; None otherwise (then :func:`authenticate`)."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    return _RECENT_KEYS.get(engine, hash_secret(secret))
 
 
 def authenticate(engine: Engine, secret: str, clock: Clock) -> Caller:
@@ -108,13 +155,16 @@ def authenticate(engine: Engine, secret: str, clock: Clock) -> Caller:
     if key is not None:
         if f"{zlib.crc32(key.group(1).encode()) & 0xFFFFFF:06x}" != key.group(2):
             raise AccessDenied("the API key's checksum is wrong: it was mistyped or cut")
+        digest = hash_secret(secret)
         with read_connection(engine) as connection:
-            stored = access.key_by_hash(connection, hash_secret(secret))
+            stored = access.key_by_hash(connection, digest)
         if stored is None:
             raise AccessDenied("no such API key")
         if stored.revoked_at is not None:
             raise AccessDenied("this API key was revoked")
-        return Caller(f"key:{stored.id}", stored.scope)
+        caller = Caller(f"key:{stored.id}", stored.scope)
+        _RECENT_KEYS.put(engine, digest, caller)
+        return caller
     if _SESSION.match(secret):
         with read_connection(engine) as connection:
             session = access.session_by_hash(connection, hash_secret(secret))

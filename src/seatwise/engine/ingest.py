@@ -264,6 +264,6 @@ def _record_account(
             result = refused(str(error))
         results.append(result)
         if request.id is not None and result.status != REFUSED:  # a refusal stores nothing
-            first[request.id] = result.data()
-            writes.results.append((account_id, request.id, result.data()))
+            first[request.id] = data = result.data()
+            writes.results.append((account_id, request.id, data))
     return results

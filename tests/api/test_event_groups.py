@@ -1,0 +1,193 @@
+"""Single events reported at the same time are recorded together (a group commit), and each
+request is answered as if it had been alone: its own status, seq and reason; the same vendor id
+sent twice at once recorded once; a failure of the group is each request's failure."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from seatwise.api import create_app
+from seatwise.api.event_groups import EventGroups
+from seatwise.engine.access import create_key
+from seatwise.engine.accounts import AccountSpec, NewMember, create_account
+from seatwise.engine.clock import Clock, FixedClock
+from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult
+from seatwise.engine.plans import create_plan
+from seatwise.store.database import make_engine, migrate
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
+ACCOUNTS = ("a1", "a2", "a3", "a4")
+
+
+def store(url: str) -> tuple[Engine, FixedClock, str]:
+    migrate(url)
+    engine = make_engine(url)
+    clock = FixedClock(START)
+    plan = {"preset": "seats-monthly", "currency": "EUR", "price": "10.00"}
+    create_plan(engine, plan, clock, "p")
+    for account_id in ACCOUNTS:
+        spec = AccountSpec(
+            id=account_id,
+            plan_id="p",
+            subscribed_at=START,
+            payment_method="succeeds",
+            members=(NewMember("admin", manage_billing=True),),
+        )
+        create_account(engine, spec, clock)
+    clock.instant = NOW
+    return engine, clock, create_key(engine, "tests", "write", clock).secret
+
+
+def test_concurrent_single_events_are_answered_each_and_recorded_once(database_url: str) -> None:
+    engine, clock, key = store(database_url)
+    app = create_app(engine, clock)
+    auth = {"Authorization": f"Bearer {key}"}
+    firsts = [(ACCOUNTS[n % 4], f"e{n}", f"m{n}") for n in range(40)]
+    again = firsts[:6]  # the same ids and bodies, sent at the same time as the first ones
+
+    async def send_all() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+
+            def post(account: str, body: dict[str, str]) -> asyncio.Task[httpx.Response]:
+                url = f"/v1/accounts/{account}/events"
+                return asyncio.ensure_future(client.post(url, json=body, headers=auth))
+
+            tasks = [
+                post(account, {"id": event_id, "action": "activate", "member": member})
+                for account, event_id, member in [*firsts, *again]
+            ]
+            tasks.append(post("a1", {"action": "deactivate", "member": "nobody"}))
+            tasks.append(post("zz", {"action": "activate", "member": "m"}))
+            return list(await asyncio.gather(*tasks))
+
+    answers = asyncio.run(send_all())
+    *recorded, nobody, no_account = answers
+    assert [a.status_code for a in recorded] == [201] * 46
+    by_id: dict[str, list[dict[str, object]]] = {}
+    for answer in recorded:
+        body = answer.json()
+        by_id.setdefault(str(body["id"]), []).append(body)
+    for account, event_id, _member in firsts:
+        bodies = by_id[event_id]
+        assert {b["status"] for b in bodies} == {"accepted"}
+        assert {b["account"] for b in bodies} == {account}
+        assert {b["at"] for b in bodies} == {"2026-03-10T12:00:00Z"}
+        assert len({b["seq"] for b in bodies}) == 1  # a retry gets the first answer
+        assert sorted(bool(b["replayed"]) for b in bodies) == (
+            [False, True] if len(bodies) == 2 else [False]
+        )
+    for account in ACCOUNTS:  # each account's seqs follow its first event without a gap
+        seqs = sorted(int(str(b[0]["seq"])) for b in by_id.values() if b[0]["account"] == account)
+        assert seqs == list(range(seqs[0], seqs[0] + 10))
+    assert nobody.status_code == 409
+    assert nobody.headers["content-type"] == "application/problem+json"
+    assert "nobody" in nobody.json()["detail"]
+    assert no_account.status_code == 409 and "no account 'zz'" in no_account.json()["detail"]
+    with engine.connect() as connection:
+        counts = dict(
+            connection.execute(
+                text(
+                    "SELECT account_id, count(*) FROM timeline_events "
+                    "WHERE member_id LIKE 'm%' GROUP BY account_id"
+                )
+            ).all()
+        )
+        remembered = connection.execute(text("SELECT count(*) FROM event_ids")).scalar_one()
+    assert counts == dict.fromkeys(ACCOUNTS, 10)
+    assert remembered == 40
+    engine.dispose()
+
+
+class Held:
+    """A recorder that holds its first call until released, so that others gather."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.fail_next = False
+
+    def __call__(
+        self, _engine: Engine, requests: Sequence[EventRequest], _clock: Clock
+    ) -> list[EventResult]:
+        self.calls.append([str(r.member) for r in requests])
+        if len(self.calls) == 1:
+            self.entered.set()
+            self.release.wait(10)
+        if self.fail_next:
+            self.fail_next = False
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return [EventResult(ACCEPTED, reason=r.member, seq=n) for n, r in enumerate(requests)]
+
+
+def request(member: str) -> EventRequest:
+    return EventRequest("a1", "activate", member)
+
+
+def test_events_waiting_while_a_group_commits_form_the_next_group_in_their_order() -> None:
+    held = Held()
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+
+    async def scenario() -> list[EventResult]:
+        first = asyncio.ensure_future(groups.record(request("first")))
+        await asyncio.to_thread(held.entered.wait, 10)
+        rest = [asyncio.ensure_future(groups.record(request(f"m{n}"))) for n in range(5)]
+        await asyncio.sleep(0.05)
+        held.release.set()
+        return list(await asyncio.gather(first, *rest))
+
+    answers = asyncio.run(scenario())
+    assert held.calls == [["first"], ["m0", "m1", "m2", "m3", "m4"]]
+    assert [(a.reason, a.seq) for a in answers] == [
+        ("first", 0),
+        ("m0", 0),
+        ("m1", 1),
+        ("m2", 2),
+        ("m3", 3),
+        ("m4", 4),
+    ]
+    groups.close()
+
+
+def test_a_group_that_fails_fails_each_request_and_the_writer_goes_on() -> None:
+    held = Held()
+    held.release.set()
+    held.fail_next = True
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+
+    async def scenario() -> None:
+        with pytest.raises(OperationalError):
+            await groups.record(request("lost"))
+        after = await groups.record(request("next"))
+        assert (after.status, after.reason) == (ACCEPTED, "next")
+
+    asyncio.run(scenario())
+    groups.close()
+
+
+def test_closing_records_what_waits_and_refuses_what_comes_after() -> None:
+    held = Held()
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+
+    async def scenario() -> EventResult:
+        waiting = asyncio.ensure_future(groups.record(request("waiting")))
+        await asyncio.to_thread(held.entered.wait, 10)
+        closing = asyncio.ensure_future(asyncio.to_thread(groups.close))
+        held.release.set()
+        answer = await waiting
+        await closing
+        with pytest.raises(RuntimeError, match="stopping"):
+            await groups.record(request("late"))
+        return answer
+
+    assert asyncio.run(scenario()).reason == "waiting"
