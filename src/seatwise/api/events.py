@@ -1,7 +1,11 @@
 """Member and credit events reported by the vendor's product: one
 (``POST /v1/accounts/{id}/events``) or a batch of up to 1,000 for any accounts
 (``POST /v1/events``), each answered on its own. An event may carry your own ``id``: the same
-id again is not recorded twice and gets the first answer (safe retries of ingestion)."""
+id again is not recorded twice and gets the first answer (safe retries of ingestion).
+
+A single event sent without an ``Idempotency-Key`` (its own ``id`` is what makes a retry
+safe) is recorded together with the others that arrive at the same time (``event_groups``);
+with a key, in a transaction of its own that also stores the key's answer."""
 
 from __future__ import annotations
 
