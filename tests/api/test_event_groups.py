@@ -8,6 +8,7 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from seatwise.engine.clock import Clock, FixedClock
 from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult
 from seatwise.engine.plans import create_plan
 from seatwise.store.database import make_engine, migrate
+from seatwise.store.repository.scope import account_scope
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -191,3 +193,22 @@ def test_closing_records_what_waits_and_refuses_what_comes_after() -> None:
         return answer
 
     assert asyncio.run(scenario()).reason == "waiting"
+
+
+def test_an_event_in_an_account_scope_is_recorded_alone_in_that_scope(tmp_path: Path) -> None:
+    """The writer's groups are the vendor's; a session's event keeps its session's scope, so
+    another account is unknown to it as everywhere else."""
+    engine, clock, _ = store(f"sqlite:///{tmp_path / 'scoped.db'}")
+    groups = EventGroups(engine, clock)
+
+    async def scenario() -> tuple[EventResult, EventResult]:
+        with account_scope("a1"):
+            other = await groups.record(EventRequest("a2", "activate", "x"))
+            own = await groups.record(EventRequest("a1", "activate", "y"))
+        return other, own
+
+    other, own = asyncio.run(scenario())
+    assert (other.status, other.reason) == ("refused", "no account 'a2'")
+    assert (own.status, own.at) == (ACCEPTED, NOW)
+    groups.close()
+    engine.dispose()

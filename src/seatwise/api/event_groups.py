@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from seatwise.engine.clock import Clock
 from seatwise.engine.ingest import MAX_BATCH, EventRequest, EventResult, record_events
+from seatwise.store.repository.scope import scoped_account
 
 Recorder = Callable[[Engine, Sequence[EventRequest], Clock], list[EventResult]]
 
@@ -57,7 +58,12 @@ class EventGroups:
         self._closed = False
 
     async def record(self, request: EventRequest) -> EventResult:
-        """Record one event with whatever else is waiting; its answer."""
+        """Record one event with whatever else is waiting; its answer. Inside an account
+        scope (a customer's session) the event is recorded alone, in that scope: the writer's
+        groups are the vendor's, who knows every account."""
+        if scoped_account() is not None:
+            (alone,) = await asyncio.to_thread(self._record, self._engine, [request], self._clock)
+            return alone
         loop = asyncio.get_running_loop()
         future: asyncio.Future[EventResult] = loop.create_future()
         with self._ready:
