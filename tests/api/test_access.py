@@ -222,3 +222,15 @@ def test_a_key_revoked_elsewhere_is_refused_within_a_second(
     monkeypatch.setattr("seatwise.engine.access.time.monotonic", lambda: later)
     refused = v.client.get("/v1/accounts", headers=headers)
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_a_key_revoked_by_this_process_is_refused_at_once_though_remembered(
+    world: tuple[Vendor, dict[str, str], dict[str, str]],
+) -> None:
+    v, _, _ = world
+    made = create_key(v.engine, "remembered", "write", v.clock)
+    headers = {"Authorization": f"Bearer {made.secret}"}
+    assert v.client.get("/v1/accounts", headers=headers).status_code == 200  # now remembered
+    revoke_key(v.engine, made.key.id, v.clock)
+    refused = v.client.get("/v1/accounts", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]

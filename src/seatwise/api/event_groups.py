@@ -100,11 +100,12 @@ class EventGroups:
                 results = self._record(
                     self._engine, [waiting.request for waiting in group], self._clock
                 )
-            except Exception as error:  # the whole group's failure is each request's
-                for waiting in group:
+                answered = list(zip(group, results, strict=True))
+            except Exception as error:  # the group's failure is each request's; the writer
+                for waiting in group:  # lives on, or every later request would wait forever
                     _answer(waiting, _fail, error)
                 continue
-            for waiting, result in zip(group, results, strict=True):
+            for waiting, result in answered:
                 _answer(waiting, _settle, result)
 
 
