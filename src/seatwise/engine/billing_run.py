@@ -1,12 +1,13 @@
 """Billing runs over the store: everything due up to an instant, for every account.
 
-Accounts are billed in transactions of up to 50, in id order. A transaction first locks its
-accounts (in id order), then for each account recomputes its invoices from the whole timeline
-(the pure core), reconciles them with what is already issued, and numbers them; at the end it
-stores every new invoice of its accounts in one bulk write (or stores them as unnumbered
-drafts) and commits. So a run killed at any point leaves each account either fully billed or
-untouched, a second run issues only what is still missing, two workers take turns on an
-account, and the unique (account, kind, period) key is the last guard.
+Accounts are billed in transactions of up to 50, in id order. A transaction first claims its
+accounts (locks them, in id order), then for each account recomputes its invoices from the
+whole timeline (the pure core), reconciles them with what is already issued, and collects; at
+the end it numbers every new invoice of its accounts with one update of the sequence
+(provisional numbers until then: :mod:`seatwise.engine.batch`), stores them in one bulk write
+(or stores them as unnumbered drafts) and commits. So a run killed at any point leaves each
+account either fully billed or untouched, a second run issues only what is still missing, and
+the unique (account, kind, period) key is the last guard.
 
 **Only what is due**: a run takes the accounts whose stored ``next_due_at`` is by its
 ``until`` or unknown (cleared by anything recorded for them since); see
@@ -44,8 +45,9 @@ from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.limits import check_account_id, check_instant
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
+from seatwise.engine.batch import Batch
 from seatwise.engine.clock import Clock, SystemClock
-from seatwise.engine.collection import AccountRun, Batch, configured_gateway
+from seatwise.engine.collection import AccountRun, configured_gateway
 from seatwise.scenario import Scenario
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -338,6 +340,7 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
                     del batch.invoices[mark[0] :], batch.attempts[mark[1] :]
                     del batch.reminders[mark[2] :], batch.messages[mark[3] :]
                     failed.append(AccountFailure(account_id, _reason(error)))
+            batch.take_numbers(connection)  # the numbers they would take (given back)
         finally:
             transaction.rollback()
     return Preview(

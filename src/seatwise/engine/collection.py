@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,36 +56,15 @@ from seatwise.core.periods import iso, make_schedule
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import messages
+from seatwise.engine.batch import Batch, is_provisional
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.payments_repository import Endpoint, Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice, StoredAccount
+from seatwise.store.payments_repository import Endpoint
+from seatwise.store.repository import NewInvoice, StoredAccount
 
-RECEIPT_PREFIX = "RCT-"
 NOTHING_DUE = datetime(2199, 12, 31, tzinfo=UTC)  # the last day an instant may be (limits)
 RESOLUTION = timedelta(microseconds=1)
-
-
-@dataclass
-class Batch:
-    """What a billing transaction writes at its end, each kind of row in one bulk write."""
-
-    invoices: list[NewInvoice] = field(default_factory=list)
-    attempts: list[list[Any]] = field(default_factory=list)  # ATTEMPT_COLUMNS order
-    reminders: list[tuple[Any, ...]] = field(default_factory=list)
-    messages: list[Message] = field(default_factory=list)
-
-    def write(self, connection: Connection, now: datetime) -> None:
-        repository.insert_invoices(connection, self.invoices)
-        paid = [row for row in self.attempts if row[payments.SUCCEEDED]]  # receipts, in order
-        for row, receipt in zip(
-            paid, repository.next_numbers(connection, RECEIPT_PREFIX, len(paid)), strict=True
-        ):
-            row[payments.RECEIPT] = receipt
-        payments.insert_attempts(connection, [tuple(row) for row in self.attempts])
-        payments.insert_reminders(connection, self.reminders)
-        payments.enqueue(connection, self.messages, now)
 
 
 @dataclass
@@ -264,8 +243,8 @@ class AccountRun:
     def issue(self, result: BillingResult, due: list[Invoice]) -> None:
         plan, code = self.stored.plan, self.stored.plan.currency.code
         settled, self.balance = settle(due, self.balance, plan.currency)
-        numbers = repository.next_numbers(self.connection, INVOICE_PREFIX, len(settled))
-        for number, invoice in zip(numbers, settled, strict=True):
+        for invoice in settled:  # numbered when the batch is written (engine.batch)
+            number = self.batch.provisional_number()
             nothing_due = invoice.total <= 0
             entry = NewInvoice(
                 self.account_id, code, number, PAID if nothing_due else OPEN, invoice
@@ -311,7 +290,7 @@ class AccountRun:
         number = sum(1 for a in self.attempts if a.invoice == action.invoice) + 1
         request = ChargeRequest(
             self.account_id,
-            action.invoice,
+            "" if is_provisional(action.invoice) else action.invoice,  # numbered at commit
             number,
             action.method,
             unpaid.amount,

@@ -31,8 +31,8 @@ from seatwise.core.invoice_states import (
 from seatwise.core.limits import check_instant, check_text
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
+from seatwise.engine.batch import RECEIPT_PREFIX
 from seatwise.engine.clock import Clock, SystemClock
-from seatwise.engine.collection import RECEIPT_PREFIX
 from seatwise.engine.credits import credits_paid
 from seatwise.engine.messages import state_change
 from seatwise.store import payments_repository as payments
