@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from seatwise.core.account import Terminate
 from seatwise.core.credits import CreditsPaid
@@ -30,7 +30,7 @@ UNTIL = "2026-06-01T00:00:00Z"  # after every scenario, before now
 COPIES = 3  # each scenario file imported this many times: about a hundred accounts
 
 
-def bill_process(database_url: str) -> subprocess.Popen[str]:
+def bill_process(database_url: str, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -41,6 +41,7 @@ def bill_process(database_url: str) -> subprocess.Popen[str]:
             UTC_UNTIL_TEXT,
             "--database-url",
             database_url,
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -91,6 +92,28 @@ def assert_billed_exactly_once(engine: Engine) -> None:
             ]
             assert got == want, account_id
     assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, len(numbers) + 1)]
+    assert_no_provisional_number(engine)
+
+
+def assert_no_provisional_number(engine: Engine) -> None:
+    """A run's provisional numbers (engine.batch) were all replaced before they were stored."""
+    texts = {
+        "invoices": ["number"],
+        "invoice_lines": ["description", "explanation", "corrects"],
+        "payment_attempts": ["invoice_number"],
+        "reminders": ["invoice_number"],
+        "outbox": ["invoice_number", "payload"],
+    }
+    with engine.connect() as connection:
+        for table, columns in texts.items():
+            for column in columns:
+                marked = connection.execute(  # in JSON the mark is written \u001e
+                    text(
+                        f"SELECT count(*) FROM {table} WHERE {column} LIKE :a OR {column} LIKE :b"
+                    ),
+                    {"a": "%\x1e%", "b": "%\\u001e%"},
+                ).scalar_one()
+                assert marked == 0, (table, column)
 
 
 def test_a_run_killed_midway_then_run_again_bills_exactly_once(
@@ -121,4 +144,19 @@ def test_two_workers_at_once_bill_exactly_once(loaded: Engine, database_url: str
         assert worker.returncode == 0, err
     issued = [int(out.split(": ")[1].split(" invoice")[0]) for out, _err in results]
     assert sum(issued) == invoice_count(loaded)  # what one issued, the other did not
+    assert_billed_exactly_once(loaded)
+
+
+def test_four_workers_bill_exactly_once(loaded: Engine, database_url: str) -> None:
+    """`seatwise bill --workers 4` on PostgreSQL: four processes claim different accounts; on
+    SQLite (one writer) the option is refused and nothing is billed."""
+    run = bill_process(database_url, "--workers", "4")
+    out, err = run.communicate(timeout=300)
+    if loaded.dialect.name == "sqlite":
+        assert run.returncode == 2
+        assert "--workers 4 needs PostgreSQL" in err
+        assert invoice_count(loaded) == 0
+        return
+    assert run.returncode == 0, err
+    assert f"{invoice_count(loaded)} invoice(s)" in out
     assert_billed_exactly_once(loaded)

@@ -246,7 +246,7 @@ def bill(
     everything: bool = False,
 ) -> BillingReport:
     """Bill and collect every account up to ``until`` (not after now: :class:`BillingRefused`).
-    Accounts are taken in id order, up to :data:`ACCOUNTS_PER_TRANSACTION` per transaction,
+    Accounts are claimed in id order, up to :data:`ACCOUNTS_PER_TRANSACTION` per transaction,
     whose invoices, payment attempts, reminders and messages are written together at its end:
     a transaction commits all of its accounts' work or none. An account that cannot be billed
     is reported in ``failed`` and marked; the others are billed all the same. ``only``: these
@@ -254,29 +254,34 @@ def bill(
 
     **Only what is due**: each account keeps the next instant anything is due for it, cleared
     by anything recorded for it since; a run takes only the accounts due by ``until`` or
-    cleared (``everything``: all of them, as drafts runs always do)."""
+    cleared (``everything``: all of them, as drafts runs always do).
+
+    **Workers share**: on PostgreSQL a transaction claims accounts no other transaction holds
+    (``FOR UPDATE SKIP LOCKED``) and numbers its invoices just before it commits, so runs at
+    once (``--workers N``, or processes on several machines) each bill different accounts;
+    an account billed by another since the run began is no longer due and is not taken."""
     check_not_ahead(until, clock)
+    every = everything or drafts or only is not None
     with engine.connect() as connection:
         not_due = 0
-        if everything or drafts or only is not None:
-            ids = repository.account_ids(connection)
-        else:
-            ids = repository.due_account_ids(connection, until)
-            not_due = repository.count_accounts(connection) - len(ids)
-        if only is not None:
-            ids = [account_id for account_id in ids if account_id in set(only)]
+        if not every:
+            not_due = repository.count_accounts(connection) - len(
+                repository.due_account_ids(connection, until)
+            )
         endpoints = payments.endpoints(connection)
     report = BillingReport(0, 0, 0, not_due=not_due)
-    for first in range(0, len(ids), ACCOUNTS_PER_TRANSACTION):
-        chunk = ids[first : first + ACCOUNTS_PER_TRANSACTION]
+    claim = _Claim(None if every else until, only)
+    while True:
         try:
-            done = _bill_together(engine, chunk, until, drafts, gateway, endpoints)
+            done = _bill_claimed(engine, claim, until, drafts, gateway, endpoints)
         except (OperationalError, InterfaceError):
             raise  # the database failed: no account's fault, the run stops (safe to re-run)
-        except Exception:
+        except _ChunkFailed as failed:
             done = BillingReport(0, 0, 0)
-            for account_id in chunk:  # find the bad one: each alone, the others billed
+            for account_id in failed.chunk:  # find the bad one: each alone, the others billed
                 done += _bill_alone(engine, account_id, until, drafts, gateway, endpoints)
+        if claim.finished:
+            break
         report += done
         if progress is not None:
             progress(done)
@@ -363,6 +368,69 @@ def _reason(error: Exception) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
+@dataclass
+class _Claim:
+    """Where a run is in the accounts it takes: each transaction claims the next ones."""
+
+    due_by: datetime | None  # None: every account
+    only: Sequence[str] | None
+    after: str = ""
+    finished: bool = False
+
+    def take(self, connection: Connection) -> list[str]:
+        chunk = repository.claim_accounts(
+            connection, self.after, ACCOUNTS_PER_TRANSACTION, self.due_by, self.only
+        )
+        if chunk:
+            self.after = chunk[-1]
+        else:
+            self.finished = True
+        return chunk
+
+
+class _ChunkFailed(Exception):
+    """Billing a transaction's accounts failed (it was rolled back): bill them one by one."""
+
+    def __init__(self, chunk: list[str]) -> None:
+        super().__init__(f"{len(chunk)} account(s)")
+        self.chunk = chunk
+
+
+def _bill_claimed(
+    engine: Engine,
+    claim: _Claim,
+    until: datetime,
+    drafts: bool,
+    gateway: PaymentGateway | None,
+    endpoints: list[Endpoint],
+) -> BillingReport:
+    """One transaction of a run: claim the next accounts, bill them, write, commit."""
+    batch = Batch()
+    with write_transaction(engine) as connection:
+        chunk = claim.take(connection)
+        try:
+            for account_id in chunk:
+                prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
+            batch.write(connection, until)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as error:
+            raise _ChunkFailed(chunk) from error
+    return _report(chunk, batch)
+
+
+def _report(chunk: Sequence[str], batch: Batch) -> BillingReport:
+    return BillingReport(
+        len(chunk),
+        len(batch.invoices),
+        sum(len(entry.invoice.lines) for entry in batch.invoices),
+        len(batch.attempts),
+        sum(1 for row in batch.attempts if row[payments.SUCCEEDED]),
+        len(batch.reminders),
+        len(batch.messages),
+    )
+
+
 def _bill_together(
     engine: Engine,
     chunk: Sequence[str],
@@ -377,15 +445,7 @@ def _bill_together(
         for account_id in chunk:
             prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
         batch.write(connection, until)
-    return BillingReport(
-        len(chunk),
-        len(batch.invoices),
-        sum(len(entry.invoice.lines) for entry in batch.invoices),
-        len(batch.attempts),
-        sum(1 for row in batch.attempts if row[payments.SUCCEEDED]),
-        len(batch.reminders),
-        len(batch.messages),
-    )
+    return _report(chunk, batch)
 
 
 def _bill_alone(

@@ -338,6 +338,32 @@ def due_account_ids(connection: Connection, until: datetime) -> list[str]:
     return list(connection.scalars(query))
 
 
+def claim_accounts(
+    connection: Connection,
+    after: str,
+    limit: int,
+    due_by: datetime | None = None,
+    only: Sequence[str] | None = None,
+) -> list[str]:
+    """The next accounts for a billing run to take, locked until the transaction ends: up to
+    ``limit`` after ``after`` in id order (``due_by``: only those with something due by then
+    or unknown; ``only``: among these). On PostgreSQL an account another transaction holds is
+    skipped (``FOR UPDATE SKIP LOCKED``), so workers billing at once each take different
+    accounts and none waits for another; SQLite has one writer, whose transaction holds them
+    all."""
+    query = select(accounts.c.id).where(accounts.c.id > after).order_by(accounts.c.id).limit(limit)
+    if due_by is not None:
+        query = query.where(or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= due_by))
+    if only is not None:
+        query = query.where(accounts.c.id.in_(list(only)))
+    scoped = scoped_account()
+    if scoped is not None:
+        query = query.where(accounts.c.id == scoped)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(connection.scalars(query))
+
+
 def count_accounts(connection: Connection) -> int:
     """How many accounts there are (in an account scope: 1 or 0)."""
     query = select(func.count()).select_from(accounts)
