@@ -1,6 +1,7 @@
 """Benchmark: a year of billing for N accounts through ``seatwise bill``, on SQLite and PostgreSQL.
 
-    python bench/billing_run.py [--accounts 10000] [--databases sqlite,postgresql] [--out FILE]
+    python bench/billing_run.py [--accounts 10000] [--databases sqlite,postgresql]
+                                [--workers 1,2,4] [--out FILE]
 
 Each account gets one of the five presets, 10–50 members and a year of member events (hires,
 leavers, returns, deletions). The accounts are stored first (not timed); then one billing run
@@ -11,6 +12,11 @@ that billing persisted are written again by the fastest raw path of each databas
 (same primary and foreign keys), in one transaction; the ratio says how close the engine's
 persistence (the time spent in its invoice writes, heads and status history included) comes.
 
+Workers (PostgreSQL): the same accounts are stored again in a fresh database for each worker
+count, and ``bill_with_workers`` (``seatwise bill --workers N``) bills the year; the JSON
+reports each count's seconds and its speedup over one worker (measured the same way, in the
+same run; a worker is a process, so one worker includes a process's start too).
+
 This is a measurement, not a test: nothing here asserts a time.
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import resource
@@ -35,6 +42,7 @@ from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, te
 from seatwise.core.account import Account
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import billing_run
+from seatwise.engine.billing_workers import bill_with_workers
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate, write_transaction
 from seatwise.store.tables import invoice_lines, invoices
@@ -221,6 +229,34 @@ def run(url: str, count: int, seed: int) -> dict[str, Any]:
     }
 
 
+def run_workers(url: str, count: int, seed: int, workers: list[int]) -> list[dict[str, Any]]:
+    """The year of ``count`` accounts billed by each number of workers, each in a fresh
+    database; seconds, accounts/s and the speedup over the first count (one worker)."""
+    measured: list[dict[str, Any]] = []
+    for number in workers:
+        fresh_postgresql(url)
+        migrate(url)
+        engine = make_engine(url)
+        load_accounts(engine, count, seed)
+        print(f"  {number} worker(s) …", file=sys.stderr)
+        started = time.perf_counter()
+        report = bill_with_workers(engine, YEAR_END, number)
+        seconds = time.perf_counter() - started
+        engine.dispose()
+        assert not report.failed, report.failed
+        measured.append(
+            {
+                "workers": number,
+                "accounts": report.accounts,
+                "invoices": report.invoices,
+                "bill_seconds": round(seconds, 2),
+                "accounts_per_second": round(report.accounts / seconds, 1),
+                "speedup": round(measured[0]["bill_seconds"] / seconds, 2) if measured else 1.0,
+            }
+        )
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000)
@@ -231,6 +267,9 @@ def main() -> None:
         help="a database that may be emptied; created if missing",
     )
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--workers", default="1,2,4", help="worker counts to measure on PostgreSQL ('' for none)"
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
 
@@ -243,6 +282,11 @@ def main() -> None:
             url = fresh_postgresql(args.postgresql_url)
         print(f"billing {args.accounts} accounts on {name} …", file=sys.stderr)
         results.append(run(url, args.accounts, args.seed))
+    workers = [int(number) for number in args.workers.split(",") if number.strip()]
+    measured_workers: list[dict[str, Any]] = []
+    if workers and "postgresql" in args.databases.split(","):
+        print(f"billing {args.accounts} accounts by workers on postgresql …", file=sys.stderr)
+        measured_workers = run_workers(args.postgresql_url, args.accounts, args.seed, workers)
     output = {
         "benchmark": "billing_run",
         "python": platform.python_version(),
@@ -250,6 +294,8 @@ def main() -> None:
         "accounts": args.accounts,
         "period": [START.isoformat(), YEAR_END.isoformat()],
         "results": results,
+        "workers": measured_workers,
+        "cores": os.cpu_count(),
     }
     rendered = json.dumps(output, indent=2)
     print(rendered)

@@ -26,10 +26,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seatwise.core.dunning import Attempt, MethodChange
+from seatwise.core.invoice_states import OPEN
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Message
-from seatwise.store.repository import INVOICE_PREFIX, NewInvoice
+from seatwise.store.repository import (
+    INVOICE_PREFIX,
+    AccountAfterBilling,
+    NewInvoice,
+    StoredAccount,
+    StoredInvoice,
+)
 
 RECEIPT_PREFIX = "RCT-"
 MARK = "\x1e"  # around a provisional number: a control character, refused in any text stored
@@ -51,6 +59,7 @@ class Batch:
     attempts: list[list[Any]] = field(default_factory=list)  # ATTEMPT_COLUMNS order
     reminders: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    accounts: list[AccountAfterBilling] = field(default_factory=list)
     provisional: int = 0  # provisional numbers handed out
 
     def provisional_number(self) -> str:
@@ -97,6 +106,38 @@ class Batch:
         payments.insert_attempts(connection, [tuple(row) for row in self.attempts])
         payments.insert_reminders(connection, self.reminders)
         payments.enqueue(connection, self.messages, now)
+        repository.update_accounts_after_billing(connection, self.accounts)
+
+
+@dataclass
+class Preloaded:
+    """What billing a transaction's accounts reads, read for all of them at once (a few
+    queries, whatever their number) once they are locked: each account's billing inputs,
+    issued invoices, payment methods, charges, reminders, and credit notes on open invoices.
+    A run takes its account's part (:meth:`take`); what it records itself it reads again."""
+
+    stored: dict[str, StoredAccount]
+    history: dict[str, list[StoredInvoice]]
+    methods: dict[str, list[MethodChange]]
+    attempts: dict[str, list[Attempt]]
+    reminded: dict[str, set[tuple[str, int]]]
+    credited: dict[int, int]
+
+    @classmethod
+    def read(cls, connection: Connection, account_ids: list[str]) -> Preloaded:
+        history = repository.issued_invoices_of(connection, account_ids)
+        open_ids = [e.id for entries in history.values() for e in entries if e.status == OPEN]
+        return cls(
+            repository.load_accounts(connection, account_ids),
+            history,
+            payments.methods_of(connection, account_ids),
+            {
+                account_id: [stored.attempt for stored in made]
+                for account_id, made in payments.attempts_of(connection, account_ids).items()
+            },
+            payments.reminded_of(connection, account_ids),
+            payments.credited(connection, open_ids),
+        )
 
 
 def renumbered(value: Any, mapping: dict[str, str]) -> Any:

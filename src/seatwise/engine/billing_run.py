@@ -45,7 +45,7 @@ from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.limits import check_account_id, check_instant
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.engine.batch import Batch
+from seatwise.engine.batch import Batch, Preloaded
 from seatwise.engine.clock import Clock, SystemClock
 from seatwise.engine.collection import AccountRun, configured_gateway
 from seatwise.scenario import Scenario
@@ -190,21 +190,27 @@ def prepare_account(
     batch: Batch,
     gateway: PaymentGateway | None = None,
     endpoints: list[Endpoint] | None = None,
+    preloaded: Preloaded | None = None,
 ) -> None:
     """Everything of :func:`bill_account` but the writes, which join ``batch``: lock the
     account, drop its drafts, then issue and collect in time order
-    (:class:`~seatwise.engine.collection.AccountRun`), or recompute the drafts."""
-    repository.lock_account(connection, account_id)
-    repository.delete_drafts(connection, account_id)
+    (:class:`~seatwise.engine.collection.AccountRun`), or recompute the drafts. With
+    ``preloaded``, the caller locked the account, dropped its drafts and read it."""
+    if preloaded is None:
+        repository.lock_account(connection, account_id)
+        repository.delete_drafts(connection, account_id)
     if not drafts:
         if endpoints is None:
             endpoints = payments.endpoints(connection)
-        AccountRun(connection, account_id, until, batch, gateway, endpoints).run()
+        AccountRun(connection, account_id, until, batch, gateway, endpoints, preloaded).run()
         return
-    stored = repository.load_account(connection, account_id)
+    if preloaded is not None and account_id in preloaded.stored:
+        stored, history = preloaded.stored[account_id], preloaded.history[account_id]
+    else:
+        stored = repository.load_account(connection, account_id)
+        history = repository.issued_invoices(connection, account_id)
     plan, account = stored.plan, stored.account
     result = generate_invoices(plan, account, stored.events, until)
-    history = repository.issued_invoices(connection, account_id)
     due = reconcile(
         result.proposed,
         [IssuedInvoice(entry.number or "", entry.invoice) for entry in history],
@@ -409,8 +415,12 @@ def _bill_claimed(
     with write_transaction(engine) as connection:
         chunk = claim.take(connection)
         try:
+            repository.delete_drafts_of(connection, chunk)
+            preloaded = Preloaded.read(connection, chunk)
             for account_id in chunk:
-                prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
+                prepare_account(
+                    connection, account_id, until, drafts, batch, gateway, endpoints, preloaded
+                )
             batch.write(connection, until)
         except (OperationalError, InterfaceError):
             raise

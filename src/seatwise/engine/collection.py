@@ -56,12 +56,12 @@ from seatwise.core.periods import iso, make_schedule
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import messages
-from seatwise.engine.batch import Batch, is_provisional
+from seatwise.engine.batch import Batch, Preloaded, is_provisional
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.payments_repository import Endpoint
-from seatwise.store.repository import NewInvoice, StoredAccount
+from seatwise.store.repository import AccountAfterBilling, NewInvoice, StoredAccount
 
 NOTHING_DUE = datetime(2199, 12, 31, tzinfo=UTC)  # the last day an instant may be (limits)
 RESOLUTION = timedelta(microseconds=1)
@@ -119,6 +119,7 @@ class AccountRun:
         batch: Batch,
         gateway: PaymentGateway | None = None,
         endpoints: list[Endpoint] | None = None,
+        preloaded: Preloaded | None = None,
     ) -> None:
         self.connection = connection
         self.account_id = account_id
@@ -126,19 +127,36 @@ class AccountRun:
         self.batch = batch
         self.gateway = gateway or configured_gateway()
         self.endpoints = endpoints or []
+        self.preloaded = preloaded if preloaded and account_id in preloaded.stored else None
+
+    @property
+    def stored(self) -> StoredAccount:
+        """The account as stored (read again after the run records an event)."""
+        return self._stored
+
+    @stored.setter
+    def stored(self, stored: StoredAccount) -> None:
+        self._stored = stored
+        self._terminated = any(isinstance(event, Terminate) for event in stored.events)
+        self._purchases = purchases_collection(stored.events)
 
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        connection = self.connection
-        self.stored = repository.load_account(connection, self.account_id)
+        connection, pre, account_id = self.connection, self.preloaded, self.account_id
+        if pre is not None:
+            self.stored = pre.stored[account_id]
+            history = pre.history.get(account_id, [])
+            credited = pre.credited
+        else:
+            self.stored = repository.load_account(connection, account_id)
+            history = repository.issued_invoices(connection, account_id)
+            open_ids = [entry.id for entry in history if entry.status == OPEN]
+            credited = payments.credited(connection, open_ids) if open_ids else {}
         plan = self.stored.plan
         self.balance = self.stored.credit_balance
-        history = repository.issued_invoices(connection, self.account_id)
         self.issued = [IssuedInvoice(entry.number or "", entry.invoice) for entry in history]
         self.unpaid: dict[str, _Unpaid] = {}
-        open_ids = [entry.id for entry in history if entry.status == OPEN]
-        credited = payments.credited(connection, open_ids) if open_ids else {}
         for entry in history:
             if entry.status == OPEN and entry.number is not None:
                 amount = entry.invoice.total - credited.get(entry.id, 0)
@@ -148,6 +166,10 @@ class AccountRun:
         self._methods: list[MethodChange] | None = None
         self._attempts: list[Attempt] | None = None
         self._reminded: set[tuple[str, int]] | None = None
+        if pre is not None:
+            self._methods = pre.methods.get(account_id, [])
+            self._attempts = pre.attempts.get(account_id, [])
+            self._reminded = pre.reminded.get(account_id, set())
 
         result, to_issue = self.recompute()
         while True:
@@ -215,9 +237,9 @@ class AccountRun:
     ) -> Charge | FinalAction | Remind | None:
         """The first collection action due by ``now`` (default: the run's ``until``)."""
         plan = self.stored.plan
-        if any(isinstance(event, Terminate) for event in self.stored.events):
+        if self._terminated:
             return None  # after dunning's final action nothing more is collected or reminded
-        purchases = purchases_collection(self.stored.events)
+        purchases = self._purchases
         receivables = [
             replace(receivable(plan, u.number, u.invoice, purchases), amount=u.amount)
             for u in self.unpaid.values()
@@ -370,14 +392,15 @@ class AccountRun:
         stored, connection = self.stored, self.connection
         state = result.state
         ended_at = state.ends_at if state.status != "active" else None
-        repository.update_account_after_billing(
-            connection,
-            self.account_id,
-            state.status,
-            self.balance,
-            ended_at,
-            self.until,
-            self.next_due(result),
+        self.batch.accounts.append(  # written with the batch, with its other accounts
+            AccountAfterBilling(
+                self.account_id,
+                state.status,
+                self.balance,
+                ended_at,
+                self.until,
+                self.next_due(result),
+            )
         )
         self.tell_alerts(result)
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger

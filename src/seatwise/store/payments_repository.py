@@ -34,14 +34,19 @@ from seatwise.store.tables import (
 
 def methods(connection: Connection, account_id: str) -> list[MethodChange]:
     """The account's payment methods, in the order they took effect."""
-    return [
-        MethodChange(row.at, row.method)
-        for row in connection.execute(
-            select(payment_methods.c.at, payment_methods.c.method)
-            .where(payment_methods.c.account_id == account_id)
-            .order_by(payment_methods.c.at, payment_methods.c.id)
-        )
-    ]
+    return methods_of(connection, [account_id])[account_id]
+
+
+def methods_of(connection: Connection, account_ids: Sequence[str]) -> dict[str, list[MethodChange]]:
+    """:func:`methods` of several accounts, in one query."""
+    found: dict[str, list[MethodChange]] = {account_id: [] for account_id in account_ids}
+    for row in connection.execute(
+        select(payment_methods.c.account_id, payment_methods.c.at, payment_methods.c.method)
+        .where(payment_methods.c.account_id.in_(list(found)))
+        .order_by(payment_methods.c.at, payment_methods.c.id)
+    ):
+        found[row.account_id].append(MethodChange(row.at, row.method))
+    return found
 
 
 def add_method(
@@ -81,14 +86,21 @@ def _stored_attempt(row: Any) -> StoredAttempt:
 
 def attempts(connection: Connection, account_id: str) -> list[StoredAttempt]:
     """Every charge made for the account, in the order they were made."""
-    return [
-        _stored_attempt(row)
-        for row in connection.execute(
-            select(payment_attempts)
-            .where(payment_attempts.c.account_id == account_id)
-            .order_by(payment_attempts.c.at, payment_attempts.c.id)
-        )
-    ]
+    return attempts_of(connection, [account_id])[account_id]
+
+
+def attempts_of(
+    connection: Connection, account_ids: Sequence[str]
+) -> dict[str, list[StoredAttempt]]:
+    """:func:`attempts` of several accounts, in one query."""
+    found: dict[str, list[StoredAttempt]] = {account_id: [] for account_id in account_ids}
+    for row in connection.execute(
+        select(payment_attempts)
+        .where(payment_attempts.c.account_id.in_(list(found)))
+        .order_by(payment_attempts.c.at, payment_attempts.c.id)
+    ):
+        found[row.account_id].append(_stored_attempt(row))
+    return found
 
 
 def attempts_of_invoice(connection: Connection, number: str) -> list[StoredAttempt]:
@@ -131,14 +143,22 @@ def insert_reminders(connection: Connection, rows: Sequence[tuple[Any, ...]]) ->
 
 
 def reminded(connection: Connection, account_id: str) -> set[tuple[str, int]]:
-    return {
-        (row.invoice_number, row.days_before)
-        for row in connection.execute(
-            select(reminders.c.invoice_number, reminders.c.days_before).where(
-                reminders.c.account_id == account_id
-            )
+    """The reminders sent for the account's invoices: (number, days before)."""
+    return reminded_of(connection, [account_id])[account_id]
+
+
+def reminded_of(
+    connection: Connection, account_ids: Sequence[str]
+) -> dict[str, set[tuple[str, int]]]:
+    """:func:`reminded` of several accounts, in one query."""
+    found: dict[str, set[tuple[str, int]]] = {account_id: set() for account_id in account_ids}
+    for row in connection.execute(
+        select(reminders.c.account_id, reminders.c.invoice_number, reminders.c.days_before).where(
+            reminders.c.account_id.in_(list(found))
         )
-    }
+    ):
+        found[row.account_id].add((row.invoice_number, row.days_before))
+    return found
 
 
 def credited(connection: Connection, invoice_ids: Sequence[int]) -> dict[int, int]:

@@ -9,6 +9,7 @@ invoice numbers answer as if they did not exist), whatever the handler asked for
 """
 
 from seatwise.store.repository.accounts import (
+    AccountAfterBilling,
     AccountBasics,
     AccountRow,
     BillingAddress,
@@ -34,6 +35,7 @@ from seatwise.store.repository.accounts import (
     find_plan,
     ingest_views,
     load_account,
+    load_accounts,
     lock_account,
     lock_accounts,
     mark_billing_error,
@@ -45,7 +47,7 @@ from seatwise.store.repository.accounts import (
     save_account,
     save_plan,
     timeline_page,
-    update_account_after_billing,
+    update_accounts_after_billing,
     update_billing_address,
 )
 from seatwise.store.repository.invoices import (
@@ -65,6 +67,7 @@ from seatwise.store.repository.invoices import (
     credit_notes_by_invoice,
     credit_notes_of,
     delete_drafts,
+    delete_drafts_of,
     draft_by_id,
     find_invoice,
     insert_credit_note,
@@ -74,6 +77,7 @@ from seatwise.store.repository.invoices import (
     invoice_row_id,
     invoice_sums,
     issued_invoices,
+    issued_invoices_of,
     last_issued_at,
     latest_draft_issue,
     next_numbers,
@@ -88,6 +92,7 @@ __all__ = [
     "INVOICE_PREFIX",
     "LINE_COLUMNS",
     "STATUS_COLUMNS",
+    "AccountAfterBilling",
     "AccountBasics",
     "AccountRow",
     "BillingAddress",
@@ -120,6 +125,7 @@ __all__ = [
     "credit_notes_by_invoice",
     "credit_notes_of",
     "delete_drafts",
+    "delete_drafts_of",
     "draft_by_id",
     "due_account_ids",
     "event_row",
@@ -133,10 +139,12 @@ __all__ = [
     "invoice_row_id",
     "invoice_sums",
     "issued_invoices",
+    "issued_invoices_of",
     "last_issued_at",
     "latest_draft_issue",
     "ledger",
     "load_account",
+    "load_accounts",
     "lock_account",
     "lock_accounts",
     "mark_billing_error",
@@ -151,6 +159,6 @@ __all__ = [
     "status_histories",
     "status_history",
     "timeline_page",
-    "update_account_after_billing",
+    "update_accounts_after_billing",
     "update_billing_address",
 ]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import TimelineEvent
@@ -675,44 +675,71 @@ def account_basics(connection: Connection, account_id: str) -> AccountBasics:
 
 
 def load_account(connection: Connection, account_id: str) -> StoredAccount:
+    """The account's billing inputs; :class:`UnknownAccount` if there is none (in scope)."""
     check_in_scope(account_id)
-    row = connection.execute(
+    found = load_accounts(connection, [account_id]).get(account_id)
+    if found is None:
+        raise UnknownAccount(f"no account {account_id!r}")
+    return found
+
+
+def load_accounts(connection: Connection, account_ids: Sequence[str]) -> dict[str, StoredAccount]:
+    """Several accounts' billing inputs in four queries, whatever their number (those that
+    exist and are in scope); a plan's definition is read once for all its accounts."""
+    wanted = [account_id for account_id in dict.fromkeys(account_ids) if in_scope(account_id)]
+    if not wanted:
+        return {}
+    rows = connection.execute(
         select(accounts, plans.c.definition)
         .join(plans, plans.c.id == accounts.c.plan_id)
-        .where(accounts.c.id == account_id)
-    ).one_or_none()
-    if row is None:
-        raise UnknownAccount(f"no account {account_id!r}")
-    plan = parse_plan(json.loads(row.definition))
-    emails = tuple(
-        connection.scalars(
-            select(contacts.c.email)
-            .where(contacts.c.account_id == account_id)
-            .order_by(contacts.c.email)
-        )
-    )
-    people = tuple(
-        Member(m.member_id, m.manage_billing, m.email)
-        for m in connection.execute(
-            select(members).where(members.c.account_id == account_id).order_by(members.c.member_id)
-        )
-    )
-    events = [
-        _event(row)
-        for row in connection.execute(
-            select(timeline_events)
-            .where(timeline_events.c.account_id == account_id)
-            # effective time first: an event reported late sorts where it happened
-            .order_by(timeline_events.c.at, timeline_events.c.seq)
-        )
-    ]
+        .where(accounts.c.id.in_(wanted))
+    ).all()
+    emails: dict[str, list[str]] = {row.id: [] for row in rows}
+    for contact in connection.execute(
+        select(contacts.c.account_id, contacts.c.email)
+        .where(contacts.c.account_id.in_(list(emails)))
+        .order_by(contacts.c.account_id, contacts.c.email)
+    ):
+        emails[contact.account_id].append(contact.email)
+    people: dict[str, list[Member]] = {row.id: [] for row in rows}
+    for m in connection.execute(
+        select(members)
+        .where(members.c.account_id.in_(list(people)))
+        .order_by(members.c.account_id, members.c.member_id)
+    ):
+        people[m.account_id].append(Member(m.member_id, m.manage_billing, m.email))
+    events: dict[str, list[TimelineEvent]] = {row.id: [] for row in rows}
+    for event in connection.execute(
+        select(timeline_events)
+        .where(timeline_events.c.account_id.in_(list(events)))
+        # effective time first: an event reported late sorts where it happened
+        .order_by(timeline_events.c.account_id, timeline_events.c.at, timeline_events.c.seq)
+    ):
+        events[event.account_id].append(_event(event))
+    parsed: dict[str, Plan] = {}
+    found: dict[str, StoredAccount] = {}
+    for row in rows:
+        plan = parsed.get(row.definition)
+        if plan is None:
+            plan = parsed[row.definition] = parse_plan(json.loads(row.definition))
+        found[row.id] = _stored_account(row, plan, emails[row.id], people[row.id], events[row.id])
+    return found
+
+
+def _stored_account(
+    row: Any,
+    plan: Plan,
+    emails: list[str],
+    people: list[Member],
+    events: list[TimelineEvent],
+) -> StoredAccount:
     account = Account(
         subscribed_at=row.subscribed_at,
         committed_seats=row.committed_seats,
         start_at=row.start_at,
         timezone=ZoneInfo(row.timezone),
-        contacts=emails,
-        members=people,
+        contacts=tuple(emails),
+        members=tuple(people),
     )
     address = None
     if row.billing_name is not None:
@@ -723,7 +750,7 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
             row.billing_tax_id,
         )
     return StoredAccount(
-        account_id,
+        row.id,
         plan,
         account,
         tuple(events),
@@ -757,31 +784,63 @@ def add_member(connection: Connection, account_id: str, member: Member) -> None:
     )
 
 
-def update_account_after_billing(
-    connection: Connection,
-    account_id: str,
-    status: str,
-    credit_balance: int,
-    ended_at: datetime | None = None,
-    billed_until: datetime | None = None,
-    next_due_at: datetime | None = None,
-) -> None:
-    """The account as a billing run left it; ``billed_until`` (the run's ``until``) only ever
+@dataclass(frozen=True)
+class AccountAfterBilling:
+    """The account as a billing run left it: ``billed_until`` (the run's ``until``) only ever
     moves forward: what has been invoiced for the account covers time up to it;
     ``next_due_at``: the next instant anything is due for it (None: unknown)."""
-    values: dict[str, Any] = {
-        "status": status,
-        "credit_balance": credit_balance,
-        "ended_at": ended_at,
-        "next_due_at": next_due_at,
-    }
-    if billed_until is not None:
-        values["billed_until"] = case(
+
+    account_id: str
+    status: str
+    credit_balance: int
+    ended_at: datetime | None
+    billed_until: datetime
+    next_due_at: datetime | None
+
+
+_UTC = UTCDateTime()
+_AFTER_BILLING = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        credit_balance=bindparam("b_balance"),
+        ended_at=bindparam("b_ended", type_=_UTC),
+        next_due_at=bindparam("b_next_due", type_=_UTC),
+        billed_until=case(
             (
-                or_(accounts.c.billed_until.is_(None), accounts.c.billed_until < billed_until),
-                literal(billed_until, UTCDateTime()),
+                or_(
+                    accounts.c.billed_until.is_(None),
+                    accounts.c.billed_until < bindparam("b_until", type_=_UTC),
+                ),
+                bindparam("b_until", type_=_UTC),
             ),
             else_=accounts.c.billed_until,
-        )
-    connection.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
-    clear_billing_error(connection, account_id)
+        ),
+        billing_error=None,
+        billing_error_at=None,
+    )
+)
+
+
+def update_accounts_after_billing(
+    connection: Connection, after: Sequence[AccountAfterBilling]
+) -> None:
+    """Store how billing runs left accounts (one statement for all), clearing any billing
+    error they had."""
+    if not after:
+        return
+    connection.execute(
+        _AFTER_BILLING,
+        [
+            {
+                "b_id": a.account_id,
+                "b_status": a.status,
+                "b_balance": a.credit_balance,
+                "b_ended": a.ended_at,
+                "b_next_due": a.next_due_at,
+                "b_until": a.billed_until,
+            }
+            for a in after
+        ],
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, insert, select, update
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, OPEN, PAID
@@ -52,15 +52,23 @@ def issued_invoices(
 ) -> list[StoredInvoice]:
     """The account's finalized invoices with their lines, in the order they were issued (with
     ``drafts``: its drafts only)."""
+    return issued_invoices_of(connection, [account_id], drafts).get(account_id, [])
+
+
+def issued_invoices_of(
+    connection: Connection, account_ids: Sequence[str], drafts: bool = False
+) -> dict[str, list[StoredInvoice]]:
+    """:func:`issued_invoices` of several accounts, in two queries (those in scope)."""
+    wanted = [account_id for account_id in dict.fromkeys(account_ids) if in_scope(account_id)]
+    found: dict[str, list[StoredInvoice]] = {account_id: [] for account_id in wanted}
+    if not wanted:
+        return found
     status_filter = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
-    if not in_scope(account_id):
-        return []
-    heads = connection.execute(
-        select(invoices)
-        .where(invoices.c.account_id == account_id, status_filter)
-        .order_by(invoices.c.id)
-    ).all()
-    return _with_lines(connection, heads)
+    which = and_(invoices.c.account_id.in_(wanted), status_filter)
+    heads = connection.execute(select(invoices).where(which).order_by(invoices.c.id)).all()
+    for stored in _with_lines(connection, heads, select(invoices.c.id).where(which)):
+        found[stored.account_id].append(stored)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +172,17 @@ def draft_by_id(connection: Connection, public: str) -> StoredInvoice:
     return _with_lines(connection, [head])[0]
 
 
-def _with_lines(connection: Connection, heads: Sequence[Any]) -> list[StoredInvoice]:
+def _with_lines(
+    connection: Connection, heads: Sequence[Any], ids: Select[Any] | None = None
+) -> list[StoredInvoice]:
+    """The invoices with their lines; ``ids``: a query of the heads' ids (rather than a list
+    of them, for many)."""
     if not heads:
         return []
     by_invoice: dict[int, list[Line]] = {head.id: [] for head in heads}
     for row in connection.execute(
         select(invoice_lines)
-        .where(invoice_lines.c.invoice_id.in_(list(by_invoice)))
+        .where(invoice_lines.c.invoice_id.in_(list(by_invoice) if ids is None else ids))
         .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
     ):
         by_invoice[row.invoice_id].append(_line(row))
@@ -390,10 +402,15 @@ def _first_reason(entry: NewInvoice) -> str:
 
 def delete_drafts(connection: Connection, account_id: str) -> int:
     """Remove the account's drafts (they are recomputed, never kept); how many there were."""
+    return delete_drafts_of(connection, [account_id])
+
+
+def delete_drafts_of(connection: Connection, account_ids: Sequence[str]) -> int:
+    """:func:`delete_drafts` of several accounts at once."""
     ids = list(
         connection.scalars(
             select(invoices.c.id).where(
-                invoices.c.account_id == account_id, invoices.c.status == DRAFT
+                invoices.c.account_id.in_(list(account_ids)), invoices.c.status == DRAFT
             )
         )
     )
