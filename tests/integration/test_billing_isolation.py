@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from seatwise.cli import example_files
@@ -72,3 +76,33 @@ def test_a_poison_account_among_100_leaves_the_99_others_billed_as_without_it(
         assert repository.account_rows(connection, "billing_error") == []
         errors = connection.execute(select(accounts.c.billing_error)).scalars().all()
     assert set(errors) == {None}
+
+
+def test_workers_report_a_poison_account_without_a_traceback(
+    database_url: str, tmp_path: Any
+) -> None:
+    """`seatwise bill --workers 2` (PostgreSQL) over 60 accounts, one of them poisoned: the
+    59 others are billed, the run says which account failed and exits 1, and the worker's
+    traceback goes to the error log, not to the terminal."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("--workers needs PostgreSQL (SQLite's refusal: test_exactly_once)")
+    everyone = [f"acc{n:03d}" for n in range(60)]
+    engine = vendor(database_url, everyone)
+    with engine.begin() as connection:
+        connection.execute(update(plans).where(plans.c.id == POISON).values(definition="{"))
+    log = tmp_path / "errors.log"
+    run = subprocess.run(
+        [sys.executable, "-m", "seatwise.cli", "bill", "--until", UNTIL.isoformat(),
+         "--workers", "2", "--database-url", database_url],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SEATWISE_ERROR_LOG": str(log)},
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert "billed 60 account(s)" in run.stdout
+    assert f"error: account {POISON} not billed: JSONDecodeError" in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert "Traceback" in log.read_text(encoding="utf-8")
+    assert f"account {POISON} could not be billed" in log.read_text(encoding="utf-8")
+    with engine.connect() as connection:
+        billed = [a for a in everyone if repository.issued_invoices(connection, a)]
+    assert len(billed) == 59 and POISON not in billed

@@ -62,6 +62,16 @@ class Batch:
     accounts: list[AccountAfterBilling] = field(default_factory=list)
     provisional: int = 0  # provisional numbers handed out
 
+    def mark(self) -> tuple[int, ...]:
+        """Where the batch stands, to :meth:`undo` what one account added after it."""
+        return (len(self.invoices), len(self.attempts), len(self.reminders),
+                len(self.messages), len(self.accounts))  # fmt: skip
+
+    def undo(self, mark: tuple[int, ...]) -> None:
+        """Drop what was added since ``mark`` (an account that could not be billed)."""
+        del self.invoices[mark[0] :], self.attempts[mark[1] :], self.reminders[mark[2] :]
+        del self.messages[mark[3] :], self.accounts[mark[4] :]
+
     def provisional_number(self) -> str:
         """A number for an invoice issued by this batch, until :meth:`take_numbers`."""
         self.provisional += 1

@@ -17,19 +17,21 @@ the unique (account, kind, period) key is the last guard.
 case that numbers something (a purchase, a payment method charging at once, finalizing, a
 payment or credit note by hand) locks its account first, so none can deadlock with a run.
 
-**One bad account never stops the others.** If anything fails while billing a transaction's
-accounts, the transaction is rolled back and its accounts are billed again one per
-transaction; an account that still fails is left untouched and marked with the reason
-(``billing_error``, shown by ``seatwise accounts``), and the run goes on. The next run bills it
-again (and clears the mark once it succeeds). A database that cannot be reached stops the run:
-that is no account's fault.
+**One bad account never stops the others.** Each account of a transaction is billed in a
+savepoint of its own: if anything fails while billing it, what it did is rolled back to the
+savepoint (its rows are dropped from the batch, so the others' numbers have no gap), it is
+marked with the reason (``billing_error``, shown by ``seatwise accounts``) and reported, and
+the transaction goes on with the others. Should the batch's write itself fail, the
+transaction is rolled back and its accounts are billed again one per transaction. The next
+run bills a failed account again (and clears the mark once it succeeds). A database that
+cannot be reached stops the run: that is no account's fault.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -285,7 +287,7 @@ def bill(
         except _ChunkFailed as failed:
             done = BillingReport(0, 0, 0)
             for account_id in failed.chunk:  # find the bad one: each alone, the others billed
-                done += _bill_alone(engine, account_id, until, drafts, gateway, endpoints)
+                done += _bill_alone(engine, account_id, claim, until, drafts, gateway, endpoints)
         if claim.finished:
             break
         report += done
@@ -338,8 +340,7 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
         try:
             endpoints = payments.endpoints(connection)
             for account_id in repository.account_ids(connection):
-                mark = (len(batch.invoices), len(batch.attempts), len(batch.reminders),
-                        len(batch.messages))  # fmt: skip
+                mark = batch.mark()
                 savepoint = connection.begin_nested()
                 try:
                     prepare_account(connection, account_id, until, False, batch, looking, endpoints)
@@ -348,8 +349,7 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
                     raise
                 except Exception as error:
                     savepoint.rollback()
-                    del batch.invoices[mark[0] :], batch.attempts[mark[1] :]
-                    del batch.reminders[mark[2] :], batch.messages[mark[3] :]
+                    batch.undo(mark)
                     failed.append(AccountFailure(account_id, _reason(error)))
             batch.take_numbers(connection)  # the numbers they would take (given back)
         finally:
@@ -410,23 +410,64 @@ def _bill_claimed(
     gateway: PaymentGateway | None,
     endpoints: list[Endpoint],
 ) -> BillingReport:
-    """One transaction of a run: claim the next accounts, bill them, write, commit."""
+    """One transaction of a run: claim the next accounts, read them together, bill each in a
+    savepoint of its own (one that fails is rolled back to it, marked and reported, and the
+    transaction goes on with the others, still holding them all), write, commit."""
     batch = Batch()
+    failed: list[AccountFailure] = []
     with write_transaction(engine) as connection:
         chunk = claim.take(connection)
+        if not chunk:
+            return BillingReport(0, 0, 0)
         try:
-            repository.delete_drafts_of(connection, chunk)
-            preloaded = Preloaded.read(connection, chunk)
+            preloaded = _read_together(connection, chunk)
             for account_id in chunk:
-                prepare_account(
-                    connection, account_id, until, drafts, batch, gateway, endpoints, preloaded
-                )
+                mark = batch.mark()
+                savepoint = connection.begin_nested()
+                try:
+                    prepare_account(
+                        connection, account_id, until, drafts, batch, gateway, endpoints, preloaded
+                    )
+                    savepoint.commit()
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    savepoint.rollback()
+                    batch.undo(mark)
+                    failed.append(_failed(connection, account_id, until, error))
             batch.write(connection, until)
         except (OperationalError, InterfaceError):
             raise
-        except Exception as error:
+        except Exception as error:  # the batch's write: no account to blame
             raise _ChunkFailed(chunk) from error
-    return _report(chunk, batch)
+    return replace(_report(chunk, batch), failed=tuple(failed))
+
+
+def _read_together(connection: Connection, chunk: list[str]) -> Preloaded | None:
+    """Drop the claimed accounts' drafts and read them all; None (nothing done) when one of
+    them cannot be read: each is then read alone, and the bad one fails alone."""
+    savepoint = connection.begin_nested()
+    try:
+        repository.delete_drafts_of(connection, chunk)
+        preloaded = Preloaded.read(connection, chunk)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return preloaded
+
+
+def _failed(
+    connection: Connection, account_id: str, until: datetime, error: Exception
+) -> AccountFailure:
+    """Log and mark an account that could not be billed (what it did was rolled back)."""
+    reason = _reason(error)
+    LOG.error("account %s could not be billed up to %s: %s", account_id, until, reason,
+              exc_info=not isinstance(error, SeatwiseError))  # fmt: skip
+    repository.mark_billing_error(connection, account_id, reason, until)
+    return AccountFailure(account_id, reason)
 
 
 def _report(chunk: Sequence[str], batch: Batch) -> BillingReport:
@@ -441,45 +482,31 @@ def _report(chunk: Sequence[str], batch: Batch) -> BillingReport:
     )
 
 
-def _bill_together(
-    engine: Engine,
-    chunk: Sequence[str],
-    until: datetime,
-    drafts: bool,
-    gateway: PaymentGateway | None,
-    endpoints: list[Endpoint],
-) -> BillingReport:
-    batch = Batch()
-    with write_transaction(engine) as connection:
-        repository.lock_accounts(connection, chunk)  # accounts first, numbers after
-        for account_id in chunk:
-            prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
-        batch.write(connection, until)
-    return _report(chunk, batch)
-
-
 def _bill_alone(
     engine: Engine,
     account_id: str,
+    claim: _Claim,
     until: datetime,
     drafts: bool,
     gateway: PaymentGateway | None,
     endpoints: list[Endpoint],
 ) -> BillingReport:
+    """Bill one account of a transaction whose write failed, in a transaction of its own
+    (unless another run has taken it meanwhile, or billed it: nothing to do)."""
+    batch = Batch()
     try:
-        return _bill_together(engine, [account_id], until, drafts, gateway, endpoints)
+        with write_transaction(engine) as connection:
+            if not repository.claim_accounts(connection, "", 1, claim.due_by, [account_id]):
+                return BillingReport(0, 0, 0)
+            prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
+            batch.write(connection, until)
     except (OperationalError, InterfaceError):
         raise
     except Exception as error:
-        reason = (
-            str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
-        )
-        reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
-        LOG.error("account %s could not be billed up to %s: %s", account_id, until, reason,
-                  exc_info=not isinstance(error, SeatwiseError))  # fmt: skip
         with write_transaction(engine) as connection:
-            repository.mark_billing_error(connection, account_id, reason, until)
-        return BillingReport(1, 0, 0, failed=(AccountFailure(account_id, reason),))
+            failure = _failed(connection, account_id, until, error)
+        return BillingReport(1, 0, 0, failed=(failure,))
+    return _report([account_id], batch)
 
 
 def finalize_drafts(engine: Engine, account_id: str) -> BillingReport:

@@ -5,14 +5,19 @@ engine and connections), so the workers share the accounts the way runs on sever
 do: each transaction claims accounts no other one holds (``FOR UPDATE SKIP LOCKED``) and
 holds the number sequence only while it writes. The parent process bills nothing: it starts
 the workers, passes on what each transaction did (for a progress bar) and adds up their
-reports. SQLite has one writer at a time: more than one worker is refused there.
+reports. What a worker logs (an account it could not bill, with its traceback) is logged by
+the parent's ``seatwise`` logger, where the parent's handlers put it (the CLI: the error log,
+never the terminal). SQLite has one writer at a time: more than one worker is refused there.
 """
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import multiprocessing
 import queue
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -62,11 +67,14 @@ def bill_with_workers(
         not_due = 0 if every else repository.count_accounts(connection) - due
     context = multiprocessing.get_context("spawn")  # no connections copied from this process
     told: Any = context.Queue()
+    logged: Any = context.Queue()
+    relay = logging.handlers.QueueListener(logged, _Relay())
+    relay.start()
     url = engine.url.render_as_string(hide_password=False)
     processes = [
         context.Process(
             target=_work,
-            args=(url, until, drafts, gateway, clock, everything, told),
+            args=(url, until, drafts, gateway, clock, everything, told, logged),
             name=f"seatwise-bill-{index + 1}",
             daemon=True,
         )
@@ -75,6 +83,7 @@ def bill_with_workers(
     for process in processes:
         process.start()
     report = BillingReport(0, 0, 0, not_due=not_due)
+    failed: set[str] = set()
     ended: set[int] = set()
     errors: list[str] = []
     try:
@@ -88,6 +97,7 @@ def bill_with_workers(
                         errors.append(f"worker {index + 1} stopped (exit code {process.exitcode})")
                 continue
             if kind == "done":
+                value = _once(value, failed)
                 report += value
                 if progress is not None:
                     progress(value)
@@ -100,6 +110,7 @@ def bill_with_workers(
             process.join(timeout=5)
             if process.is_alive():
                 process.kill()
+        relay.stop()
     if errors:
         raise WorkerFailed(
             "; ".join(errors) + f" — the other workers billed {report.accounts} account(s); "
@@ -116,9 +127,13 @@ def _work(
     clock: Clock | None,
     everything: bool,
     told: Any,
+    logged: Any,
 ) -> None:
     """One worker: a billing run of its own, telling the parent what each transaction did."""
     index = int(multiprocessing.current_process().name.rsplit("-", 1)[1]) - 1
+    logger = logging.getLogger("seatwise")
+    logger.handlers = [logging.handlers.QueueHandler(logged)]
+    logger.propagate = False
     engine = make_engine(url)
     try:
         bill(
@@ -129,7 +144,31 @@ def _work(
         told.put((index, "error", f"the database failed: {str(error).splitlines()[0]}"))
     except Exception as error:  # reported to the parent, which tells the operator
         told.put((index, "error", f"{type(error).__name__}: {error}"))
+    except KeyboardInterrupt:  # Ctrl-C reaches every worker: its transaction is rolled back
+        told.put((index, "error", "interrupted"))
     else:
         told.put((index, "end", None))
     finally:
         engine.dispose()
+
+
+def _once(done: BillingReport, failed: set[str]) -> BillingReport:
+    """A transaction's report without the accounts another worker reported failed already:
+    a failed account is still due, so a worker whose claims come after it tries it again
+    (rolled back again); the run reports it once."""
+    again = [failure for failure in done.failed if failure.account_id in failed]
+    failed.update(failure.account_id for failure in done.failed)
+    if not again:
+        return done
+    return replace(
+        done,
+        accounts=done.accounts - len(again),
+        failed=tuple(failure for failure in done.failed if failure not in again),
+    )
+
+
+class _Relay(logging.Handler):
+    """Hands a worker's log record to the parent's logger of the same name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
