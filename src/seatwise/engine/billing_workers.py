@@ -7,7 +7,9 @@ holds the number sequence only while it writes. The parent process bills nothing
 the workers, passes on what each transaction did (for a progress bar) and adds up their
 reports. What a worker logs (an account it could not bill, with its traceback) is logged by
 the parent's ``seatwise`` logger, where the parent's handlers put it (the CLI: the error log,
-never the terminal). SQLite has one writer at a time: more than one worker is refused there.
+never the terminal). Workers whose parent is killed stop after the transaction they are in
+(committed: a run again bills the rest). SQLite has one writer at a time: more than one worker
+is refused there.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import multiprocessing
+import os
 import queue
 from collections.abc import Callable
 from dataclasses import replace
@@ -131,15 +134,23 @@ def _work(
 ) -> None:
     """One worker: a billing run of its own, telling the parent what each transaction did."""
     index = int(multiprocessing.current_process().name.rsplit("-", 1)[1]) - 1
+    parent = os.getppid()
+    told.cancel_join_thread()  # a worker whose parent is gone must not wait to hand it news
+    logged.cancel_join_thread()
     logger = logging.getLogger("seatwise")
     logger.handlers = [logging.handlers.QueueHandler(logged)]
     logger.propagate = False
     engine = make_engine(url)
+
+    def committed(done: BillingReport) -> None:
+        if os.getppid() != parent:  # the parent was killed: stop, between two transactions
+            raise _Orphaned
+        told.put((index, "done", done))
+
     try:
-        bill(
-            engine, until, lambda done: told.put((index, "done", done)),
-            drafts, gateway, clock, everything=everything,
-        )  # fmt: skip
+        bill(engine, until, committed, drafts, gateway, clock, everything=everything)
+    except _Orphaned:
+        return
     except (OperationalError, InterfaceError) as error:
         told.put((index, "error", f"the database failed: {str(error).splitlines()[0]}"))
     except Exception as error:  # reported to the parent, which tells the operator
@@ -165,6 +176,10 @@ def _once(done: BillingReport, failed: set[str]) -> BillingReport:
         accounts=done.accounts - len(again),
         failed=tuple(failure for failure in done.failed if failure not in again),
     )
+
+
+class _Orphaned(Exception):
+    """The process that started this worker is gone: nobody reads what it reports."""
 
 
 class _Relay(logging.Handler):
