@@ -5,6 +5,7 @@ the store or the gateway's number field."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from seatwise.core.gateway import ChargeOutcome, ChargeRequest, TestGateway
 from seatwise.engine.batch import Batch, renumbered
-from seatwise.engine.billing_run import BillingRefused, bill, import_scenario
+from seatwise.engine.billing_run import BillingRefused, BillingReport, bill, import_scenario
 from seatwise.engine.billing_workers import bill_with_workers
 from seatwise.scenario import load_scenario
 from seatwise.store import repository
@@ -45,19 +46,20 @@ def test_transactions_at_once_claim_different_accounts(engine: Engine) -> None:
     import_copies(engine, THIRD_ATTEMPT, 120)
     until = datetime(2024, 3, 1, tzinfo=UTC)
     with write_transaction(engine) as first:
-        taken = repository.claim_accounts(first, "", 50, until)
+        taken = repository.claim_accounts(first, "", 50, until).ids
         assert taken[0] == "payment_succeeds_on_third_attempt-000"
         assert len(taken) == 50
         if engine.dialect.name == "postgresql":
             other = make_engine(str(engine.url.render_as_string(hide_password=False)))
             with other.connect() as second, second.begin():
                 second.execute(text("SET LOCAL lock_timeout = '2s'"))
-                also = repository.claim_accounts(second, "", 50, until)
+                also = repository.claim_accounts(second, "", 50, until).ids
             other.dispose()
             assert also == [f"payment_succeeds_on_third_attempt-{i:03d}" for i in range(50, 100)]
     with engine.connect() as connection:  # committed, nothing billed: all still due
-        assert len(repository.claim_accounts(connection, "", 200, until)) == 120
-        assert repository.claim_accounts(connection, taken[-1], 200, until)[0].endswith("-050")
+        assert len(repository.claim_accounts(connection, "", 200, until).ids) == 120
+        later = repository.claim_accounts(connection, taken[-1], 200, until)
+        assert later.ids[0].endswith("-050") and later.reached == later.ids[-1]
 
 
 class _RecordingGateway(TestGateway):
@@ -134,6 +136,8 @@ def test_workers_need_postgresql_and_a_count_in_range(engine: Engine) -> None:
     until = datetime(2024, 3, 1, tzinfo=UTC)
     with pytest.raises(BillingRefused, match="between 1 and 32"):
         bill_with_workers(engine, until, 0)
+    with pytest.raises(BillingRefused, match="--all and --drafts take every account"):
+        bill_with_workers(engine, until, 2, everything=True)
     if engine.dialect.name == "sqlite":
         with pytest.raises(BillingRefused, match="need PostgreSQL"):
             bill_with_workers(engine, until, 2)
@@ -153,3 +157,43 @@ def test_provisional_numbers_are_replaced_wherever_they_are() -> None:
         "description": "Adjustment to INV-000007 and INV-000008; \x1e9\x1e stays",
         "lines": [("INV-000007", 1)],
     }
+
+
+def test_an_account_held_by_another_transaction_is_billed_once_released(
+    engine: Engine, database_url: str
+) -> None:
+    """A run finds one of its 60 accounts locked by another transaction (a request recording
+    an event, another worker): it bills the others first, then waits for that one and bills
+    it too, once released, in the same run."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: the run waits for the other transaction at once")
+    ids = import_copies(engine, THIRD_ATTEMPT, 60)
+    held = ids[7]
+    other = create_engine(database_url)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with other.connect() as connection, connection.begin():
+            connection.execute(
+                text("SELECT id FROM accounts WHERE id = :id FOR UPDATE"), {"id": held}
+            )
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(30)
+    told: list[int] = []
+
+    def progress(done: BillingReport) -> None:
+        told.append(done.accounts)
+        if sum(told) == 59:  # every account but the held one: let it go
+            release.set()
+
+    report = bill(engine, datetime(2024, 3, 1, tzinfo=UTC), progress=progress)
+    holder.join()
+    other.dispose()
+    assert told == [50, 9, 1]
+    assert (report.accounts, report.invoices, report.failed) == (60, 60, ())
+    with engine.connect() as connection:
+        assert len(repository.issued_invoices(connection, held)) == 1

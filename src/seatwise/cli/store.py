@@ -118,6 +118,11 @@ def bill(
         _show_preview(billing_run.preview(engine, moment))
         return
     billing_run.check_not_ahead(moment, None)
+    if workers > 1 and (everything or drafts):
+        raise click.UsageError(
+            "--workers shares the accounts due; --all and --drafts take every account "
+            "(leave out --workers)"
+        )
     if workers > 1 and engine.dialect.name != "postgresql":
         raise click.UsageError(
             f"--workers {workers} needs PostgreSQL: SQLite has one writer at a time "

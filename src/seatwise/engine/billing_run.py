@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -278,21 +278,35 @@ def bill(
             )
         endpoints = payments.endpoints(connection)
     report = BillingReport(0, 0, 0, not_due=not_due)
-    claim = _Claim(None if every else until, only)
-    while True:
-        try:
-            done = _bill_claimed(engine, claim, until, drafts, gateway, endpoints)
-        except (OperationalError, InterfaceError):
-            raise  # the database failed: no account's fault, the run stops (safe to re-run)
-        except _ChunkFailed as failed:
-            done = BillingReport(0, 0, 0)
-            for account_id in failed.chunk:  # find the bad one: each alone, the others billed
-                done += _bill_alone(engine, account_id, claim, until, drafts, gateway, endpoints)
-        if claim.finished:
-            break
-        report += done
-        if progress is not None:
-            progress(done)
+    failed: set[str] = set()
+
+    def one_pass(claim: _Claim) -> None:
+        nonlocal report
+        while True:
+            try:
+                done = _bill_claimed(engine, claim, until, drafts, gateway, endpoints)
+            except (OperationalError, InterfaceError):
+                raise  # the database failed: no account's fault, the run stops (re-run it)
+            except _ChunkFailed as chunk_failed:
+                done = BillingReport(0, 0, 0)
+                for account_id in chunk_failed.chunk:  # each alone: the others are billed
+                    done += _bill_alone(
+                        engine, account_id, claim, until, drafts, gateway, endpoints
+                    )
+            failed.update(failure.account_id for failure in done.failed)
+            report += done
+            if progress is not None and done.accounts:
+                progress(done)
+            if claim.finished:
+                return
+
+    if every:  # every account (or those named): each taken in turn, waiting for any lock
+        one_pass(_Claim(None, only, skip_locked=False))
+    else:
+        one_pass(_Claim(until, None))  # what no other transaction holds
+        # then what was held (by another worker, a request recording an event…) and is still
+        # due once released; never an account that failed in this run
+        one_pass(_Claim(until, None, skip_locked=False, exclude=failed))
     return report
 
 
@@ -380,18 +394,21 @@ class _Claim:
 
     due_by: datetime | None  # None: every account
     only: Sequence[str] | None
+    skip_locked: bool = True
+    exclude: set[str] = field(default_factory=set)
     after: str = ""
     finished: bool = False
 
     def take(self, connection: Connection) -> list[str]:
-        chunk = repository.claim_accounts(
-            connection, self.after, ACCOUNTS_PER_TRANSACTION, self.due_by, self.only
-        )
-        if chunk:
-            self.after = chunk[-1]
-        else:
+        claimed = repository.claim_accounts(
+            connection, self.after, ACCOUNTS_PER_TRANSACTION, self.due_by, self.only,
+            self.skip_locked, self.exclude,
+        )  # fmt: skip
+        if claimed.reached is None:
             self.finished = True
-        return chunk
+        else:
+            self.after = claimed.reached
+        return claimed.ids
 
 
 class _ChunkFailed(Exception):
@@ -496,7 +513,10 @@ def _bill_alone(
     batch = Batch()
     try:
         with write_transaction(engine) as connection:
-            if not repository.claim_accounts(connection, "", 1, claim.due_by, [account_id]):
+            taken = repository.claim_accounts(
+                connection, "", 1, claim.due_by, [account_id], claim.skip_locked
+            )
+            if not taken.ids:  # another run took it meanwhile, or billed it
                 return BillingReport(0, 0, 0)
             prepare_account(connection, account_id, until, drafts, batch, gateway, endpoints)
             batch.write(connection, until)

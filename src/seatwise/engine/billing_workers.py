@@ -58,6 +58,11 @@ def bill_with_workers(
         raise BillingRefused(f"workers: {workers} is not between 1 and {MAX_WORKERS}")
     if workers == 1:
         return bill(engine, until, progress, drafts, gateway, clock, everything=everything)
+    if everything or drafts:
+        raise BillingRefused(
+            "workers share the accounts due; --all and --drafts take every account: bill "
+            "them with one worker"
+        )
     if engine.dialect.name != "postgresql":
         raise BillingRefused(
             f"workers: {workers} workers need PostgreSQL; SQLite has one writer at a time "
@@ -65,9 +70,8 @@ def bill_with_workers(
         )
     check_not_ahead(until, clock)
     with engine.connect() as connection:  # what the workers leave alone, counted once
-        every = everything or drafts
         due = len(repository.due_account_ids(connection, until))
-        not_due = 0 if every else repository.count_accounts(connection) - due
+        not_due = repository.count_accounts(connection) - due
     context = multiprocessing.get_context("spawn")  # no connections copied from this process
     told: Any = context.Queue()
     logged: Any = context.Queue()
@@ -88,16 +92,20 @@ def bill_with_workers(
     report = BillingReport(0, 0, 0, not_due=not_due)
     failed: set[str] = set()
     ended: set[int] = set()
+    gone: set[int] = set()
     errors: list[str] = []
     try:
         while len(ended) < workers:
             try:
                 index, kind, value = told.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                for index, process in enumerate(processes):  # a worker killed says nothing
-                    if index not in ended and not process.is_alive() and process.exitcode:
+            except queue.Empty:  # a worker that ended said so before; one killed says nothing
+                for index, process in enumerate(processes):
+                    if index in ended or process.exitcode is None:
+                        continue
+                    if index in gone:  # gone for a whole poll, and still nothing from it
                         ended.add(index)
                         errors.append(f"worker {index + 1} stopped (exit code {process.exitcode})")
+                    gone.add(index)  # what it sent before it ended is read first
                 continue
             if kind == "done":
                 value = _once(value, failed)
@@ -135,8 +143,6 @@ def _work(
     """One worker: a billing run of its own, telling the parent what each transaction did."""
     index = int(multiprocessing.current_process().name.rsplit("-", 1)[1]) - 1
     parent = os.getppid()
-    told.cancel_join_thread()  # a worker whose parent is gone must not wait to hand it news
-    logged.cancel_join_thread()
     logger = logging.getLogger("seatwise")
     logger.handlers = [logging.handlers.QueueHandler(logged)]
     logger.propagate = False

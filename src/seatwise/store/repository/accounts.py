@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -338,30 +338,57 @@ def due_account_ids(connection: Connection, until: datetime) -> list[str]:
     return list(connection.scalars(query))
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """Accounts a billing transaction claimed (locked until it ends), and the last id it
+    looked at: the next claim starts after it (None: there was none left)."""
+
+    ids: list[str]
+    reached: str | None
+
+
 def claim_accounts(
     connection: Connection,
     after: str,
     limit: int,
     due_by: datetime | None = None,
     only: Sequence[str] | None = None,
-) -> list[str]:
+    skip_locked: bool = True,
+    exclude: Collection[str] = (),
+) -> Claimed:
     """The next accounts for a billing run to take, locked until the transaction ends: up to
     ``limit`` after ``after`` in id order (``due_by``: only those with something due by then
-    or unknown; ``only``: among these). On PostgreSQL an account another transaction holds is
-    skipped (``FOR UPDATE SKIP LOCKED``), so workers billing at once each take different
-    accounts and none waits for another; SQLite has one writer, whose transaction holds them
-    all."""
-    query = select(accounts.c.id).where(accounts.c.id > after).order_by(accounts.c.id).limit(limit)
+    or unknown; ``only``: among these; never those in ``exclude``). On PostgreSQL, with
+    ``skip_locked``, an account another transaction holds is skipped (``FOR UPDATE SKIP
+    LOCKED``), so workers billing at once each take different accounts and none waits for
+    another; without it, the next accounts are locked waiting for any other transaction that
+    holds them, and kept if they are still due then. SQLite has one writer, whose transaction
+    holds them all."""
+    due = None
     if due_by is not None:
-        query = query.where(or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= due_by))
+        due = or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= due_by)
+    query = select(accounts.c.id).where(accounts.c.id > after).order_by(accounts.c.id).limit(limit)
+    if due is not None:
+        query = query.where(due)
     if only is not None:
         query = query.where(accounts.c.id.in_(list(only)))
+    if exclude:
+        query = query.where(accounts.c.id.not_in(list(exclude)))
     scoped = scoped_account()
     if scoped is not None:
         query = query.where(accounts.c.id == scoped)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(connection.scalars(query))
+    if connection.dialect.name != "postgresql" or skip_locked:
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(connection.scalars(query))
+        return Claimed(ids, ids[-1] if ids else None)
+    candidates = list(connection.scalars(query))  # read first, then lock (waiting) and check
+    if not candidates:
+        return Claimed([], None)
+    locking = select(accounts.c.id).where(accounts.c.id.in_(candidates)).order_by(accounts.c.id)
+    if due is not None:
+        locking = locking.where(due)  # checked again on the row as it is once unlocked
+    return Claimed(list(connection.scalars(locking.with_for_update())), candidates[-1])
 
 
 def count_accounts(connection: Connection) -> int:
