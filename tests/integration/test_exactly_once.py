@@ -116,6 +116,18 @@ def assert_no_provisional_number(engine: Engine) -> None:
                 assert marked == 0, (table, column)
 
 
+def assert_run_again_bills_the_rest(engine: Engine, database_url: str, at_least: int) -> None:
+    """After a killed run: it had issued ``at_least`` invoices and left some; a run again
+    issues the rest, and everything exactly once."""
+    partial = invoice_count(engine)
+    assert partial >= at_least
+    again = bill_process(database_url)
+    _out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert invoice_count(engine) > partial
+    assert_billed_exactly_once(engine)
+
+
 def test_a_run_killed_midway_then_run_again_bills_exactly_once(
     loaded: Engine, database_url: str
 ) -> None:
@@ -128,13 +140,7 @@ def test_a_run_killed_midway_then_run_again_bills_exactly_once(
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
-    partial = invoice_count(loaded)
-    assert partial >= 150
-    again = bill_process(database_url)
-    _out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    assert invoice_count(loaded) > partial
-    assert_billed_exactly_once(loaded)
+    assert_run_again_bills_the_rest(loaded, database_url, at_least=150)
 
 
 def test_two_workers_at_once_bill_exactly_once(loaded: Engine, database_url: str) -> None:
@@ -225,10 +231,4 @@ def test_workers_killed_midway_then_run_again_bill_exactly_once(
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(pid) for pid in workers), "workers outlived their parent"
-    partial = invoice_count(loaded)
-    assert partial >= 100
-    again = bill_process(database_url)
-    _out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    assert invoice_count(loaded) > partial
-    assert_billed_exactly_once(loaded)
+    assert_run_again_bills_the_rest(loaded, database_url, at_least=100)

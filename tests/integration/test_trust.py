@@ -23,12 +23,12 @@ from seatwise.collect.outbox import deliver_due
 from seatwise.core.errors import FieldError
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
+from seatwise.engine.billing_preview import preview
 from seatwise.engine.billing_run import (
     BillingRefused,
     ImportRefused,
     bill,
     import_scenario,
-    preview,
 )
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.payments import (

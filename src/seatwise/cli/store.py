@@ -14,7 +14,8 @@ from seatwise.cli.app import EXIT_FAILED, main
 from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
-from seatwise.engine.billing_run import BillingReport, Preview
+from seatwise.engine.billing_preview import Preview
+from seatwise.engine.billing_run import BillingReport
 from seatwise.engine.clock import SystemClock
 from seatwise.scenario import load_scenario
 
@@ -115,7 +116,9 @@ def bill(
             raise click.UsageError("--preview and --drafts do not go together")
         if workers != 1:
             raise click.UsageError("--preview runs in one transaction: no --workers")
-        _show_preview(billing_run.preview(engine, moment))
+        from seatwise.engine import billing_preview
+
+        _show_preview(billing_preview.preview(engine, moment))
         return
     billing_run.check_not_ahead(moment, None)
     if workers > 1 and (everything or drafts):

@@ -33,6 +33,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -41,15 +42,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from seatwise.collect.webhooks import new_secret
 from seatwise.core.billing import generate_invoices
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.gateway import ChargeOutcome, ChargeRequest, PaymentGateway, TestGateway
+from seatwise.core.gateway import PaymentGateway
 from seatwise.core.invoice_states import DRAFT
-from seatwise.core.invoicing import Invoice, settle
+from seatwise.core.invoicing import settle
 from seatwise.core.limits import check_account_id, check_instant
 from seatwise.core.periods import iso
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.engine.batch import Batch, Preloaded
 from seatwise.engine.clock import Clock, SystemClock
-from seatwise.engine.collection import AccountRun, configured_gateway
+from seatwise.engine.collection import AccountRun
 from seatwise.scenario import Scenario
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -310,79 +311,7 @@ def bill(
     return report
 
 
-@dataclass(frozen=True)
-class PreviewedInvoice:
-    account_id: str
-    number: str  # provisional: the numbers it would take if billed now
-    invoice: Invoice
-    currency_code: str
-    status: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What a billing run up to ``until`` would do; nothing of it was stored or sent.
-    Charges are answered by the test gateway's rule when it is the gateway in use, and
-    assumed to succeed with any other (no real payment provider is asked)."""
-
-    until: datetime
-    invoices: tuple[PreviewedInvoice, ...]
-    charges: int
-    paid: int
-    reminders: int
-    messages: int
-    failed: tuple[AccountFailure, ...]
-
-
-class _AssumedPaid:
-    """The gateway of a preview with a real provider configured: nothing is charged."""
-
-    def charge(self, request: ChargeRequest) -> ChargeOutcome:
-        return ChargeOutcome(True, reference="preview")
-
-
-def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = None) -> Preview:
-    """What ``bill`` up to ``until`` (even in the future) would issue, charge, remind and tell,
-    computed by the billing run itself in one transaction that is rolled back."""
-    check_instant(until, "until")
-    configured = gateway or configured_gateway()
-    looking: PaymentGateway = configured if isinstance(configured, TestGateway) else _AssumedPaid()
-    batch = Batch()
-    failed: list[AccountFailure] = []
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            endpoints = payments.endpoints(connection)
-            for account_id in repository.account_ids(connection):
-                mark = batch.mark()
-                savepoint = connection.begin_nested()
-                try:
-                    prepare_account(connection, account_id, until, False, batch, looking, endpoints)
-                    savepoint.commit()
-                except (OperationalError, InterfaceError):
-                    raise
-                except Exception as error:
-                    savepoint.rollback()
-                    batch.undo(mark)
-                    failed.append(AccountFailure(account_id, _reason(error)))
-            batch.take_numbers(connection)  # the numbers they would take (given back)
-        finally:
-            transaction.rollback()
-    return Preview(
-        until,
-        tuple(
-            PreviewedInvoice(e.account_id, e.number or "", e.invoice, e.currency_code, e.status)
-            for e in batch.invoices
-        ),
-        len(batch.attempts),
-        sum(1 for row in batch.attempts if row[payments.SUCCEEDED]),
-        len(batch.reminders),
-        len(batch.messages),
-        tuple(failed),
-    )
-
-
-def _reason(error: Exception) -> str:
+def one_line(error: Exception) -> str:
     """An exception in one line, for an operator."""
     text = str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
@@ -439,18 +368,12 @@ def _bill_claimed(
         try:
             preloaded = _read_together(connection, chunk)
             for account_id in chunk:
-                mark = batch.mark()
-                savepoint = connection.begin_nested()
-                try:
-                    prepare_account(
-                        connection, account_id, until, drafts, batch, gateway, endpoints, preloaded
-                    )
-                    savepoint.commit()
-                except (OperationalError, InterfaceError):
-                    raise
-                except Exception as error:
-                    savepoint.rollback()
-                    batch.undo(mark)
+                error = in_savepoint(
+                    connection, batch,
+                    partial(prepare_account, connection, account_id, until, drafts, batch,
+                            gateway, endpoints, preloaded),
+                )  # fmt: skip
+                if error is not None:
                     failed.append(_failed(connection, account_id, until, error))
             batch.write(connection, until)
         except (OperationalError, InterfaceError):
@@ -458,6 +381,25 @@ def _bill_claimed(
         except Exception as error:  # the batch's write: no account to blame
             raise _ChunkFailed(chunk) from error
     return replace(_report(chunk, batch), failed=tuple(failed))
+
+
+def in_savepoint(
+    connection: Connection, batch: Batch, bill_one: Callable[[], None]
+) -> Exception | None:
+    """Bill one account in a savepoint of its own; if it fails (not the database: that stops
+    the run), roll back to the savepoint, drop what it added to the batch, and say why."""
+    mark = batch.mark()
+    savepoint = connection.begin_nested()
+    try:
+        bill_one()
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as error:
+        savepoint.rollback()
+        batch.undo(mark)
+        return error
+    savepoint.commit()
+    return None
 
 
 def _read_together(connection: Connection, chunk: list[str]) -> Preloaded | None:
@@ -480,9 +422,9 @@ def _failed(
     connection: Connection, account_id: str, until: datetime, error: Exception
 ) -> AccountFailure:
     """Log and mark an account that could not be billed (what it did was rolled back)."""
-    reason = _reason(error)
+    reason = one_line(error)
     LOG.error("account %s could not be billed up to %s: %s", account_id, until, reason,
-              exc_info=not isinstance(error, SeatwiseError))  # fmt: skip
+              exc_info=None if isinstance(error, SeatwiseError) else error)  # fmt: skip
     repository.mark_billing_error(connection, account_id, reason, until)
     return AccountFailure(account_id, reason)
 
