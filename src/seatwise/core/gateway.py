@@ -40,7 +40,8 @@ class ChargeRequest:
     ``account``, its ``attempt``-th; ``method_charges`` is how many charges the method has had
     since it was set (the test gateway's rule needs it; a real one may ignore it).
     ``invoice_key`` names the invoice by what makes it unique for its account (kind and
-    period), which no renumbering changes."""
+    period), which no renumbering changes. ``invoice`` is ``""`` when the billing run making
+    the charge also issued the invoice: it is numbered when the run's transaction commits."""
 
     account: str
     invoice: str
