@@ -134,10 +134,8 @@ def bill(
     started = time.perf_counter()
     if sys.stderr.isatty():
         with engine.connect() as connection:
-            if everything or drafts:
-                count = len(repository.account_ids(connection))
-            else:
-                count = len(repository.due_account_ids(connection, moment))
+            every = everything or drafts
+            count = repository.count_accounts(connection, None if every else moment)
         report = _bill_with_progress(engine, moment, drafts, everything, count, workers)
     else:
         report = bill_with_workers(engine, moment, workers, drafts=drafts, everything=everything)

@@ -272,11 +272,7 @@ def bill(
     check_not_ahead(until, clock)
     every = everything or drafts or only is not None
     with engine.connect() as connection:
-        not_due = 0
-        if not every:
-            not_due = repository.count_accounts(connection) - len(
-                repository.due_account_ids(connection, until)
-            )
+        not_due = 0 if every else count_not_due(connection, until)
         endpoints = payments.endpoints(connection)
     report = BillingReport(0, 0, 0, not_due=not_due)
     failed: set[str] = set()
@@ -315,6 +311,11 @@ def one_line(error: Exception) -> str:
     """An exception in one line, for an operator."""
     text = str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def count_not_due(connection: Connection, until: datetime) -> int:
+    """How many accounts a run up to ``until`` leaves alone: nothing is due for them."""
+    return repository.count_accounts(connection) - repository.count_accounts(connection, until)
 
 
 @dataclass

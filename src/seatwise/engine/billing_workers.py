@@ -28,9 +28,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from seatwise.core.gateway import PaymentGateway
-from seatwise.engine.billing_run import BillingRefused, BillingReport, bill, check_not_ahead
+from seatwise.engine.billing_run import (
+    BillingRefused,
+    BillingReport,
+    bill,
+    check_not_ahead,
+    count_not_due,
+)
 from seatwise.engine.clock import Clock
-from seatwise.store import repository
 from seatwise.store.database import make_engine
 
 MAX_WORKERS = 32
@@ -70,8 +75,7 @@ def bill_with_workers(
         )
     check_not_ahead(until, clock)
     with engine.connect() as connection:  # what the workers leave alone, counted once
-        due = len(repository.due_account_ids(connection, until))
-        not_due = repository.count_accounts(connection) - due
+        not_due = count_not_due(connection, until)
     context = multiprocessing.get_context("spawn")  # no connections copied from this process
     told: Any = context.Queue()
     logged: Any = context.Queue()

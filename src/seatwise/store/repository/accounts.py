@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, func, insert, or_, select, update
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import TimelineEvent
@@ -324,18 +324,10 @@ def _event(row: Any) -> TimelineEvent:
     return MemberChange(row.at, row.member_id, action)
 
 
-def due_account_ids(connection: Connection, until: datetime) -> list[str]:
-    """The accounts with something due by ``until``, or whose next due instant is unknown
-    (never billed, news since, a billing error), in id order."""
-    query = (
-        select(accounts.c.id)
-        .where(or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= until))
-        .order_by(accounts.c.id)
-    )
-    scoped = scoped_account()
-    if scoped is not None:
-        query = query.where(accounts.c.id == scoped)
-    return list(connection.scalars(query))
+def _due_by(until: datetime) -> ColumnElement[bool]:
+    """Accounts with something due by ``until``, or whose next due instant is unknown (never
+    billed, news since, a billing error)."""
+    return or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= until)
 
 
 @dataclass(frozen=True)
@@ -364,9 +356,7 @@ def claim_accounts(
     another; without it, the next accounts are locked waiting for any other transaction that
     holds them, and kept if they are still due then. SQLite has one writer, whose transaction
     holds them all."""
-    due = None
-    if due_by is not None:
-        due = or_(accounts.c.next_due_at.is_(None), accounts.c.next_due_at <= due_by)
+    due = None if due_by is None else _due_by(due_by)
     query = select(accounts.c.id).where(accounts.c.id > after).order_by(accounts.c.id).limit(limit)
     if due is not None:
         query = query.where(due)
@@ -391,9 +381,12 @@ def claim_accounts(
     return Claimed(list(connection.scalars(locking.with_for_update())), candidates[-1])
 
 
-def count_accounts(connection: Connection) -> int:
-    """How many accounts there are (in an account scope: 1 or 0)."""
+def count_accounts(connection: Connection, due_by: datetime | None = None) -> int:
+    """How many accounts there are (``due_by``: with something due by then or unknown; in an
+    account scope: 1 or 0)."""
     query = select(func.count()).select_from(accounts)
+    if due_by is not None:
+        query = query.where(_due_by(due_by))
     scoped = scoped_account()
     if scoped is not None:
         query = query.where(accounts.c.id == scoped)
