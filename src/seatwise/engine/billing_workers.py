@@ -85,7 +85,7 @@ def bill_with_workers(
     processes = [
         context.Process(
             target=_work,
-            args=(url, until, drafts, gateway, clock, everything, told, logged),
+            args=(url, until, gateway, clock, told, logged),
             name=f"seatwise-bill-{index + 1}",
             daemon=True,
         )
@@ -137,10 +137,8 @@ def bill_with_workers(
 def _work(
     url: str,
     until: datetime,
-    drafts: bool,
     gateway: PaymentGateway | None,
     clock: Clock | None,
-    everything: bool,
     told: Any,
     logged: Any,
 ) -> None:
@@ -158,7 +156,7 @@ def _work(
         told.put((index, "done", done))
 
     try:
-        bill(engine, until, committed, drafts, gateway, clock, everything=everything)
+        bill(engine, until, committed, gateway=gateway, clock=clock)
     except _Orphaned:
         return
     except (OperationalError, InterfaceError) as error:
