@@ -98,3 +98,21 @@ def test_arrears_projection_of_billed_seats_mid_cycle() -> None:
     result = generate_invoices(plan, Account(subscribed_at=start), events, at(2024, 1, 30))
     assert result.invoices == ()
     assert result.state.billed_seats == 2  # a and b both held a seat in this cycle
+
+
+def test_no_statement_after_dunning_s_final_action() -> None:
+    """A licence plan's monthly statement is not issued once the account is suspended, even
+    when the suspension and the next anniversary fall in one run (found by the checkpoint
+    property: a run per day issued nothing, one run for the month issued a statement)."""
+    from seatwise.core.account import Terminate
+
+    plan = parse_plan({"preset": "licences-annual", "price": "120.00"})
+    start = datetime(2023, 1, 31, 9, 30, tzinfo=UTC)
+    account = Account(subscribed_at=start)
+    events = [
+        MemberChange(start, "ana", "activate"),
+        Terminate(datetime(2023, 2, 1, tzinfo=UTC), "suspend"),
+    ]
+    result = generate_invoices(plan, account, events, datetime(2023, 6, 1, tzinfo=UTC))
+    assert [(i.kind, i.issued_at, i.total) for i in result.invoices] == [("initial", start, 12000)]
+    assert result.state.status == "suspended"

@@ -71,6 +71,10 @@ class BillingResult:
     seats: SeatTimeline
     proposed: tuple[Invoice, ...] = ()
     alerts: tuple[CreditAlert, ...] = ()
+    # A walk resumed from a checkpoint (:mod:`seatwise.core.checkpoint`) proposes only what
+    # comes after the checkpoint's instant, ``resumed_at``; ``seats`` answers from it on.
+    resumed_at: datetime | None = None
+    walk: BillingWalk | None = field(default=None, compare=False, repr=False)
 
 
 def format_day(instant: datetime, tz: ZoneInfo) -> str:
@@ -95,6 +99,8 @@ class BillingWalk:
     sweep: SeatSweep  # occupancy at the instant the walk has reached
     paid_seats: int = 0  # seats paid for in the current term (advance) — "billed seats"
     term_index: int = 0
+    next_month: int = 0  # the monthly anniversary the walk takes next (0: the service start)
+    reached: datetime | None = None  # the instant the walk has been taken to
     started: bool = False
     ended: bool = False
     ends_at: datetime | None = None
@@ -503,10 +509,19 @@ def generate_invoices(
     (scheduled actions at ``until`` included), in the order they are issued. A credits
     purchase adds its credits when a ``CreditsPaid`` event says it was paid (collection
     decides that: :mod:`seatwise.core.payments`)."""
-    run = walk(plan, account, events, until)
+    return result_of(walk(plan, account, events, until), until)
+
+
+def result_of(
+    run: BillingWalk, until: datetime, resumed_at: datetime | None = None
+) -> BillingResult:
+    """What a walk taken to ``until`` issued, settled from a zero balance, and its state."""
     proposed = tuple(run.invoices)
-    settled, balance = settle(proposed, 0, plan.currency)
-    return BillingResult(settled, run.state(until, balance), run.seats, proposed, tuple(run.alerts))
+    settled, balance = settle(proposed, 0, run.plan.currency)
+    state = run.state(until, balance)
+    return BillingResult(
+        settled, state, run.seats, proposed, tuple(run.alerts), resumed_at, walk=run
+    )
 
 
 def walk(
@@ -517,11 +532,7 @@ def walk(
 ) -> BillingWalk:
     """Walk the timeline up to ``until``; the walk's state is left as it stands then. Events
     after ``until`` have not happened yet as far as the walk knows."""
-    ordered = list(events)
-    for earlier, later in pairwise(ordered):
-        if later.at < earlier.at:
-            raise TimelineError("time goes backwards", at=later.at)
-    ordered = [event for event in ordered if event.at <= until]
+    ordered = _up_to(events, until)
     seats = SeatTimeline(e for e in ordered if isinstance(e, MemberChange))
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
@@ -534,22 +545,39 @@ def walk(
         committed=account.committed_seats,
         sweep=SeatSweep(plan.count_invited),
     )
+    go_on(run, ordered, until)
+    return run
+
+
+def _up_to(events: Iterable[TimelineEvent], until: datetime) -> list[TimelineEvent]:
+    """The events in time order up to ``until``; :class:`TimelineError` if they are not."""
+    ordered = list(events)
+    for earlier, later in pairwise(ordered):
+        if later.at < earlier.at:
+            raise TimelineError("time goes backwards", at=later.at)
+    return [event for event in ordered if event.at <= until]
+
+
+def go_on(run: BillingWalk, ordered: Sequence[TimelineEvent], until: datetime) -> None:
+    """Take the walk on from where it stands to ``until``: ``ordered`` are the events after
+    that instant up to ``until``, in time order (a walk resumed from a checkpoint takes the
+    events after the checkpoint's instant: :mod:`seatwise.core.checkpoint`)."""
+    schedule = run.schedule
     groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
     run.events_by_instant = dict(groups)
     next_group = 0
-    month_index = 0
     while not run.ended:
-        action_at = schedule.anniversary(month_index)
+        action_at = schedule.anniversary(run.next_month)
         while next_group < len(groups) and groups[next_group][0] <= action_at:
             _apply_group(run, *groups[next_group])
             next_group += 1
-        if action_at > until:
+        if action_at > until or run.ended:  # dunning's final action ends everything at once
             break
-        _scheduled_action(run, month_index, action_at)
-        month_index += 1
+        _scheduled_action(run, run.next_month, action_at)
+        run.next_month += 1
     for at, group in groups[next_group:]:
         _apply_group(run, at, group)
-    return run
+    run.reached = until
 
 
 def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> None:

@@ -84,6 +84,19 @@ class SeatTimeline:
         for change in changes:
             self.apply(change)
 
+    @classmethod
+    def continuing(cls, states: Iterable[tuple[str, str, datetime]]) -> SeatTimeline:
+        """A timeline that starts from each member's state and since when it holds
+        (``(member, state, since)``, members in the order they first appeared): the
+        timeline as it stands at a checkpoint, for the changes after it. It answers for
+        instants from the latest ``since`` on."""
+        timeline = cls(())
+        for member, state, since in states:
+            timeline._spans[member] = [StateSpan(member, state, since, None)]
+            if timeline._last is None or since > timeline._last:
+                timeline._last = since
+        return timeline
+
     def apply(self, change: MemberChange) -> None:
         """Record one change; :class:`TimelineError` if the transition is illegal."""
         if self._last is not None and change.at < self._last:
@@ -222,6 +235,14 @@ class SeatSweep:
 
     def state(self, member: str) -> str | None:
         return self._state.get(member)
+
+    def states(self) -> dict[str, str]:
+        """Every member's state now, in the order they first appeared."""
+        return dict(self._state)
+
+    def since(self, member: str) -> datetime:
+        """When the member's state now began."""
+        return self._since[member]
 
     def holders(self) -> list[str]:
         """The members holding a seat now, in the order they first appeared."""

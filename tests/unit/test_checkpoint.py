@@ -1,0 +1,211 @@
+"""Checkpoints (issue 14): a walk gone on from a checkpoint is the walk from the start."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import START, ZONES, plans, timelines
+
+from seatwise.core.account import Account, Terminate, Uncancel
+from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
+from seatwise.core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    decode,
+    encode,
+    generate_from,
+    resume,
+    take_checkpoint,
+)
+from seatwise.core.credits import Assign, BuyCredits, CreditsPaid, Start, Unassign
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.invoicing import Invoice
+from seatwise.core.plans import Plan, parse_plan
+from seatwise.core.seat_timeline import MemberChange
+
+CREDITS = {"unit_price": "0.10"}
+
+
+@st.composite
+def with_credits_and_ends(draw: st.DrawFn, events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """``events`` with credit purchases (paid or not), assignments and starts for whoever is
+    a member, a cancellation taken back, and maybe dunning's final action at the end."""
+    out = list(events)
+    members = sorted({e.member for e in events if isinstance(e, MemberChange)})
+    last = max((e.at for e in events), default=START)
+    span = max(int((last - START).total_seconds()), 1)
+    for _ in range(draw(st.integers(0, 6))):
+        at = START + timedelta(seconds=draw(st.integers(0, span)))
+        kind = draw(st.sampled_from(["buy", "assign", "start", "unassign", "uncancel"]))
+        if kind == "buy":
+            out.append(BuyCredits(at, draw(st.integers(1, 500))))
+            if draw(st.booleans()):
+                paid = at + timedelta(hours=draw(st.integers(0, 900)))
+                out.append(CreditsPaid(paid, at))
+        elif kind == "uncancel":
+            out.append(Uncancel(at))
+        elif members:
+            member = draw(st.sampled_from(members))
+            if kind == "assign":
+                out.append(Assign(at, member, "course", draw(st.integers(1, 60))))
+            elif kind == "start":
+                out.append(Start(at, member, "course"))
+            else:
+                out.append(Unassign(at, member, "course"))
+    if draw(st.integers(0, 5)) == 0:
+        out.append(Terminate(last + timedelta(days=draw(st.integers(1, 200))), "suspend"))
+    out.sort(key=lambda event: event.at)  # stable: recorded order within an instant
+    return out
+
+
+def without_balance(result: BillingResult) -> object:
+    """The state a walk reached; the credit balance is the engine's (it settles itself)."""
+    return replace(result.state, credit_balance=0)
+
+
+def chained(
+    plan: Plan,
+    account: Account,
+    recorded: list[tuple[datetime, TimelineEvent]],
+    stops: list[datetime],
+) -> int:
+    """Billing run after run up to each stop, each going on from the previous one's
+    checkpoint (its state is JSON text) with the events recorded by then (``recorded``:
+    (when recorded, event)); after each run, what the runs proposed so far, by invoice key
+    (a run from the start proposes everything again), is what one run from the start over
+    the same events proposes. How many runs went on from a checkpoint."""
+    billed: dict[tuple[str, datetime, datetime], Invoice] = {}
+    checkpoint: Checkpoint | None = None
+    resumed = 0
+    for until in stops:
+        known = sorted((e for r, e in recorded if r <= until), key=lambda event: event.at)
+        whole = generate_invoices(plan, account, known, until)
+        result = generate_from(plan, account, known, until, checkpoint)
+        if result.resumed_at is None:
+            billed = {}
+        else:
+            resumed += 1
+        billed.update((invoice.key, invoice) for invoice in result.proposed)
+        assert sorted(billed.values(), key=lambda i: i.issued_at) == list(whole.proposed)
+        assert without_balance(result) == without_balance(whole)
+        assert result.walk is not None
+        checkpoint = take_checkpoint(result.walk, known)
+    return resumed
+
+
+@settings(
+    max_examples=int(os.environ.get("CHECKPOINT_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    plans,
+    st.booleans(),
+    timelines().flatmap(with_credits_and_ends),
+    st.integers(0, 6),
+    st.sampled_from(ZONES),
+    st.lists(st.integers(0, 900 * 86400), min_size=1, max_size=12),
+    st.sampled_from(["random", "daily", "hourly"]),
+    st.data(),
+)
+def test_billing_from_checkpoints_gives_the_invoices_of_one_run_from_the_start(
+    plan: Plan,
+    credits: bool,
+    events: list[TimelineEvent],
+    committed: int,
+    zone: str,
+    offsets: list[int],
+    cadence: str,
+    data: st.DataObject,
+) -> None:
+    """Runs at random instants, every day or every hour; some events are reported late
+    (recorded up to 60 days after the instant they are dated): a run after one of them
+    walks from the start, the others go on from a checkpoint."""
+    if credits:
+        with_credits = parse_plan({"preset": "seats-monthly", "price": "1.00", "credits": CREDITS})
+        plan = replace(plan, credits=with_credits.credits)
+    account = Account(subscribed_at=START, committed_seats=committed, timezone=ZoneInfo(zone))
+    first = START - timedelta(days=3)
+    if cadence == "random":
+        stops = sorted({first + timedelta(seconds=s) for s in offsets})
+    else:
+        step = timedelta(days=1) if cadence == "daily" else timedelta(hours=1)
+        count = 400 if cadence == "daily" else 24 * 40
+        stops = [first + step * index for index in range(count)]
+    delays = [
+        timedelta(seconds=data.draw(st.integers(0, 60 * 86400))) if late else timedelta(0)
+        for late in data.draw(st.lists(st.booleans(), min_size=len(events), max_size=len(events)))
+    ]
+    recorded = [(event.at + delay, event) for event, delay in zip(events, delays, strict=True)]
+    try:
+        generate_invoices(plan, account, events, stops[-1])
+        for until in stops:
+            known = sorted((e for r, e in recorded if r <= until), key=lambda event: event.at)
+            generate_invoices(plan, account, known, until)
+    except SeatwiseError:
+        return  # an illegal timeline (or one illegal until its late events come): refused
+    resumed = chained(plan, account, recorded, stops)
+    late = sum(  # runs that find an event dated at or before the previous run's instant
+        1
+        for previous, until in pairwise(stops)
+        if any(previous < r <= until and e.at <= previous for r, e in recorded)
+    )
+    assert resumed == len(stops) - 1 - late
+
+
+def test_a_late_event_a_new_plan_or_going_back_makes_a_checkpoint_not_current() -> None:
+    plan = parse_plan({"preset": "seats-monthly", "price": "10.00"})
+    account = Account(subscribed_at=START)
+    events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
+    day = START + timedelta(days=40)
+    checkpoint = take_checkpoint(generate_invoices(plan, account, events, day).walk, events)  # type: ignore[arg-type]
+    assert checkpoint.events == 1
+    later = day + timedelta(days=30)
+    assert resume(plan, account, events, later, checkpoint) is not None
+    late = [*events, MemberChange(day - timedelta(days=1), "b", "activate")]
+    assert resume(plan, account, late, later, checkpoint) is None
+    dearer = parse_plan({"preset": "seats-monthly", "price": "11.00"})
+    assert resume(dearer, account, events, later, checkpoint) is None
+    other_zone = replace(account, timezone=ZoneInfo("Europe/Paris"))
+    assert resume(plan, other_zone, events, later, checkpoint) is None
+    assert resume(plan, account, events, day - timedelta(seconds=1), checkpoint) is None
+    # after the checkpoint's instant a new event is news, not a late one
+    news = [*events, MemberChange(day + timedelta(days=1), "b", "activate")]
+    result = generate_from(plan, account, news, later, checkpoint)
+    assert result.resumed_at == day
+    assert [(i.kind, i.issued_at, i.total) for i in result.proposed] == [
+        ("renewal", datetime(2023, 3, 31, 9, 30, tzinfo=UTC), 2000),
+    ]
+
+
+def test_an_unreadable_checkpoint_is_walked_from_the_start() -> None:
+    plan = parse_plan({"preset": "seats-monthly", "price": "10.00"})
+    account = Account(subscribed_at=START)
+    events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
+    day = START + timedelta(days=40)
+    good = take_checkpoint(generate_invoices(plan, account, events, day).walk, events)  # type: ignore[arg-type]
+    broken = replace(good, state=json.dumps({"sweep": []}))
+    with pytest.raises(CheckpointError):
+        resume(plan, account, events, day, broken)
+    result = generate_from(plan, account, events, day, broken)
+    assert result.resumed_at is None
+    assert len(result.proposed) == 2
+
+
+def test_the_state_codec_keeps_types_and_rebuilds_only_core_records() -> None:
+    value = {("a", "b"): [datetime(2024, 1, 1, tzinfo=UTC), frozenset({1, 2}), (None, True)]}
+    assert decode(json.loads(json.dumps(encode(value)))) == value
+    with pytest.raises(CheckpointError):
+        encode(object())
+    with pytest.raises(KeyError):
+        decode({"r": ["Popen", [["ls"]]]})
+    with pytest.raises(CheckpointError):
+        decode({"x": 1})
