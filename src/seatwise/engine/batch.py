@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.dunning import Attempt, MethodChange
 from seatwise.core.invoice_states import OPEN
 from seatwise.store import payments_repository as payments
@@ -60,17 +61,18 @@ class Batch:
     reminders: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     accounts: list[AccountAfterBilling] = field(default_factory=list)
+    checkpoints: list[tuple[str, Checkpoint | None]] = field(default_factory=list)
     provisional: int = 0  # provisional numbers handed out
 
     def mark(self) -> tuple[int, ...]:
         """Where the batch stands, to :meth:`undo` what one account added after it."""
         return (len(self.invoices), len(self.attempts), len(self.reminders),
-                len(self.messages), len(self.accounts))  # fmt: skip
+                len(self.messages), len(self.accounts), len(self.checkpoints))  # fmt: skip
 
     def undo(self, mark: tuple[int, ...]) -> None:
         """Drop what was added since ``mark`` (an account that could not be billed)."""
         del self.invoices[mark[0] :], self.attempts[mark[1] :], self.reminders[mark[2] :]
-        del self.messages[mark[3] :], self.accounts[mark[4] :]
+        del self.messages[mark[3] :], self.accounts[mark[4] :], self.checkpoints[mark[5] :]
 
     def provisional_number(self) -> str:
         """A number for an invoice issued by this batch, until :meth:`take_numbers`."""
@@ -117,13 +119,15 @@ class Batch:
         payments.insert_reminders(connection, self.reminders)
         payments.enqueue(connection, self.messages, now)
         repository.update_accounts_after_billing(connection, self.accounts)
+        repository.save_checkpoints(connection, self.checkpoints, now)
 
 
 @dataclass
 class Preloaded:
     """What billing a transaction's accounts reads, read for all of them at once (a few
     queries, whatever their number) once they are locked: each account's billing inputs,
-    issued invoices, payment methods, charges, reminders, and credit notes on open invoices.
+    issued invoices, payment methods, charges, reminders, credit notes on open invoices, and
+    billing checkpoints.
     A run takes its account's part (:meth:`take`); what it records itself it reads again."""
 
     stored: dict[str, StoredAccount]
@@ -132,6 +136,7 @@ class Preloaded:
     attempts: dict[str, list[Attempt]]
     reminded: dict[str, set[tuple[str, int]]]
     credited: dict[int, int]
+    checkpoints: dict[str, Checkpoint]
 
     @classmethod
     def read(cls, connection: Connection, account_ids: list[str]) -> Preloaded:
@@ -147,6 +152,7 @@ class Preloaded:
             },
             payments.reminded_of(connection, account_ids),
             payments.credited(connection, open_ids),
+            repository.checkpoints_of(connection, account_ids),
         )
 
 

@@ -13,6 +13,12 @@ For one account, under its lock, up to ``until``:
    (``CreditsPaid``, ``Terminate``): they are recorded and the core recomputes from step 1;
    anything else goes on with step 2, until nothing is due.
 
+Step 1 goes on from the account's checkpoint (where the walk stood after the previous run,
+:mod:`seatwise.core.checkpoint`) when it is current, and reconciles only what comes after
+it; a late event, a new plan or new account terms make the run walk from the start, as
+before checkpoints. A run leaves a checkpoint of its own when everything up to ``until`` is
+reconciled (no adjustment waits for an invoice to carry it).
+
 So a billing run on the 15th performs the charge due on the 8th before it issues the invoice
 of the 9th, and an account deleted on the 10th gets no invoice after it — the same invoices,
 attempts and notifications as :func:`seatwise.core.payments.bill_and_collect` simulates.
@@ -35,7 +41,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatwise.core.account import RETENTION_DAYS, Cancel, Terminate, Uncancel
-from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
+from seatwise.core.billing import BillingResult, TimelineEvent
+from seatwise.core.checkpoint import Checkpoint, generate_from, take_checkpoint
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -54,7 +61,7 @@ from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.payments import purchases_collection, receivable
 from seatwise.core.periods import iso, make_schedule
 from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.core.seat_timeline import MemberChange
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 from seatwise.engine import messages
 from seatwise.engine.batch import Batch, Preloaded, is_provisional
 from seatwise.engine.credits import sync_ledger
@@ -148,11 +155,14 @@ class AccountRun:
             self.stored = pre.stored[account_id]
             history = pre.history.get(account_id, [])
             credited = pre.credited
+            self.checkpoint = pre.checkpoints.get(account_id)
         else:
             self.stored = repository.load_account(connection, account_id)
             history = repository.issued_invoices(connection, account_id)
             open_ids = [entry.id for entry in history if entry.status == OPEN]
             credited = payments.credited(connection, open_ids) if open_ids else {}
+            self.checkpoint = repository.checkpoints_of(connection, [account_id]).get(account_id)
+        self._whole_seats: SeatTimeline | None = None
         plan = self.stored.plan
         self.balance = self.stored.credit_balance
         self.issued = [IssuedInvoice(entry.number or "", entry.invoice) for entry in history]
@@ -198,16 +208,28 @@ class AccountRun:
         self.finish(result)
 
     def recompute(self) -> tuple[BillingResult, list[Invoice]]:
+        """What the timeline says is still to issue (gone on from the checkpoint when it is
+        current: only the invoices after it are proposed, and compared with those issued
+        after it — everything before it was reconciled when it was taken)."""
         stored, plan = self.stored, self.stored.plan
-        result = generate_invoices(plan, stored.account, stored.events, self.until)
+        result = generate_from(plan, stored.account, stored.events, self.until, self.checkpoint)
+        issued = self.issued
+        if result.resumed_at is not None:
+            since = result.resumed_at
+            issued = [entry for entry in issued if entry.invoice.issued_at > since]
+            before = {entry.invoice.key for entry in self.issued} - {e.invoice.key for e in issued}
+            if any(invoice.key in before for invoice in result.proposed):  # cannot happen
+                self.checkpoint = None  # …but if it did, the whole history decides
+                return self.recompute()
         due = reconcile(
             result.proposed,
-            self.issued,
+            issued,
             self.until,
             plan.currency,
             plan.net_days,
             stored.account.timezone,
         )
+        self.outstanding = bool(due.outstanding)
         return result, list(due.to_issue)
 
     # -- collection state, loaded when first needed -----------------------------------------
@@ -382,9 +404,20 @@ class AccountRun:
         **details: Any,
     ) -> None:
         self.batch.messages += messages.tell(
-            self.stored, result.seats, self.endpoints, at, kind, number, invoice, amount_due,
-            **details,
+            self.stored, self.seats_for(result, at), self.endpoints, at, kind, number, invoice,
+            amount_due, **details,
         )  # fmt: skip
+
+    def seats_for(self, result: BillingResult, at: datetime) -> SeatTimeline:
+        """The members' states to tell a fact at ``at`` by: a walk resumed from a checkpoint
+        knows them from the checkpoint's instant on; before it, the whole timeline does."""
+        if result.resumed_at is None or at >= result.resumed_at:
+            return result.seats
+        if self._whole_seats is None:
+            self._whole_seats = SeatTimeline(
+                e for e in self.stored.events if isinstance(e, MemberChange) and e.at <= self.until
+            )
+        return self._whole_seats
 
     # -- the end of the run -----------------------------------------------------------------
 
@@ -403,6 +436,10 @@ class AccountRun:
             )
         )
         self.tell_alerts(result)
+        checkpoint: Checkpoint | None = None
+        if not self.outstanding and result.walk is not None:  # all reconciled up to `until`
+            checkpoint = take_checkpoint(result.walk, stored.events)
+        self.batch.checkpoints.append((self.account_id, checkpoint))
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
             sync_ledger(connection, self.account_id, self.until, state.wallet.entries)
         if (
@@ -417,8 +454,9 @@ class AccountRun:
                     connection, self.account_id, at, ended_at, self.until
                 )
                 for purged in messages.tell(
-                    stored, result.seats, self.endpoints, at, "account_purged", None, None
-                ):
+                    stored, self.seats_for(result, at), self.endpoints, at, "account_purged",
+                    None, None,
+                ):  # fmt: skip
                     purged.payload["data"].update(
                         ended_at=iso(ended_at), purged_at=iso(at), removed=removed
                     )

@@ -103,6 +103,19 @@ timeline_events = Table(
     Index("ix_timeline_events_account_member", "account_id", "member_id"),  # one's history
 )
 
+# Where an account's billing walk stood after its latest billing run (seatwise.core.checkpoint):
+# a cache the next run goes on from when it is still current; never the source of anything.
+billing_checkpoints = Table(
+    "billing_checkpoints",
+    metadata,
+    Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),  # the instant the walk had reached
+    Column("events", Integer, nullable=False),  # timeline events dated at or before it
+    Column("fingerprint", String(64), nullable=False),  # rules, plan and account terms
+    Column("state", Text, nullable=False),  # JSON
+    Column("saved_at", UTCDateTime, nullable=False),
+)
+
 credit_entries = Table(
     "credit_entries",
     metadata,

@@ -50,6 +50,7 @@ from seatwise.store.repository.accounts import (
     update_accounts_after_billing,
     update_billing_address,
 )
+from seatwise.store.repository.checkpoints import checkpoints_of, save_checkpoints
 from seatwise.store.repository.invoices import (
     CREDIT_NOTE_PREFIX,
     INVOICE_COLUMNS,
@@ -120,6 +121,7 @@ __all__ = [
     "append_ledger",
     "change_status",
     "check_account",
+    "checkpoints_of",
     "claim_accounts",
     "clear_billing_error",
     "count_accounts",
@@ -155,6 +157,7 @@ __all__ = [
     "plan_users",
     "replace_contacts",
     "save_account",
+    "save_checkpoints",
     "save_plan",
     "status_histories",
     "status_history",

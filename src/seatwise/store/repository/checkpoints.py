@@ -1,0 +1,47 @@
+"""Billing checkpoints (:mod:`seatwise.core.checkpoint`): one per account, the latest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+
+from seatwise.core.checkpoint import Checkpoint
+from seatwise.store.tables import billing_checkpoints
+
+
+def checkpoints_of(connection: Connection, account_ids: Sequence[str]) -> dict[str, Checkpoint]:
+    """The accounts' checkpoints (those that have one), in one query."""
+    if not account_ids:
+        return {}
+    table = billing_checkpoints
+    rows = connection.execute(select(table).where(table.c.account_id.in_(list(account_ids))))
+    return {
+        row.account_id: Checkpoint(row.at, row.events, row.fingerprint, row.state) for row in rows
+    }
+
+
+def save_checkpoints(
+    connection: Connection, checkpoints: Sequence[tuple[str, Checkpoint | None]], now: datetime
+) -> None:
+    """Replace the accounts' checkpoints (None: the account has none any more)."""
+    if not checkpoints:
+        return
+    table = billing_checkpoints
+    ids = [account_id for account_id, _ in checkpoints]
+    connection.execute(delete(table).where(table.c.account_id.in_(ids)))
+    rows = [
+        {
+            "account_id": account_id,
+            "at": checkpoint.at,
+            "events": checkpoint.events,
+            "fingerprint": checkpoint.fingerprint,
+            "state": checkpoint.state,
+            "saved_at": now,
+        }
+        for account_id, checkpoint in checkpoints
+        if checkpoint is not None
+    ]
+    if rows:
+        connection.execute(table.insert(), rows)

@@ -1,0 +1,123 @@
+"""Incremental billing (issue 14): a run goes on from the checkpoint the previous run left.
+
+Two stores hold the same accounts and are billed at the same instants, every 3 days over
+twenty months; one goes on from checkpoints, the other walks every account from its first
+event (checkpoints ignored). Halfway, the same late event, payment method and payment by hand
+are recorded in both. Both end with the same invoices (numbers included), charges, reminders,
+messages and accounts, and the first store walked from the start only when it had to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+from test_only_what_is_due import FILES, NOW, contents, news, store
+
+from seatwise.core import checkpoint as checkpoints
+from seatwise.core.billing import BillingResult
+from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.engine import collection
+from seatwise.engine.billing_run import bill
+from seatwise.engine.recording import record_event
+from seatwise.store.tables import billing_checkpoints
+
+START = datetime(2023, 1, 1, tzinfo=UTC)
+END = datetime(2024, 9, 1, tzinfo=UTC)
+
+
+class Walks:
+    """Counts the engine's billing walks — gone on from a checkpoint, or from the start — and
+    makes it ignore checkpoints while ``use`` is False."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.use = True
+        self.resumed = {True: 0, False: 0}
+        self.whole = {True: 0, False: 0}
+        real = checkpoints.generate_from
+
+        def counted(*args: Any) -> BillingResult:
+            if not self.use:
+                args = (*args[:-1], None)
+            result = real(*args)
+            counter = self.whole if result.resumed_at is None else self.resumed
+            counter[self.use] += 1
+            return result
+
+        monkeypatch.setattr(collection, "generate_from", counted)
+
+
+def saved(engine: Engine) -> dict[str, datetime]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(billing_checkpoints.c.account_id, billing_checkpoints.c.at)
+        )
+        return {account_id: at.astimezone(UTC) for account_id, at in rows}
+
+
+def test_runs_from_checkpoints_bill_what_runs_from_the_start_do(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incremental = store(database_url)
+    from_start = store(f"sqlite:///{tmp_path / 'from-start.db'}")
+    walks = Walks(monkeypatch)
+    at, news_at = START, START + timedelta(days=405)
+    while at < END:
+        at += timedelta(days=3)
+        if news_at <= at < news_at + timedelta(days=3):
+            news(incremental, at)  # a late hire: that account walks from the start once
+            news(from_start, at)
+            before = walks.whole[True]
+        walks.use = True
+        bill(incremental, at, clock=NOW)
+        if news_at <= at < news_at + timedelta(days=3):
+            assert walks.whole[True] == before + 1
+        walks.use = False
+        bill(from_start, at, clock=NOW)
+    assert contents(incremental) == contents(from_start)
+    assert walks.resumed[False] == 0
+    # each account walked from the start in its first run, and the late hire's once more;
+    # every other run of an account went on from its checkpoint
+    assert walks.whole[True] == len(FILES) + 1, walks.whole
+    assert walks.resumed[True] > 10 * len(FILES), walks.resumed
+    checkpointed = saved(incremental)
+    assert set(checkpointed) == {path.stem for path in FILES}
+    assert saved(from_start).keys() == checkpointed.keys()  # taken there too, never used
+    incremental.dispose()
+    from_start.dispose()
+
+
+def test_a_late_event_makes_the_next_run_walk_from_the_start(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = store(database_url)
+    walks = Walks(monkeypatch)
+    first = datetime(2023, 6, 1, tzinfo=UTC)
+    bill(engine, first, clock=NOW)
+    assert walks.whole[True] == len(FILES) and walks.resumed[True] == 0
+    assert set(saved(engine).values()) == {first}
+    later = datetime(2023, 7, 1, tzinfo=UTC)
+    bill(engine, later, clock=NOW, everything=True)
+    assert walks.whole[True] == len(FILES) and walks.resumed[True] == len(FILES)
+    account = "monthly_pending_threshold"
+    late = MemberChange(datetime(2023, 3, 1, tzinfo=UTC), "late-hire", "activate")
+    record_event(engine, account, late, NOW, Member("late-hire"))
+    report = bill(engine, later, clock=NOW)
+    assert (report.accounts, report.invoices) == (1, 1)  # its adjustment
+    assert walks.whole[True] == len(FILES) + 1
+    # a checkpoint the account's terms no longer match is not used either
+    with engine.begin() as connection:
+        connection.execute(
+            update(billing_checkpoints)
+            .where(billing_checkpoints.c.account_id == account)
+            .values(fingerprint="0" * 64)
+        )
+        count = connection.execute(select(func.count()).select_from(billing_checkpoints))
+        assert count.scalar() == len(FILES)
+    bill(engine, datetime(2023, 8, 1, tzinfo=UTC), clock=NOW, everything=True)
+    assert walks.whole[True] == len(FILES) + 2
+    assert saved(engine)[account] == datetime(2023, 8, 1, tzinfo=UTC)
+    engine.dispose()
