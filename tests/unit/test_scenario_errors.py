@@ -250,3 +250,25 @@ def test_a_payment_of_another_amount_than_due_is_refused() -> None:
         assert "INV-000001 owes €324.00, not €1.00 (a payment is of the whole amount due)" in str(
             caught.value
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("0001-01-01T00:00:00+00:01", "0001-01-01T00:00:00+00:01"),  # before year 1 in UTC
+        ("9999-12-31T23:59:00-01:00", "9999-12-31T23:59:00-01:00"),  # after year 9999 in UTC
+        ("1800-06-01T00:00:00+02:00", "1800-05-31T22:00:00Z"),
+    ],
+)
+def test_an_instant_outside_the_supported_years_is_refused_even_at_the_calendar_s_ends(
+    text: str, shown: str
+) -> None:
+    """Found by schemathesis: the first of these was a 500 (Python cannot convert it)."""
+    import re
+    from datetime import datetime
+
+    from seatwise.core.errors import SeatwiseError
+    from seatwise.core.limits import check_instant
+
+    with pytest.raises(SeatwiseError, match=re.escape(f"at: {shown} is outside the supported")):
+        check_instant(datetime.fromisoformat(text), "at")

@@ -64,10 +64,15 @@ def check_instant(at: datetime, field: str) -> datetime:
     """An aware instant inside the supported years, in UTC."""
     if at.tzinfo is None:
         raise FieldError(field, f"{at.isoformat()} has no time zone: add Z or an offset")
-    instant = at.astimezone(UTC)
-    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+    try:
+        instant = at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no such instant
+        instant = None
+    if instant is None or not FIRST_YEAR <= instant.year <= LAST_YEAR:
         raise FieldError(
-            field, f"{iso(instant)} is outside the supported years {FIRST_YEAR}–{LAST_YEAR}"
+            field,
+            f"{at.isoformat() if instant is None else iso(instant)} is outside the supported "
+            f"years {FIRST_YEAR}–{LAST_YEAR}",
         )
     return instant
 
