@@ -4,9 +4,12 @@
 
 The accounts are the billing benchmark's (``bench/billing_run.py``). One store bills the year
 in one run; another bills it in 365 daily runs, each up to the next midnight (only the
-accounts with something due, as ``seatwise bill`` does). The JSON reports both totals, the
-first, median and last daily run, and the accounts each daily run took. Both stores must end
-with the same invoices.
+accounts with something due, as ``seatwise bill`` does), each account's walk going on from
+the checkpoint its previous run left; a third store does the same daily runs with the
+checkpoints ignored (every account a run takes walked from its first event: the baseline, in
+the same run). The JSON reports the totals, the first, median and last daily run, the
+accounts each daily run took, and the time per account taken in the first and the last 30
+days. The three stores must end with the same invoices.
 
 This is a measurement, not a test: nothing here asserts a time.
 """
@@ -20,17 +23,23 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from billing_run import START, YEAR_END, fresh_postgresql, load_accounts
 
-from seatwise.engine import billing_run
+from seatwise.core import checkpoint as checkpoints
+from seatwise.core.account import Account
+from seatwise.core.billing import BillingResult, TimelineEvent
+from seatwise.core.checkpoint import Checkpoint
+from seatwise.core.plans import Plan
+from seatwise.engine import billing_run, collection
 from seatwise.store.database import make_engine, migrate
 
 # Numbers differ (daily runs number the accounts' invoices interleaved), contents must not.
@@ -40,29 +49,57 @@ INVOICES = (
 )
 
 
-def run(url: str, other_url: str, count: int, seed: int) -> dict[str, Any]:
-    for target in (url, other_url):
-        migrate(target)
-        load_accounts(make_engine(target), count, seed)
-    once = make_engine(other_url)
-    started = time.perf_counter()
-    billing_run.bill(once, YEAR_END)
-    once_seconds = time.perf_counter() - started
-
-    daily = make_engine(url)
+def daily_runs(engine: Engine) -> tuple[list[float], list[int]]:
+    """365 runs, each up to the next midnight: seconds and accounts taken, run by run."""
     seconds: list[float] = []
     touched: list[int] = []
     day = START
     while day < YEAR_END:
         day += timedelta(days=1)
         started = time.perf_counter()
-        report = billing_run.bill(daily, day)
+        report = billing_run.bill(engine, day)
         seconds.append(time.perf_counter() - started)
         touched.append(report.accounts)
-    with daily.connect() as a, once.connect() as b:
-        same = [tuple(r) for r in a.execute(text(INVOICES))] == [
-            tuple(r) for r in b.execute(text(INVOICES))
-        ]
+    return seconds, touched
+
+
+def per_account_ms(seconds: list[float], touched: list[int]) -> float:
+    """The median time of a run per account it took (runs that took any)."""
+    return round(
+        1000 * statistics.median(s / n for s, n in zip(seconds, touched, strict=True) if n), 2
+    )
+
+
+def run(urls: tuple[str, str, str], count: int, seed: int) -> dict[str, Any]:
+    for target in urls:
+        migrate(target)
+        load_accounts(make_engine(target), count, seed)
+    once = make_engine(urls[1])
+    started = time.perf_counter()
+    billing_run.bill(once, YEAR_END)
+    once_seconds = time.perf_counter() - started
+
+    daily = make_engine(urls[0])
+    seconds, touched = daily_runs(daily)
+    plain = make_engine(urls[2])
+    real = checkpoints.generate_from
+
+    def from_start(
+        plan: Plan,
+        account: Account,
+        events: Sequence[TimelineEvent],
+        until: datetime,
+        checkpoint: Checkpoint | None,
+    ) -> BillingResult:
+        return real(plan, account, events, until, None)
+
+    collection.generate_from = from_start  # type: ignore[attr-defined]
+    try:
+        plain_seconds, plain_touched = daily_runs(plain)
+    finally:
+        collection.generate_from = real  # type: ignore[attr-defined]
+    with daily.connect() as a, once.connect() as b, plain.connect() as c:
+        rows = [[tuple(r) for r in db.execute(text(INVOICES))] for db in (a, b, c)]
     return {
         "database": daily.dialect.name,
         "accounts": count,
@@ -77,7 +114,14 @@ def run(url: str, other_url: str, count: int, seed: int) -> dict[str, Any]:
         "accounts_per_run_median": statistics.median(touched),
         "accounts_first_run": touched[0],
         "accounts_last_run": touched[-1],
-        "same_invoices_as_one_run": same,
+        "ms_per_account_first_30_days": per_account_ms(seconds[:30], touched[:30]),
+        "ms_per_account_last_30_days": per_account_ms(seconds[-30:], touched[-30:]),
+        "without_checkpoints": {
+            "daily_total_seconds": round(sum(plain_seconds), 2),
+            "ms_per_account_first_30_days": per_account_ms(plain_seconds[:30], plain_touched[:30]),
+            "ms_per_account_last_30_days": per_account_ms(plain_seconds[-30:], plain_touched[-30:]),
+        },
+        "same_invoices_as_one_run": rows[0] == rows[1] == rows[2],
     }
 
 
@@ -88,7 +132,7 @@ def main() -> None:
     parser.add_argument(
         "--postgresql-url",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/seatwise_bench",
-        help="a database that may be emptied; created if missing (and one named …_once)",
+        help="a database that may be emptied; created if missing (and ones named …_once, …_plain)",
     )
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--out", type=Path)
@@ -97,14 +141,13 @@ def main() -> None:
     for name in args.databases.split(","):
         if name == "sqlite":
             folder = tempfile.mkdtemp(prefix="seatwise-bench-")
-            urls = (f"sqlite:///{folder}/daily.db", f"sqlite:///{folder}/once.db")
+            urls = tuple(f"sqlite:///{folder}/{name}.db" for name in ("daily", "once", "plain"))
         else:
-            urls = (
-                fresh_postgresql(args.postgresql_url),
-                fresh_postgresql(args.postgresql_url + "_once"),
+            urls = tuple(
+                fresh_postgresql(args.postgresql_url + suffix) for suffix in ("", "_once", "_plain")
             )
         print(f"a year of daily runs for {args.accounts} accounts on {name} …", file=sys.stderr)
-        results.append(run(*urls, args.accounts, args.seed))
+        results.append(run(urls, args.accounts, args.seed))  # type: ignore[arg-type]
     output = {
         "benchmark": "daily_runs",
         "python": platform.python_version(),
