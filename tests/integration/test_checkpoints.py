@@ -18,11 +18,14 @@ from sqlalchemy import Engine, func, select, update
 from test_only_what_is_due import FILES, NOW, contents, news, store
 
 from seatwise.core import checkpoint as checkpoints
-from seatwise.core.billing import BillingResult
+from seatwise.core.account import Terminate
+from seatwise.core.billing import BillingResult, BillingWalk
+from seatwise.core.credits import BuyCredits
 from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine import collection
 from seatwise.engine.billing_run import bill
 from seatwise.engine.recording import record_event
+from seatwise.store import repository
 from seatwise.store.tables import billing_checkpoints
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
@@ -37,17 +40,26 @@ class Walks:
         self.use = True
         self.resumed = {True: 0, False: 0}
         self.whole = {True: 0, False: 0}
-        real = checkpoints.generate_from
+        self.read_from_checkpoint = 0  # walks resumed with only the events after the checkpoint
+        real_generate, real_resume = checkpoints.generate_from, checkpoints.resume
 
-        def counted(*args: Any) -> BillingResult:
+        def generate_from(*args: Any) -> BillingResult:  # a whole timeline
             if not self.use:
                 args = (*args[:-1], None)
-            result = real(*args)
+            result = real_generate(*args)
             counter = self.whole if result.resumed_at is None else self.resumed
             counter[self.use] += 1
             return result
 
-        monkeypatch.setattr(collection, "generate_from", counted)
+        def resume(*args: Any) -> BillingWalk | None:  # a timeline read from the checkpoint on
+            run = real_resume(*args) if self.use else None
+            if run is not None:
+                self.resumed[self.use] += 1
+                self.read_from_checkpoint += 1
+            return run
+
+        monkeypatch.setattr(collection, "generate_from", generate_from)
+        monkeypatch.setattr(collection, "resume", resume)
 
 
 def saved(engine: Engine) -> dict[str, datetime]:
@@ -83,6 +95,7 @@ def test_runs_from_checkpoints_bill_what_runs_from_the_start_do(
     # every other run of an account went on from its checkpoint
     assert walks.whole[True] == len(FILES) + 1, walks.whole
     assert walks.resumed[True] > 10 * len(FILES), walks.resumed
+    assert walks.read_from_checkpoint == walks.resumed[True]  # none read the whole timeline
     checkpointed = saved(incremental)
     assert set(checkpointed) == {path.stem for path in FILES}
     assert saved(from_start).keys() == checkpointed.keys()  # taken there too, never used
@@ -120,4 +133,38 @@ def test_a_late_event_makes_the_next_run_walk_from_the_start(
     bill(engine, datetime(2023, 8, 1, tzinfo=UTC), clock=NOW, everything=True)
     assert walks.whole[True] == len(FILES) + 2
     assert saved(engine)[account] == datetime(2023, 8, 1, tzinfo=UTC)
+    engine.dispose()
+
+
+def test_a_timeline_is_read_from_its_checkpoint_on_unless_an_event_came_late(
+    database_url: str,
+) -> None:
+    engine = store(database_url)
+    account = "credits_paid_on_a_retry"  # credit purchases: read whenever they are dated
+    first = datetime(2024, 3, 1, tzinfo=UTC)
+    bill(engine, first, clock=NOW)
+    with engine.connect() as connection:
+        whole = repository.load_account(connection, account)
+        checkpoint = repository.checkpoints_of(connection, [account])[account]
+        stored = repository.load_accounts(connection, [account], {account: checkpoint})[account]
+    assert checkpoint.at == first and checkpoint.last_seq == whole.last_seq
+    assert checkpoint.events == sum(1 for event in whole.events if event.at <= first)
+    assert whole.events_after is None and stored.events_after == first
+    assert stored.events == tuple(
+        e for e in whole.events if e.at > first or isinstance(e, BuyCredits | Terminate)
+    )
+    assert any(isinstance(e, BuyCredits) and e.at <= first for e in stored.events)
+    news = MemberChange(datetime(2024, 3, 5, tzinfo=UTC), "newcomer", "activate")
+    record_event(engine, account, news, NOW, Member("newcomer"))
+    with engine.connect() as connection:
+        stored = repository.load_accounts(connection, [account], {account: checkpoint})[account]
+    assert stored.events_after == first and news in stored.events
+    assert stored.last_seq == checkpoint.last_seq + 1
+    late = MemberChange(datetime(2024, 2, 20, tzinfo=UTC), "late-hire", "activate")
+    record_event(engine, account, late, NOW, Member("late-hire"))
+    with engine.connect() as connection:
+        stored = repository.load_accounts(connection, [account], {account: checkpoint})[account]
+        again = repository.load_account(connection, account)
+    assert stored.events_after is None and stored.events == again.events  # read whole
+    assert late in stored.events and stored.last_seq == checkpoint.last_seq + 2
     engine.dispose()

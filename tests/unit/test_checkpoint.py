@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from test_properties import START, ZONES, plans, timelines
 
 from seatwise.core.account import Account, Terminate, Uncancel
-from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices
+from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices, result_of
 from seatwise.core.checkpoint import (
     Checkpoint,
     CheckpointError,
+    count_up_to,
     decode,
     encode,
     generate_from,
@@ -71,6 +72,10 @@ def without_balance(result: BillingResult) -> object:
     return replace(result.state, credit_balance=0)
 
 
+def late(checkpoint: Checkpoint, known: list[TimelineEvent]) -> bool:
+    return count_up_to(known, checkpoint.at) != checkpoint.events
+
+
 def chained(
     plan: Plan,
     account: Account,
@@ -85,10 +90,20 @@ def chained(
     billed: dict[tuple[str, datetime, datetime], Invoice] = {}
     checkpoint: Checkpoint | None = None
     resumed = 0
-    for until in stops:
+    for index, until in enumerate(stops):
         known = sorted((e for r, e in recorded if r <= until), key=lambda event: event.at)
         whole = generate_invoices(plan, account, known, until)
-        result = generate_from(plan, account, known, until, checkpoint)
+        if checkpoint is not None and index % 2 and not late(checkpoint, known):
+            # as a store reads it: the events after the checkpoint, and the purchases and
+            # final action whenever they are dated (ignored by the walk)
+            partial = [
+                e for e in known if e.at > checkpoint.at or isinstance(e, BuyCredits | Terminate)
+            ]
+            run = resume(plan, account, partial, until, checkpoint, only_after=True)
+            assert run is not None
+            result = result_of(run, until, resumed_at=checkpoint.at)
+        else:
+            result = generate_from(plan, account, known, until, checkpoint)
         if result.resumed_at is None:
             billed = {}
         else:
@@ -97,7 +112,7 @@ def chained(
         assert sorted(billed.values(), key=lambda i: i.issued_at) == list(whole.proposed)
         assert without_balance(result) == without_balance(whole)
         assert result.walk is not None
-        checkpoint = take_checkpoint(result.walk, known)
+        checkpoint = take_checkpoint(result.walk, count_up_to(known, until))
     return resumed
 
 
@@ -166,7 +181,7 @@ def test_a_late_event_a_new_plan_or_going_back_makes_a_checkpoint_not_current() 
     account = Account(subscribed_at=START)
     events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
     day = START + timedelta(days=40)
-    checkpoint = take_checkpoint(generate_invoices(plan, account, events, day).walk, events)  # type: ignore[arg-type]
+    checkpoint = take_checkpoint(generate_invoices(plan, account, events, day).walk, 1)  # type: ignore[arg-type]
     assert checkpoint.events == 1
     later = day + timedelta(days=30)
     assert resume(plan, account, events, later, checkpoint) is not None
@@ -191,7 +206,7 @@ def test_an_unreadable_checkpoint_is_walked_from_the_start() -> None:
     account = Account(subscribed_at=START)
     events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
     day = START + timedelta(days=40)
-    good = take_checkpoint(generate_invoices(plan, account, events, day).walk, events)  # type: ignore[arg-type]
+    good = take_checkpoint(generate_invoices(plan, account, events, day).walk, 1)  # type: ignore[arg-type]
     broken = replace(good, state=json.dumps({"sweep": []}))
     with pytest.raises(CheckpointError):
         resume(plan, account, events, day, broken)

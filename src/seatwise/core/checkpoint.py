@@ -100,12 +100,15 @@ class CheckpointError(SeatwiseError):
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """The walk's state at ``at``, having taken in ``events`` timeline events (those dated at
-    or before ``at``), made under ``fingerprint``."""
+    or before ``at``), made under ``fingerprint``. A store reads an account's timeline from
+    it on: the events dated after ``at`` or recorded after ``last_seq`` (late, if dated
+    before: then the whole timeline)."""
 
     at: datetime
     events: int
     fingerprint: str
     state: str  # JSON
+    last_seq: int = 0  # the store's number of the last event recorded when it was taken
 
     def __repr__(self) -> str:
         return f"Checkpoint(at={self.at.isoformat()}, events={self.events})"
@@ -132,18 +135,20 @@ def _package_version() -> str:
         return "source"
 
 
-def take_checkpoint(run: BillingWalk, events: Sequence[TimelineEvent]) -> Checkpoint:
-    """The checkpoint of a walk taken to ``run.reached``; ``events`` is the timeline it was
-    given (in time order; those after the instant it reached are not counted)."""
+def take_checkpoint(run: BillingWalk, events: int, last_seq: int = 0) -> Checkpoint:
+    """The checkpoint of a walk taken to ``run.reached``, having taken in ``events`` timeline
+    events (:func:`count_up_to`); ``last_seq`` is the store's number of the last event
+    recorded then (an event recorded later has a greater one)."""
     if run.reached is None:
         raise CheckpointError("the walk has not been taken anywhere yet")
     state = {name: encode(getattr(run, name)) for name in _STATE_FIELDS}
     state["sweep"] = [encode(vars(run.sweep)[name]) for name in _SWEEP_FIELDS]
     return Checkpoint(
         run.reached,
-        _count_up_to(events, run.reached),
+        events,
         fingerprint(run.plan, run.account),
         json.dumps(state, separators=(",", ":")),
+        last_seq,
     )
 
 
@@ -153,15 +158,21 @@ def resume(
     events: Sequence[TimelineEvent],
     until: datetime,
     checkpoint: Checkpoint,
+    only_after: bool = False,
 ) -> BillingWalk | None:
-    """The walk to ``until`` gone on from ``checkpoint`` with the events after its instant
-    (``events``: the whole timeline, in time order); None if the checkpoint is not current."""
+    """The walk to ``until`` gone on from ``checkpoint`` with the events after its instant;
+    None if the checkpoint is not current. ``events`` is the whole timeline in time order —
+    or, ``only_after``, a timeline the caller read from the checkpoint on: every event dated
+    after its instant (any dated at or before it are ignored), none recorded late."""
     if until < checkpoint.at or checkpoint.fingerprint != fingerprint(plan, account):
         return None
-    start = bisect_right(events, checkpoint.at, key=lambda event: event.at)
-    if start != checkpoint.events:
-        return None  # an event dated at or before the checkpoint was recorded since
-    later = [event for event in events[start:] if event.at <= until]
+    if only_after:
+        later = [event for event in events if checkpoint.at < event.at <= until]
+    else:
+        start = count_up_to(events, checkpoint.at)
+        if start != checkpoint.events:
+            return None  # an event dated at or before the checkpoint was recorded since
+        later = [event for event in events[start:] if event.at <= until]
     try:
         run = _restore(plan, account, checkpoint)
         changes = [event for event in later if isinstance(event, MemberChange)]
@@ -193,7 +204,8 @@ def generate_from(
     return generate_invoices(plan, account, events, until)
 
 
-def _count_up_to(events: Sequence[TimelineEvent], at: datetime) -> int:
+def count_up_to(events: Sequence[TimelineEvent], at: datetime) -> int:
+    """How many of a timeline's events (in time order) are dated at or before ``at``."""
     return bisect_right(events, at, key=lambda event: event.at)
 
 

@@ -127,7 +127,7 @@ class Preloaded:
     """What billing a transaction's accounts reads, read for all of them at once (a few
     queries, whatever their number) once they are locked: each account's billing inputs,
     issued invoices, payment methods, charges, reminders, credit notes on open invoices, and
-    billing checkpoints.
+    billing checkpoints (each timeline is read from its checkpoint on, when it has one).
     A run takes its account's part (:meth:`take`); what it records itself it reads again."""
 
     stored: dict[str, StoredAccount]
@@ -142,8 +142,9 @@ class Preloaded:
     def read(cls, connection: Connection, account_ids: list[str]) -> Preloaded:
         history = repository.issued_invoices_of(connection, account_ids)
         open_ids = [e.id for entries in history.values() for e in entries if e.status == OPEN]
+        checkpoints = repository.checkpoints_of(connection, account_ids)
         return cls(
-            repository.load_accounts(connection, account_ids),
+            repository.load_accounts(connection, account_ids, checkpoints),
             history,
             payments.methods_of(connection, account_ids),
             {
@@ -152,7 +153,7 @@ class Preloaded:
             },
             payments.reminded_of(connection, account_ids),
             payments.credited(connection, open_ids),
-            repository.checkpoints_of(connection, account_ids),
+            checkpoints,
         )
 
 

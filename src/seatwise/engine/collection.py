@@ -31,6 +31,7 @@ charging and run again charges once with a gateway that honours the key.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections.abc import Mapping
@@ -41,8 +42,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatwise.core.account import RETENTION_DAYS, Cancel, Terminate, Uncancel
-from seatwise.core.billing import BillingResult, TimelineEvent
-from seatwise.core.checkpoint import Checkpoint, generate_from, take_checkpoint
+from seatwise.core.billing import BillingResult, TimelineEvent, result_of
+from seatwise.core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    count_up_to,
+    generate_from,
+    resume,
+    take_checkpoint,
+)
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -157,11 +165,11 @@ class AccountRun:
             credited = pre.credited
             self.checkpoint = pre.checkpoints.get(account_id)
         else:
-            self.stored = repository.load_account(connection, account_id)
+            self.checkpoint = repository.checkpoints_of(connection, [account_id]).get(account_id)
+            self.stored = self.read()
             history = repository.issued_invoices(connection, account_id)
             open_ids = [entry.id for entry in history if entry.status == OPEN]
             credited = payments.credited(connection, open_ids) if open_ids else {}
-            self.checkpoint = repository.checkpoints_of(connection, [account_id]).get(account_id)
         self._whole_seats: SeatTimeline | None = None
         plan = self.stored.plan
         self.balance = self.stored.credit_balance
@@ -203,7 +211,7 @@ class AccountRun:
             if action is None:
                 break
             if self.perform(result, action):  # the timeline changed: recompute
-                self.stored = repository.load_account(connection, self.account_id)
+                self.stored = self.read()
                 result, to_issue = self.recompute()
         self.finish(result)
 
@@ -211,8 +219,19 @@ class AccountRun:
         """What the timeline says is still to issue (gone on from the checkpoint when it is
         current: only the invoices after it are proposed, and compared with those issued
         after it — everything before it was reconciled when it was taken)."""
-        stored, plan = self.stored, self.stored.plan
-        result = generate_from(plan, stored.account, stored.events, self.until, self.checkpoint)
+        stored, plan, checkpoint = self.stored, self.stored.plan, self.checkpoint
+        if stored.events_after is None:
+            result = generate_from(plan, stored.account, stored.events, self.until, checkpoint)
+        else:  # the timeline was read from the checkpoint on
+            run = None
+            if checkpoint is not None and checkpoint.at == stored.events_after:
+                with contextlib.suppress(CheckpointError):  # unreadable: as if it were not
+                    run = resume(plan, stored.account, stored.events, self.until, checkpoint, True)
+            if run is None or checkpoint is None:  # not current: the whole timeline decides
+                self.checkpoint = None
+                self.stored = repository.load_account(self.connection, self.account_id)
+                return self.recompute()
+            result = result_of(run, self.until, resumed_at=checkpoint.at)
         issued = self.issued
         if result.resumed_at is not None:
             since = result.resumed_at
@@ -231,6 +250,24 @@ class AccountRun:
         )
         self.outstanding = bool(due.outstanding)
         return result, list(due.to_issue)
+
+    def read(self) -> StoredAccount:
+        """The account as stored; its timeline from its checkpoint on, when it has one."""
+        if self.checkpoint is not None:
+            found = repository.load_accounts(
+                self.connection, [self.account_id], {self.account_id: self.checkpoint}
+            )
+            if self.account_id in found:
+                return found[self.account_id]
+        return repository.load_account(self.connection, self.account_id)
+
+    def events_through(self) -> int:
+        """How many of the account's events are dated at or before ``until``."""
+        stored, checkpoint = self.stored, self.checkpoint
+        if stored.events_after is None or checkpoint is None:
+            return count_up_to(stored.events, self.until)
+        later = sum(1 for event in stored.events if checkpoint.at < event.at <= self.until)
+        return checkpoint.events + later
 
     # -- collection state, loaded when first needed -----------------------------------------
 
@@ -414,8 +451,11 @@ class AccountRun:
         if result.resumed_at is None or at >= result.resumed_at:
             return result.seats
         if self._whole_seats is None:
+            events = self.stored.events
+            if self.stored.events_after is not None:  # read from the checkpoint on
+                events = repository.load_account(self.connection, self.account_id).events
             self._whole_seats = SeatTimeline(
-                e for e in self.stored.events if isinstance(e, MemberChange) and e.at <= self.until
+                e for e in events if isinstance(e, MemberChange) and e.at <= self.until
             )
         return self._whole_seats
 
@@ -438,7 +478,7 @@ class AccountRun:
         self.tell_alerts(result)
         checkpoint: Checkpoint | None = None
         if not self.outstanding and result.walk is not None:  # all reconciled up to `until`
-            checkpoint = take_checkpoint(result.walk, stored.events)
+            checkpoint = take_checkpoint(result.walk, self.events_through(), stored.last_seq)
         self.batch.checkpoints.append((self.account_id, checkpoint))
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
             sync_ledger(connection, self.account_id, self.until, state.wallet.entries)

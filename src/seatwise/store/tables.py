@@ -111,6 +111,7 @@ billing_checkpoints = Table(
     Column("account_id", String(100), ForeignKey("accounts.id"), primary_key=True),
     Column("at", UTCDateTime, nullable=False),  # the instant the walk had reached
     Column("events", Integer, nullable=False),  # timeline events dated at or before it
+    Column("last_seq", Integer, nullable=False),  # the last event recorded when it was taken
     Column("fingerprint", String(64), nullable=False),  # rules, plan and account terms
     Column("state", Text, nullable=False),  # JSON
     Column("saved_at", UTCDateTime, nullable=False),

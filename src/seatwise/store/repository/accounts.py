@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, func, insert,
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import TimelineEvent
+from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.credits import (
     CHECKOUT,
     Assign,
@@ -32,6 +33,7 @@ from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
     accounts,
+    billing_checkpoints,
     contacts,
     credit_entries,
     invoices,
@@ -73,6 +75,10 @@ class StoredAccount:
     plan_id: str = ""
     billing_error: str | None = None
     billed_until: datetime | None = None  # the latest instant a billing run billed it up to
+    # Read from a checkpoint on (:func:`load_accounts`): ``events`` holds only the events
+    # dated after this instant, and the credit purchases and final action whenever dated.
+    events_after: datetime | None = None
+    last_seq: int = 0  # the number of the last event recorded (when it was read)
 
     def tells(self, at: datetime) -> bool:
         """Whether a fact at ``at`` is told to anyone (emails, webhooks)."""
@@ -703,9 +709,19 @@ def load_account(connection: Connection, account_id: str) -> StoredAccount:
     return found
 
 
-def load_accounts(connection: Connection, account_ids: Sequence[str]) -> dict[str, StoredAccount]:
+def load_accounts(
+    connection: Connection,
+    account_ids: Sequence[str],
+    checkpoints: Mapping[str, Checkpoint] | None = None,
+) -> dict[str, StoredAccount]:
     """Several accounts' billing inputs in four queries, whatever their number (those that
-    exist and are in scope); a plan's definition is read once for all its accounts."""
+    exist and are in scope); a plan's definition is read once for all its accounts.
+
+    With ``checkpoints`` (the accounts' stored ones, :mod:`seatwise.core.checkpoint`), the
+    timeline of an account that has one is read from it on: the events dated after its
+    instant, and the credit purchases and dunning's final action whenever they are dated
+    (collection asks about them); ``events_after`` says so. An account with an event
+    recorded since its checkpoint but dated at or before it (a late one) is read whole."""
     wanted = [account_id for account_id in dict.fromkeys(account_ids) if in_scope(account_id)]
     if not wanted:
         return {}
@@ -728,22 +744,57 @@ def load_accounts(connection: Connection, account_ids: Sequence[str]) -> dict[st
         .order_by(members.c.account_id, members.c.member_id)
     ):
         people[m.account_id].append(Member(m.member_id, m.manage_billing, m.email))
-    events: dict[str, list[TimelineEvent]] = {row.id: [] for row in rows}
-    for event in connection.execute(
-        select(timeline_events)
-        .where(timeline_events.c.account_id.in_(list(events)))
-        # effective time first: an event reported late sorts where it happened
-        .order_by(timeline_events.c.account_id, timeline_events.c.at, timeline_events.c.seq)
-    ):
-        events[event.account_id].append(_event(event))
+    since = {a: c for a, c in (checkpoints or {}).items() if a in emails}
+    events, last_seq, late = _timelines(connection, list(emails), since)
+    if late:
+        whole, whole_seq, _ = _timelines(connection, sorted(late), {})
+        events.update(whole)
+        last_seq.update(whole_seq)
     parsed: dict[str, Plan] = {}
     found: dict[str, StoredAccount] = {}
     for row in rows:
         plan = parsed.get(row.definition)
         if plan is None:
             plan = parsed[row.definition] = parse_plan(json.loads(row.definition))
-        found[row.id] = _stored_account(row, plan, emails[row.id], people[row.id], events[row.id])
+        stored = _stored_account(row, plan, emails[row.id], people[row.id], events[row.id])
+        after = since[row.id].at if row.id in since and row.id not in late else None
+        found[row.id] = replace(stored, events_after=after, last_seq=last_seq[row.id])
     return found
+
+
+ALWAYS_READ = ("buy_credits", "terminate")  # read with a timeline read from a checkpoint on
+
+
+def _timelines(
+    connection: Connection, account_ids: list[str], since: Mapping[str, Checkpoint]
+) -> tuple[dict[str, list[TimelineEvent]], dict[str, int], set[str]]:
+    """The accounts' timelines in time order (from their checkpoints on, for those in
+    ``since``), the number of each one's last event, and the accounts with a late event."""
+    events: dict[str, list[TimelineEvent]] = {account_id: [] for account_id in account_ids}
+    last_seq = {a: since[a].last_seq if a in since else 0 for a in account_ids}
+    late: set[str] = set()
+    table = timeline_events
+    query = select(table).where(table.c.account_id.in_(account_ids))
+    if since:
+        cp = billing_checkpoints
+        query = query.outerjoin(cp, cp.c.account_id == table.c.account_id).where(
+            or_(
+                cp.c.account_id.is_(None),
+                table.c.at > cp.c.at,
+                table.c.seq > cp.c.last_seq,
+                table.c.action.in_(ALWAYS_READ),
+            )
+        )
+    # effective time first: an event reported late sorts where it happened
+    query = query.order_by(table.c.account_id, table.c.at, table.c.seq)
+    for row in connection.execute(query):
+        account_id = row.account_id
+        events[account_id].append(_event(row))
+        last_seq[account_id] = max(last_seq[account_id], row.seq)
+        checkpoint = since.get(account_id)
+        if checkpoint is not None and row.seq > checkpoint.last_seq and row.at <= checkpoint.at:
+            late.add(account_id)  # recorded since the checkpoint, dated before it
+    return events, last_seq, late
 
 
 def _stored_account(

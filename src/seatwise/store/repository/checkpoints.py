@@ -18,7 +18,8 @@ def checkpoints_of(connection: Connection, account_ids: Sequence[str]) -> dict[s
     table = billing_checkpoints
     rows = connection.execute(select(table).where(table.c.account_id.in_(list(account_ids))))
     return {
-        row.account_id: Checkpoint(row.at, row.events, row.fingerprint, row.state) for row in rows
+        row.account_id: Checkpoint(row.at, row.events, row.fingerprint, row.state, row.last_seq)
+        for row in rows
     }
 
 
@@ -36,6 +37,7 @@ def save_checkpoints(
             "account_id": account_id,
             "at": checkpoint.at,
             "events": checkpoint.events,
+            "last_seq": checkpoint.last_seq,
             "fingerprint": checkpoint.fingerprint,
             "state": checkpoint.state,
             "saved_at": now,

@@ -27,6 +27,7 @@ def upgrade() -> None:
         ),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("saved_at", UTCDateTime(), nullable=False),
