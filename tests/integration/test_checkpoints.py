@@ -154,6 +154,17 @@ def test_a_timeline_is_read_from_its_checkpoint_on_unless_an_event_came_late(
         e for e in whole.events if e.at > first or isinstance(e, BuyCredits | Terminate)
     )
     assert any(isinstance(e, BuyCredits) and e.at <= first for e in stored.events)
+    other = "reminders_15_7_3_1"  # of its invoices, a run needs only the open one
+    with engine.connect() as connection:
+        everything = repository.issued_invoices(connection, other)
+        needed = repository.issued_invoices_of(connection, [other], after_checkpoints=True)
+    assert [(e.status, e.invoice.kind) for e in everything] == [
+        ("open", "initial"),
+        ("paid", "statement"),
+        ("paid", "statement"),
+    ]
+    assert all(e.invoice.issued_at <= first for e in everything)
+    assert needed[other] == everything[:1]
     news = MemberChange(datetime(2024, 3, 5, tzinfo=UTC), "newcomer", "activate")
     record_event(engine, account, news, NOW, Member("newcomer"))
     with engine.connect() as connection:

@@ -13,22 +13,23 @@ the checkpoint is *current*:
 * the walk is taken forward, never back (``until`` not before its instant).
 
 Otherwise :func:`resume` answers None and the caller walks from the start, as always. The state
-is stored as JSON of the core's own records (:func:`encode` / :func:`decode`); nothing but the
-types listed in :data:`_RECORDS` is ever rebuilt from it.
+is stored as JSON (written by orjson, read field by field into the core's own records: nothing
+but those types is ever built from it); an unreadable one is :class:`CheckpointError`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib import metadata
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from seatwise.core.account import Account, Terminate
 from seatwise.core.billing import (
@@ -50,47 +51,11 @@ from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
 # ignored (and replaced after the next run from the start).
 CHECKPOINT_FORMAT = 1
 
-# The walk's fields a checkpoint keeps; the others are the plan and account (given again),
-# the timeline (rebuilt), what the run produced (invoices, alerts) and caches.
-_STATE_FIELDS = (
-    "committed",
-    "paid_seats",
-    "term_index",
-    "next_month",
-    "started",
-    "ended",
-    "ends_at",
-    "pending",
-    "pending_total",
-    "pending_since",
-    "terminated",
-    "wallet",
-    "awaiting_payment",
-    "overage",
-)
-_SWEEP_FIELDS = (
-    "count_invited",
-    "_state",
-    "_since",
-    "_order",
-    "count",
-    "_cycle_end",
-    "_cycle_seen",
-    "_cycle_peak",
-)
-_RECORDS: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        Line,
-        Explanation,
-        Period,
-        MemberChange,
-        Terminate,
-        Wallet,
-        Reservation,
-        CreditEntry,
-    )
-}
+# The walk's scalar fields a checkpoint keeps as they are; the others it keeps are written and
+# read by :func:`_state` and :func:`_restore`. The rest of the walk is the plan and account
+# (given again), the timeline (rebuilt), what the run produced (invoices, alerts) and caches.
+_SCALARS = ("committed", "paid_seats", "term_index", "next_month", "started", "ended")
+_TOTAL = "pending_total"
 
 
 class CheckpointError(SeatwiseError):
@@ -141,13 +106,11 @@ def take_checkpoint(run: BillingWalk, events: int, last_seq: int = 0) -> Checkpo
     recorded then (an event recorded later has a greater one)."""
     if run.reached is None:
         raise CheckpointError("the walk has not been taken anywhere yet")
-    state = {name: encode(getattr(run, name)) for name in _STATE_FIELDS}
-    state["sweep"] = [encode(vars(run.sweep)[name]) for name in _SWEEP_FIELDS]
     return Checkpoint(
         run.reached,
         events,
         fingerprint(run.plan, run.account),
-        json.dumps(state, separators=(",", ":")),
+        orjson.dumps(_state(run)).decode(),
         last_seq,
     )
 
@@ -178,7 +141,7 @@ def resume(
         changes = [event for event in later if isinstance(event, MemberChange)]
         for change in changes:
             run.seats.apply(change)
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
         raise CheckpointError(f"unreadable checkpoint: {error!r}") from None
     go_on(run, later, until)
     return run
@@ -209,68 +172,120 @@ def count_up_to(events: Sequence[TimelineEvent], at: datetime) -> int:
     return bisect_right(events, at, key=lambda event: event.at)
 
 
+# -- the state as JSON ------------------------------------------------------------------------
+# orjson writes the core's records (dataclasses) as objects of their fields and instants as
+# ISO 8601 text; reading them back builds each record by name, so nothing but these types
+# ever comes out of a checkpoint.
+
+
+def _state(run: BillingWalk) -> dict[str, Any]:
+    wallet = run.wallet
+    return {
+        **{name: getattr(run, name) for name in _SCALARS},
+        _TOTAL: run.pending_total,
+        "ends_at": run.ends_at,
+        "pending_since": run.pending_since,
+        "pending": run.pending,
+        "overage": run.overage,
+        "terminated": run.terminated,
+        "awaiting_payment": list(run.awaiting_payment.items()),
+        "wallet": {
+            "balance": wallet.balance,
+            "assigned": wallet.assigned,
+            "open": list(wallet.open.values()),
+            "started": sorted(wallet.started),
+            "entries": wallet.entries,
+        },
+        "sweep": run.sweep.snapshot(),
+    }
+
+
 def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWalk:
-    state = json.loads(checkpoint.state)
-    sweep = SeatSweep(plan.count_invited)
-    for name, value in zip(_SWEEP_FIELDS, state.pop("sweep"), strict=True):
-        setattr(sweep, name, decode(value))
+    state = orjson.loads(checkpoint.state)
+    sweep = SeatSweep.from_snapshot(plan.count_invited, state["sweep"])
     seats = SeatTimeline.continuing(
         (member, status, sweep.since(member)) for member, status in sweep.states().items()
     )
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
     )
-    values = {name: decode(state[name]) for name in _STATE_FIELDS}
-    run = BillingWalk(plan, account, seats, schedule, sweep=sweep, **values)
+    wallet = state["wallet"]
+    opened = [_reservation(item) for item in wallet["open"]]
+    terminated = state["terminated"]
+    run = BillingWalk(
+        plan,
+        account,
+        seats,
+        schedule,
+        sweep=sweep,
+        **{name: state[name] for name in _SCALARS},
+        pending_total=int(state[_TOTAL]),
+        ends_at=_maybe_instant(state["ends_at"]),
+        pending_since=_maybe_instant(state["pending_since"]),
+        pending=[_line(item) for item in state["pending"]],
+        overage=[_line(item) for item in state["overage"]],
+        terminated=None
+        if terminated is None
+        else Terminate(_instant(terminated["at"]), str(terminated["action"])),
+        awaiting_payment={_instant(at): int(credits) for at, credits in state["awaiting_payment"]},
+        wallet=Wallet(
+            int(wallet["balance"]),
+            int(wallet["assigned"]),
+            MappingProxyType({(r.member, r.content): r for r in opened}),
+            frozenset((str(member), str(content)) for member, content in wallet["started"]),
+            tuple(_entry(item) for item in wallet["entries"]),
+        ),
+    )
     run.reached = checkpoint.at
     return run
 
 
-# -- the state as JSON ------------------------------------------------------------------------
-# Scalars stay as they are; every other value is a one-key object saying what it is:
-# {"t": [...]} tuple, {"l": [...]} list, {"d": iso} instant, {"f": [...]} frozenset,
-# {"m": [[key, value], ...]} dict (any keys, order kept), {"p": ...} read-only mapping,
-# {"r": [name, [field values]]} one of the core's records.
+def _instant(text: str) -> datetime:
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError(f"{text} has no time zone")
+    return instant
 
 
-def encode(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, datetime):
-        return {"d": value.isoformat()}
-    if isinstance(value, tuple):
-        return {"t": [encode(item) for item in value]}
-    if isinstance(value, list):
-        return {"l": [encode(item) for item in value]}
-    if isinstance(value, frozenset):
-        return {"f": sorted((encode(item) for item in value), key=json.dumps)}
-    if isinstance(value, MappingProxyType):
-        return {"p": encode(dict(value))}
-    if isinstance(value, dict):
-        return {"m": [[encode(key), encode(item)] for key, item in value.items()]}
-    name = type(value).__name__
-    if is_dataclass(value) and _RECORDS.get(name) is type(value):
-        return {"r": [name, [encode(getattr(value, f.name)) for f in fields(value)]]}
-    raise CheckpointError(f"a checkpoint cannot hold {name}")
+def _maybe_instant(text: str | None) -> datetime | None:
+    return None if text is None else _instant(text)
 
 
-def decode(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    ((tag, inner),) = value.items()
-    if tag == "d":
-        return datetime.fromisoformat(inner)
-    if tag == "t":
-        return tuple(decode(item) for item in inner)
-    if tag == "l":
-        return [decode(item) for item in inner]
-    if tag == "f":
-        return frozenset(decode(item) for item in inner)
-    if tag == "p":
-        return MappingProxyType(decode(inner))
-    if tag == "m":
-        return {decode(key): decode(item) for key, item in inner}
-    if tag == "r":
-        name, values = inner
-        return _RECORDS[name](*(decode(item) for item in values))
-    raise CheckpointError(f"unknown value in a checkpoint: {tag!r}")
+def _line(data: dict[str, Any]) -> Line:
+    period, explanation = data["period"], data["explanation"]
+    return Line(
+        kind=str(data["kind"]),
+        description=str(data["description"]),
+        quantity=int(data["quantity"]),
+        unit_price=data["unit_price"],
+        amount=int(data["amount"]),
+        period=Period(_instant(period["start"]), _instant(period["end"])),
+        explanation=Explanation(
+            str(explanation["summary"]),
+            tuple(str(member) for member in explanation["members"]),
+            tuple(
+                MemberChange(_instant(c["at"]), str(c["member"]), str(c["action"]))
+                for c in explanation["changes"]
+            ),
+        ),
+        corrects=data["corrects"],
+    )
+
+
+def _reservation(data: dict[str, Any]) -> Reservation:
+    return Reservation(
+        str(data["member"]), str(data["content"]), int(data["credits"]), _instant(data["at"])
+    )
+
+
+def _entry(data: dict[str, Any]) -> CreditEntry:
+    return CreditEntry(
+        _instant(data["at"]),
+        str(data["kind"]),
+        int(data["credits"]),
+        int(data["balance_change"]),
+        int(data["assigned_change"]),
+        data["member"],
+        data["content"],
+        str(data["note"]),
+    )

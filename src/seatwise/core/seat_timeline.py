@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from seatwise.core.errors import TimelineError
@@ -188,6 +189,13 @@ class SeatTimeline:
         return max(self.occupancy(instant, count_invited) for instant in instants)
 
 
+def _instant(text: str) -> datetime:
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError(f"{text} has no time zone")
+    return instant
+
+
 class SeatSweep:
     """Occupancy kept as a walk moves forward through time, one group of changes at a time.
 
@@ -232,6 +240,33 @@ class SeatSweep:
         for member in sorted(starting, key=self._order.__getitem__):
             self._cycle_seen[member] = at
         self._cycle_peak = max(self._cycle_peak, self.count)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The sweep as JSON-ready data, instants as :class:`datetime` (a checkpoint's part:
+        :mod:`seatwise.core.checkpoint`); :meth:`from_snapshot` reads it back from JSON."""
+        return {
+            "state": self._state,
+            "since": self._since,
+            "order": self._order,
+            "count": self.count,
+            "cycle_end": self._cycle_end,
+            "cycle_seen": self._cycle_seen,
+            "cycle_peak": self._cycle_peak,
+        }
+
+    @classmethod
+    def from_snapshot(cls, count_invited: bool, data: dict[str, Any]) -> SeatSweep:
+        """A sweep from :meth:`snapshot` as JSON (instants as ISO 8601 text)."""
+        sweep = cls(count_invited)
+        sweep._state = {str(member): str(state) for member, state in data["state"].items()}
+        sweep._since = {str(member): _instant(at) for member, at in data["since"].items()}
+        sweep._order = {str(member): int(order) for member, order in data["order"].items()}
+        sweep.count = int(data["count"])
+        end = data["cycle_end"]
+        sweep._cycle_end = None if end is None else _instant(end)
+        sweep._cycle_seen = {str(member): _instant(at) for member, at in data["cycle_seen"].items()}
+        sweep._cycle_peak = int(data["cycle_peak"])
+        return sweep
 
     def state(self, member: str) -> str | None:
         return self._state.get(member)

@@ -127,7 +127,9 @@ class Preloaded:
     """What billing a transaction's accounts reads, read for all of them at once (a few
     queries, whatever their number) once they are locked: each account's billing inputs,
     issued invoices, payment methods, charges, reminders, credit notes on open invoices, and
-    billing checkpoints (each timeline is read from its checkpoint on, when it has one).
+    billing checkpoints. An account with a checkpoint has its timeline read from it on, and
+    of its invoices those issued after it and the open ones (its run reads the rest if it
+    finds the checkpoint is not current).
     A run takes its account's part (:meth:`take`); what it records itself it reads again."""
 
     stored: dict[str, StoredAccount]
@@ -140,9 +142,9 @@ class Preloaded:
 
     @classmethod
     def read(cls, connection: Connection, account_ids: list[str]) -> Preloaded:
-        history = repository.issued_invoices_of(connection, account_ids)
-        open_ids = [e.id for entries in history.values() for e in entries if e.status == OPEN]
         checkpoints = repository.checkpoints_of(connection, account_ids)
+        history = repository.issued_invoices_of(connection, account_ids, after_checkpoints=True)
+        open_ids = [e.id for entries in history.values() for e in entries if e.status == OPEN]
         return cls(
             repository.load_accounts(connection, account_ids, checkpoints),
             history,

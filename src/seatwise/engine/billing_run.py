@@ -209,8 +209,9 @@ def prepare_account(
         return
     if preloaded is not None and account_id in preloaded.stored:
         stored, history = preloaded.stored[account_id], preloaded.history[account_id]
-        if stored.events_after is not None:  # read from its checkpoint on: drafts need it all
+        if account_id in preloaded.checkpoints:  # read from its checkpoint on: drafts need all
             stored = repository.load_account(connection, account_id)
+            history = repository.issued_invoices(connection, account_id)
     else:
         stored = repository.load_account(connection, account_id)
         history = repository.issued_invoices(connection, account_id)

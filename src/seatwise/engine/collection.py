@@ -164,10 +164,12 @@ class AccountRun:
             history = pre.history.get(account_id, [])
             credited = pre.credited
             self.checkpoint = pre.checkpoints.get(account_id)
+            self.whole_history = self.checkpoint is None  # else: after it, and the open ones
         else:
             self.checkpoint = repository.checkpoints_of(connection, [account_id]).get(account_id)
             self.stored = self.read()
             history = repository.issued_invoices(connection, account_id)
+            self.whole_history = True
             open_ids = [entry.id for entry in history if entry.status == OPEN]
             credited = payments.credited(connection, open_ids) if open_ids else {}
         self._whole_seats: SeatTimeline | None = None
@@ -233,12 +235,17 @@ class AccountRun:
                 return self.recompute()
             result = result_of(run, self.until, resumed_at=checkpoint.at)
         issued = self.issued
-        if result.resumed_at is not None:
+        if result.resumed_at is None:
+            self.read_whole_history()  # a walk from the start is reconciled with all of it
+            issued = self.issued
+        else:
             since = result.resumed_at
             issued = [entry for entry in issued if entry.invoice.issued_at > since]
+            # Every invoice a walk from the checkpoint proposes is dated after it, and its key
+            # (kind, period) ends after it: none can be one issued before. Checked when known.
             before = {entry.invoice.key for entry in self.issued} - {e.invoice.key for e in issued}
             if any(invoice.key in before for invoice in result.proposed):  # cannot happen
-                self.checkpoint = None  # …but if it did, the whole history decides
+                self.checkpoint = None  # …but if it did, the whole history would decide
                 return self.recompute()
         due = reconcile(
             result.proposed,
@@ -260,6 +267,16 @@ class AccountRun:
             if self.account_id in found:
                 return found[self.account_id]
         return repository.load_account(self.connection, self.account_id)
+
+    def read_whole_history(self) -> None:
+        """All the issued invoices, in issue order, where only those issued after the
+        checkpoint and the open ones were read; then the ones this run issued."""
+        if self.whole_history:
+            return
+        own = [entry for entry in self.issued if is_provisional(entry.number)]  # not stored yet
+        stored = repository.issued_invoices(self.connection, self.account_id)
+        self.issued = [IssuedInvoice(e.number or "", e.invoice) for e in stored] + own
+        self.whole_history = True
 
     def events_through(self) -> int:
         """How many of the account's events are dated at or before ``until``."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoice_states import DRAFT, OPEN, PAID
@@ -20,6 +20,7 @@ from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
     accounts,
+    billing_checkpoints,
     credit_notes,
     invoice_lines,
     invoice_sequences,
@@ -56,15 +57,35 @@ def issued_invoices(
 
 
 def issued_invoices_of(
-    connection: Connection, account_ids: Sequence[str], drafts: bool = False
+    connection: Connection,
+    account_ids: Sequence[str],
+    drafts: bool = False,
+    after_checkpoints: bool = False,
 ) -> dict[str, list[StoredInvoice]]:
-    """:func:`issued_invoices` of several accounts, in two queries (those in scope)."""
+    """:func:`issued_invoices` of several accounts, in two queries (those in scope). With
+    ``after_checkpoints``, only those an account's billing run needs when it goes on from its
+    checkpoint (:mod:`seatwise.core.checkpoint`): the ones issued after it, and the open ones
+    (collection's); all of them for an account without a checkpoint."""
     wanted = [account_id for account_id in dict.fromkeys(account_ids) if in_scope(account_id)]
     found: dict[str, list[StoredInvoice]] = {account_id: [] for account_id in wanted}
     if not wanted:
         return found
     status_filter = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
     which = and_(invoices.c.account_id.in_(wanted), status_filter)
+    if after_checkpoints:
+        checkpoint_at = (
+            select(billing_checkpoints.c.at)
+            .where(billing_checkpoints.c.account_id == invoices.c.account_id)
+            .scalar_subquery()
+        )
+        which = and_(
+            which,
+            or_(
+                checkpoint_at.is_(None),
+                invoices.c.issued_at > checkpoint_at,
+                invoices.c.status == OPEN,
+            ),
+        )
     heads = connection.execute(select(invoices).where(which).order_by(invoices.c.id)).all()
     for stored in _with_lines(connection, heads, select(invoices.c.id).where(which)):
         found[stored.account_id].append(stored)
