@@ -37,10 +37,11 @@ unit: $(STAMP) browser
 # pytest exits 5 when it collects no test: that fails `make test`, on purpose.
 test: lint typecheck unit
 
-# Measurements, not tests: a year of billing for 10,000 accounts, and events reported over
+# Measurements, not tests: a year of billing for 10,000 accounts, a year of daily runs, events reported over
 # HTTP to `seatwise serve`, and a backtest of the whole book, on SQLite and PostgreSQL.
 bench: $(STAMP)
 	$(BIN)/python bench/billing_run.py --out bench/results.json
+	$(BIN)/python bench/daily_runs.py --accounts 500 --out bench/daily_runs.json
 	$(BIN)/python bench/ingest.py --out bench/ingest.json
 	$(BIN)/python bench/backtest.py --databases sqlite,postgresql --out bench/backtest.json
 	$(BIN)/python bench/core_scaling.py --out bench/core_scaling.json
