@@ -23,8 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from billing_run import START, YEAR_END, fresh_postgresql, load_accounts
 
-from seatwise.core import checkpoint as checkpoints
-from seatwise.core.account import Account
-from seatwise.core.billing import BillingResult, TimelineEvent
-from seatwise.core.checkpoint import Checkpoint
-from seatwise.core.plans import Plan
-from seatwise.engine import billing_run, collection
+from seatwise.engine import billing_run
+from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 
 # Numbers differ (daily runs number the accounts' invoices interleaved), contents must not.
@@ -82,22 +77,12 @@ def run(urls: tuple[str, str, str], count: int, seed: int) -> dict[str, Any]:
     daily = make_engine(urls[0])
     seconds, touched = daily_runs(daily)
     plain = make_engine(urls[2])
-    real = checkpoints.generate_from
-
-    def from_start(
-        plan: Plan,
-        account: Account,
-        events: Sequence[TimelineEvent],
-        until: datetime,
-        checkpoint: Checkpoint | None,
-    ) -> BillingResult:
-        return real(plan, account, events, until, None)
-
-    collection.generate_from = from_start  # type: ignore[attr-defined]
+    real = repository.checkpoints_of
+    repository.checkpoints_of = lambda connection, account_ids: {}  # none read: all from the start
     try:
         plain_seconds, plain_touched = daily_runs(plain)
     finally:
-        collection.generate_from = real  # type: ignore[attr-defined]
+        repository.checkpoints_of = real
     with daily.connect() as a, once.connect() as b, plain.connect() as c:
         rows = [[tuple(r) for r in db.execute(text(INVOICES))] for db in (a, b, c)]
     return {

@@ -157,7 +157,7 @@ def test_a_timeline_is_read_from_its_checkpoint_on_unless_an_event_came_late(
     other = "reminders_15_7_3_1"  # of its invoices, a run needs only the open one
     with engine.connect() as connection:
         everything = repository.issued_invoices(connection, other)
-        needed = repository.issued_invoices_of(connection, [other], after_checkpoints=True)
+        needed = repository.issued_invoices_of(connection, [other], after_checkpoints=[other])
     assert [(e.status, e.invoice.kind) for e in everything] == [
         ("open", "initial"),
         ("paid", "statement"),
@@ -165,6 +165,9 @@ def test_a_timeline_is_read_from_its_checkpoint_on_unless_an_event_came_late(
     ]
     assert all(e.invoice.issued_at <= first for e in everything)
     assert needed[other] == everything[:1]
+    with engine.connect() as connection:  # checkpoints not given: everything is read
+        assert repository.issued_invoices_of(connection, [other])[other] == everything
+        assert repository.load_accounts(connection, [account], {})[account] == whole
     news = MemberChange(datetime(2024, 3, 5, tzinfo=UTC), "newcomer", "activate")
     record_event(engine, account, news, NOW, Member("newcomer"))
     with engine.connect() as connection:

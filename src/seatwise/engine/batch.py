@@ -143,7 +143,9 @@ class Preloaded:
     @classmethod
     def read(cls, connection: Connection, account_ids: list[str]) -> Preloaded:
         checkpoints = repository.checkpoints_of(connection, account_ids)
-        history = repository.issued_invoices_of(connection, account_ids, after_checkpoints=True)
+        history = repository.issued_invoices_of(
+            connection, account_ids, after_checkpoints=list(checkpoints)
+        )
         open_ids = [e.id for entries in history.values() for e in entries if e.status == OPEN]
         return cls(
             repository.load_accounts(connection, account_ids, checkpoints),

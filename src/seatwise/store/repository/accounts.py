@@ -11,7 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import TimelineEvent
@@ -777,7 +788,8 @@ def _timelines(
     query = select(table).where(table.c.account_id.in_(account_ids))
     if since:
         cp = billing_checkpoints
-        query = query.outerjoin(cp, cp.c.account_id == table.c.account_id).where(
+        joined = and_(cp.c.account_id == table.c.account_id, cp.c.account_id.in_(list(since)))
+        query = query.outerjoin(cp, joined).where(
             or_(
                 cp.c.account_id.is_(None),
                 table.c.at > cp.c.at,

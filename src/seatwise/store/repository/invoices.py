@@ -3,7 +3,7 @@ queries, over the caller's connection (nothing here commits)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,12 +60,12 @@ def issued_invoices_of(
     connection: Connection,
     account_ids: Sequence[str],
     drafts: bool = False,
-    after_checkpoints: bool = False,
+    after_checkpoints: Collection[str] = (),
 ) -> dict[str, list[StoredInvoice]]:
-    """:func:`issued_invoices` of several accounts, in two queries (those in scope). With
-    ``after_checkpoints``, only those an account's billing run needs when it goes on from its
-    checkpoint (:mod:`seatwise.core.checkpoint`): the ones issued after it, and the open ones
-    (collection's); all of them for an account without a checkpoint."""
+    """:func:`issued_invoices` of several accounts, in two queries (those in scope). For the
+    accounts in ``after_checkpoints`` (their checkpoints read in this transaction), only what
+    a billing run going on from the checkpoint needs (:mod:`seatwise.core.checkpoint`): the
+    invoices issued after it, and the open ones (collection's)."""
     wanted = [account_id for account_id in dict.fromkeys(account_ids) if in_scope(account_id)]
     found: dict[str, list[StoredInvoice]] = {account_id: [] for account_id in wanted}
     if not wanted:
@@ -81,6 +81,7 @@ def issued_invoices_of(
         which = and_(
             which,
             or_(
+                invoices.c.account_id.not_in(list(after_checkpoints)),
                 checkpoint_at.is_(None),
                 invoices.c.issued_at > checkpoint_at,
                 invoices.c.status == OPEN,
