@@ -174,12 +174,19 @@ def test_billing_from_checkpoints_gives_the_invoices_of_one_run_from_the_start(
     assert resumed == len(stops) - 1 - late
 
 
-def test_a_late_event_a_new_plan_or_going_back_makes_a_checkpoint_not_current() -> None:
+def one_member_on_day_40() -> tuple[Plan, Account, list[TimelineEvent], datetime, Checkpoint]:
+    """A seats-monthly account of one member, and its checkpoint 40 days in."""
     plan = parse_plan({"preset": "seats-monthly", "price": "10.00"})
     account = Account(subscribed_at=START)
     events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
     day = START + timedelta(days=40)
-    checkpoint = take_checkpoint(generate_invoices(plan, account, events, day).walk, 1)  # type: ignore[arg-type]
+    walk = generate_invoices(plan, account, events, day).walk
+    assert walk is not None
+    return plan, account, events, day, take_checkpoint(walk, 1)
+
+
+def test_a_late_event_a_new_plan_or_going_back_makes_a_checkpoint_not_current() -> None:
+    plan, account, events, day, checkpoint = one_member_on_day_40()
     assert checkpoint.events == 1
     later = day + timedelta(days=30)
     assert resume(plan, account, events, later, checkpoint) is not None
@@ -200,11 +207,7 @@ def test_a_late_event_a_new_plan_or_going_back_makes_a_checkpoint_not_current() 
 
 
 def test_an_unreadable_checkpoint_is_walked_from_the_start() -> None:
-    plan = parse_plan({"preset": "seats-monthly", "price": "10.00"})
-    account = Account(subscribed_at=START)
-    events: list[TimelineEvent] = [MemberChange(START, "a", "activate")]
-    day = START + timedelta(days=40)
-    good = take_checkpoint(generate_invoices(plan, account, events, day).walk, 1)  # type: ignore[arg-type]
+    plan, account, events, day, good = one_member_on_day_40()
     for state in ({"sweep": []}, [], {"sweep": [1, 2]}, "{"):
         broken = replace(good, state=state if isinstance(state, str) else json.dumps(state))
         with pytest.raises(CheckpointError):
