@@ -22,7 +22,7 @@ from seatwise.core.account import Terminate
 from seatwise.core.billing import BillingResult, BillingWalk
 from seatwise.core.credits import BuyCredits
 from seatwise.core.seat_timeline import Member, MemberChange
-from seatwise.engine import collection
+from seatwise.engine import account_walk
 from seatwise.engine.billing_run import bill
 from seatwise.engine.recording import record_event
 from seatwise.store import repository
@@ -58,8 +58,8 @@ class Walks:
                 self.read_from_checkpoint += 1
             return run
 
-        monkeypatch.setattr(collection, "generate_from", generate_from)
-        monkeypatch.setattr(collection, "resume", resume)
+        monkeypatch.setattr(account_walk, "generate_from", generate_from)
+        monkeypatch.setattr(account_walk, "resume", resume)
 
 
 def saved(engine: Engine) -> dict[str, datetime]:

@@ -13,11 +13,12 @@ For one account, under its lock, up to ``until``:
    (``CreditsPaid``, ``Terminate``): they are recorded and the core recomputes from step 1;
    anything else goes on with step 2, until nothing is due.
 
-Step 1 goes on from the account's checkpoint (where the walk stood after the previous run,
-:mod:`seatwise.core.checkpoint`) when it is current, and reconciles only what comes after
-it; a late event, a new plan or new account terms make the run walk from the start, as
-before checkpoints. A run leaves a checkpoint of its own when everything up to ``until`` is
-reconciled (no adjustment waits for an invoice to carry it).
+Step 1 goes on from the account's checkpoint (where the walk stood after the previous run)
+when it is current, and reconciles only what comes after it
+(:mod:`seatwise.engine.account_walk`); a late event, a new plan or new account terms make
+the run walk from the start, as before checkpoints. A run leaves a checkpoint of its own
+when everything up to ``until`` is reconciled (no adjustment waits for an invoice to carry
+it).
 
 So a billing run on the 15th performs the charge due on the 8th before it issues the invoice
 of the 9th, and an account deleted on the 10th gets no invoice after it — the same invoices,
@@ -31,7 +32,6 @@ charging and run again charges once with a gateway that honours the key.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 from collections.abc import Mapping
@@ -42,15 +42,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatwise.core.account import RETENTION_DAYS, Cancel, Terminate, Uncancel
-from seatwise.core.billing import BillingResult, TimelineEvent, result_of
-from seatwise.core.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    count_up_to,
-    generate_from,
-    resume,
-    take_checkpoint,
-)
+from seatwise.core.billing import BillingResult, TimelineEvent
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -68,9 +60,9 @@ from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle
 from seatwise.core.payments import purchases_collection, receivable
 from seatwise.core.periods import iso, make_schedule
-from seatwise.core.reconcile import IssuedInvoice, reconcile
-from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import messages
+from seatwise.engine.account_walk import AccountWalk
 from seatwise.engine.batch import Batch, Preloaded, is_provisional
 from seatwise.engine.credits import sync_ledger
 from seatwise.store import payments_repository as payments
@@ -143,39 +135,42 @@ class AccountRun:
         self.gateway = gateway or configured_gateway()
         self.endpoints = endpoints or []
         self.preloaded = preloaded if preloaded and account_id in preloaded.stored else None
+        self._seen: StoredAccount | None = None  # the account _view was computed for
+        self._view: tuple[bool, dict[datetime, str]] = (False, {})
 
     @property
     def stored(self) -> StoredAccount:
         """The account as stored (read again after the run records an event)."""
-        return self._stored
+        return self.walk.stored
 
-    @stored.setter
-    def stored(self, stored: StoredAccount) -> None:
-        self._stored = stored
-        self._terminated = any(isinstance(event, Terminate) for event in stored.events)
-        self._purchases = purchases_collection(stored.events)
+    def _collection_view(self) -> tuple[bool, dict[datetime, str]]:
+        """Whether dunning's final action ended the account, and how each credit purchase
+        is paid (its timeline holds both, even read from a checkpoint on)."""
+        if self._seen is not self.walk.stored:
+            events = self.walk.stored.events
+            self._seen = self.walk.stored
+            self._view = (
+                any(isinstance(event, Terminate) for event in events),
+                purchases_collection(events),
+            )
+        return self._view
 
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> None:
         connection, pre, account_id = self.connection, self.preloaded, self.account_id
         if pre is not None:
-            self.stored = pre.stored[account_id]
             history = pre.history.get(account_id, [])
             credited = pre.credited
-            self.checkpoint = pre.checkpoints.get(account_id)
-            self.whole_history = self.checkpoint is None  # else: after it, and the open ones
+            checkpoint = pre.checkpoints.get(account_id)
+            self.walk = AccountWalk(connection, self.until, pre.stored[account_id], history,
+                                    checkpoint, whole_history=checkpoint is None)  # fmt: skip
         else:
-            self.checkpoint = repository.checkpoints_of(connection, [account_id]).get(account_id)
-            self.stored = self.read()
-            history = repository.issued_invoices(connection, account_id)
-            self.whole_history = True
+            self.walk, history = AccountWalk.read(connection, account_id, self.until)
             open_ids = [entry.id for entry in history if entry.status == OPEN]
             credited = payments.credited(connection, open_ids) if open_ids else {}
-        self._whole_seats: SeatTimeline | None = None
         plan = self.stored.plan
         self.balance = self.stored.credit_balance
-        self.issued = [IssuedInvoice(entry.number or "", entry.invoice) for entry in history]
         self.unpaid: dict[str, _Unpaid] = {}
         for entry in history:
             if entry.status == OPEN and entry.number is not None:
@@ -191,7 +186,7 @@ class AccountRun:
             self._attempts = pre.attempts.get(account_id, [])
             self._reminded = pre.reminded.get(account_id, set())
 
-        result, to_issue = self.recompute()
+        result, to_issue = self.walk.recompute()
         while True:
             provisional = settle(to_issue, self.balance, plan.currency)[0]
             action = self.next_action(provisional)
@@ -213,78 +208,9 @@ class AccountRun:
             if action is None:
                 break
             if self.perform(result, action):  # the timeline changed: recompute
-                self.stored = self.read()
-                result, to_issue = self.recompute()
+                self.walk.read_again()
+                result, to_issue = self.walk.recompute()
         self.finish(result)
-
-    def recompute(self) -> tuple[BillingResult, list[Invoice]]:
-        """What the timeline says is still to issue (gone on from the checkpoint when it is
-        current: only the invoices after it are proposed, and compared with those issued
-        after it — everything before it was reconciled when it was taken)."""
-        stored, plan, checkpoint = self.stored, self.stored.plan, self.checkpoint
-        if stored.events_after is None:
-            result = generate_from(plan, stored.account, stored.events, self.until, checkpoint)
-        else:  # the timeline was read from the checkpoint on
-            run = None
-            if checkpoint is not None and checkpoint.at == stored.events_after:
-                with contextlib.suppress(CheckpointError):  # unreadable: as if it were not
-                    run = resume(plan, stored.account, stored.events, self.until, checkpoint, True)
-            if run is None or checkpoint is None:  # not current: the whole timeline decides
-                self.checkpoint = None
-                self.stored = repository.load_account(self.connection, self.account_id)
-                return self.recompute()
-            result = result_of(run, self.until, resumed_at=checkpoint.at)
-        issued = self.issued
-        if result.resumed_at is None:
-            self.read_whole_history()  # a walk from the start is reconciled with all of it
-            issued = self.issued
-        else:
-            since = result.resumed_at
-            issued = [entry for entry in issued if entry.invoice.issued_at > since]
-            # Every invoice a walk from the checkpoint proposes is dated after it, and its key
-            # (kind, period) ends after it: none can be one issued before. Checked when known.
-            before = {entry.invoice.key for entry in self.issued} - {e.invoice.key for e in issued}
-            if any(invoice.key in before for invoice in result.proposed):  # cannot happen
-                self.checkpoint = None  # …but if it did, the whole history would decide
-                return self.recompute()
-        due = reconcile(
-            result.proposed,
-            issued,
-            self.until,
-            plan.currency,
-            plan.net_days,
-            stored.account.timezone,
-        )
-        self.outstanding = bool(due.outstanding)
-        return result, list(due.to_issue)
-
-    def read(self) -> StoredAccount:
-        """The account as stored; its timeline from its checkpoint on, when it has one."""
-        if self.checkpoint is not None:
-            found = repository.load_accounts(
-                self.connection, [self.account_id], {self.account_id: self.checkpoint}
-            )
-            if self.account_id in found:
-                return found[self.account_id]
-        return repository.load_account(self.connection, self.account_id)
-
-    def read_whole_history(self) -> None:
-        """All the issued invoices, in issue order, where only those issued after the
-        checkpoint and the open ones were read; then the ones this run issued."""
-        if self.whole_history:
-            return
-        own = [entry for entry in self.issued if is_provisional(entry.number)]  # not stored yet
-        stored = repository.issued_invoices(self.connection, self.account_id)
-        self.issued = [IssuedInvoice(e.number or "", e.invoice) for e in stored] + own
-        self.whole_history = True
-
-    def events_through(self) -> int:
-        """How many of the account's events are dated at or before ``until``."""
-        stored, checkpoint = self.stored, self.checkpoint
-        if stored.events_after is None or checkpoint is None:
-            return count_up_to(stored.events, self.until)
-        later = sum(1 for event in stored.events if checkpoint.at < event.at <= self.until)
-        return checkpoint.events + later
 
     # -- collection state, loaded when first needed -----------------------------------------
 
@@ -313,9 +239,9 @@ class AccountRun:
     ) -> Charge | FinalAction | Remind | None:
         """The first collection action due by ``now`` (default: the run's ``until``)."""
         plan = self.stored.plan
-        if self._terminated:
+        terminated, purchases = self._collection_view()
+        if terminated:
             return None  # after dunning's final action nothing more is collected or reminded
-        purchases = self._purchases
         receivables = [
             replace(receivable(plan, u.number, u.invoice, purchases), amount=u.amount)
             for u in self.unpaid.values()
@@ -348,7 +274,7 @@ class AccountRun:
                 self.account_id, code, number, PAID if nothing_due else OPEN, invoice
             )
             self.batch.invoices.append(entry)
-            self.issued.append(IssuedInvoice(number, invoice))
+            self.walk.issued_now(number, invoice)
             self.tell(result, invoice.issued_at, "invoice_issued", number, invoice)
             if nothing_due:
                 if invoice.kind == "credits":  # the account's balance paid for the credits
@@ -458,23 +384,9 @@ class AccountRun:
         **details: Any,
     ) -> None:
         self.batch.messages += messages.tell(
-            self.stored, self.seats_for(result, at), self.endpoints, at, kind, number, invoice,
+            self.stored, self.walk.seats_for(result, at), self.endpoints, at, kind, number, invoice,
             amount_due, **details,
         )  # fmt: skip
-
-    def seats_for(self, result: BillingResult, at: datetime) -> SeatTimeline:
-        """The members' states to tell a fact at ``at`` by: a walk resumed from a checkpoint
-        knows them from the checkpoint's instant on; before it, the whole timeline does."""
-        if result.resumed_at is None or at >= result.resumed_at:
-            return result.seats
-        if self._whole_seats is None:
-            events = self.stored.events
-            if self.stored.events_after is not None:  # read from the checkpoint on
-                events = repository.load_account(self.connection, self.account_id).events
-            self._whole_seats = SeatTimeline(
-                e for e in events if isinstance(e, MemberChange) and e.at <= self.until
-            )
-        return self._whole_seats
 
     # -- the end of the run -----------------------------------------------------------------
 
@@ -493,10 +405,7 @@ class AccountRun:
             )
         )
         self.tell_alerts(result)
-        checkpoint: Checkpoint | None = None
-        if not self.outstanding and result.walk is not None:  # all reconciled up to `until`
-            checkpoint = take_checkpoint(result.walk, self.events_through(), stored.last_seq)
-        self.batch.checkpoints.append((self.account_id, checkpoint))
+        self.batch.checkpoints.append((self.account_id, self.walk.checkpoint_after(result)))
         if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
             sync_ledger(connection, self.account_id, self.until, state.wallet.entries)
         if (
@@ -511,7 +420,7 @@ class AccountRun:
                     connection, self.account_id, at, ended_at, self.until
                 )
                 for purged in messages.tell(
-                    stored, self.seats_for(result, at), self.endpoints, at, "account_purged",
+                    stored, self.walk.seats_for(result, at), self.endpoints, at, "account_purged",
                     None, None,
                 ):  # fmt: skip
                     purged.payload["data"].update(
