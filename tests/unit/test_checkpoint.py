@@ -7,12 +7,12 @@ import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_properties import START, ZONES, plans, timelines
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import BillingResult, TimelineEvent, generate_invoices, result_of
@@ -28,22 +28,26 @@ from seatwise.core.credits import Assign, BuyCredits, CreditsPaid, Start, Unassi
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.invoicing import Invoice
 from seatwise.core.plans import Plan, parse_plan
-from seatwise.core.seat_timeline import MemberChange
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from strategies import START, ZONES, plan_documents, timelines
 
 CREDITS = {"unit_price": "0.10"}
 
 
 @st.composite
 def with_credits_and_ends(draw: st.DrawFn, events: list[TimelineEvent]) -> list[TimelineEvent]:
-    """``events`` with credit purchases (paid or not), assignments and starts for whoever is
-    a member, a cancellation taken back, and maybe dunning's final action at the end."""
+    """``events`` with credit purchases (paid or not), assignments, starts and unassignments
+    for members holding a seat then, a cancellation taken back, and maybe dunning's final
+    action at the end (the credit events are dropped for a plan without credits)."""
     out = list(events)
+    seats = SeatTimeline(e for e in events if isinstance(e, MemberChange))
     members = sorted({e.member for e in events if isinstance(e, MemberChange)})
     last = max((e.at for e in events), default=START)
     span = max(int((last - START).total_seconds()), 1)
     for _ in range(draw(st.integers(0, 6))):
         at = START + timedelta(seconds=draw(st.integers(0, span)))
         kind = draw(st.sampled_from(["buy", "assign", "start", "unassign", "uncancel"]))
+        present = [m for m in members if seats.state_at(m, at) == "active"]
         if kind == "buy":
             out.append(BuyCredits(at, draw(st.integers(1, 500))))
             if draw(st.booleans()):
@@ -51,18 +55,22 @@ def with_credits_and_ends(draw: st.DrawFn, events: list[TimelineEvent]) -> list[
                 out.append(CreditsPaid(paid, at))
         elif kind == "uncancel":
             out.append(Uncancel(at))
-        elif members:
-            member = draw(st.sampled_from(members))
+        elif present:
+            member = draw(st.sampled_from(present))
+            content = draw(st.sampled_from(["course", "exam"]))
             if kind == "assign":
-                out.append(Assign(at, member, "course", draw(st.integers(1, 60))))
+                out.append(Assign(at, member, content, draw(st.integers(1, 60))))
             elif kind == "start":
-                out.append(Start(at, member, "course"))
+                out.append(Start(at, member, content))
             else:
-                out.append(Unassign(at, member, "course"))
+                out.append(Unassign(at, member, content))
     if draw(st.integers(0, 5)) == 0:
         out.append(Terminate(last + timedelta(days=draw(st.integers(1, 200))), "suspend"))
     out.sort(key=lambda event: event.at)  # stable: recorded order within an instant
     return out
+
+
+CREDIT_EVENTS = (BuyCredits, CreditsPaid, Assign, Start, Unassign)
 
 
 def without_balance(result: BillingResult) -> object:
@@ -88,6 +96,7 @@ def chained(
     billed: dict[tuple[str, datetime, datetime], Invoice] = {}
     checkpoint: Checkpoint | None = None
     resumed = 0
+    pending = False
     for index, until in enumerate(stops):
         known = sorted((e for r, e in recorded if r <= until), key=lambda event: event.at)
         whole = generate_invoices(plan, account, known, until)
@@ -111,6 +120,8 @@ def chained(
         assert without_balance(result) == without_balance(whole)
         assert result.walk is not None
         checkpoint = take_checkpoint(result.walk, count_up_to(known, until))
+        pending = pending or bool(result.walk.pending)
+    event(f"pending items at a checkpoint: {pending}")
     return resumed
 
 
@@ -120,7 +131,8 @@ def chained(
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
-    plans,
+    plan_documents,
+    st.sampled_from([None, "renewal", "monthly"]),  # pending items kept for a while: often
     st.booleans(),
     timelines().flatmap(with_credits_and_ends),
     st.integers(0, 6),
@@ -130,7 +142,8 @@ def chained(
     st.data(),
 )
 def test_billing_from_checkpoints_gives_the_invoices_of_one_run_from_the_start(
-    plan: Plan,
+    document: dict[str, Any],
+    pending: str | None,
     credits: bool,
     events: list[TimelineEvent],
     committed: int,
@@ -139,12 +152,12 @@ def test_billing_from_checkpoints_gives_the_invoices_of_one_run_from_the_start(
     cadence: str,
     data: st.DataObject,
 ) -> None:
-    """Runs at random instants, every day or every hour; some events are reported late
-    (recorded up to 60 days after the instant they are dated): a run after one of them
-    walks from the start, the others go on from a checkpoint."""
-    if credits:
-        with_credits = parse_plan({"preset": "seats-monthly", "price": "1.00", "credits": CREDITS})
-        plan = replace(plan, credits=with_credits.credits)
+    """Runs at random instants, every day or every hour; new members are reported late
+    (recorded up to 60 days after the instant they joined): a run after one of them walks
+    from the start, the others go on from a checkpoint."""
+    if pending is not None:
+        document = {**document, "pending": {"invoice": pending}}
+    plan = parse_plan({**document, "credits": CREDITS} if credits else document)
     account = Account(subscribed_at=START, committed_seats=committed, timezone=ZoneInfo(zone))
     first = START - timedelta(days=3)
     if cadence == "random":
@@ -153,18 +166,32 @@ def test_billing_from_checkpoints_gives_the_invoices_of_one_run_from_the_start(
         step = timedelta(days=1) if cadence == "daily" else timedelta(hours=1)
         count = 400 if cadence == "daily" else 24 * 40
         stops = [first + step * index for index in range(count)]
-    delays = [
-        timedelta(seconds=data.draw(st.integers(0, 60 * 86400))) if late else timedelta(0)
-        for late in data.draw(st.lists(st.booleans(), min_size=len(events), max_size=len(events)))
+    if not credits:
+        events = [event for event in events if not isinstance(event, CREDIT_EVENTS)]
+    late_hires = [  # new members reported up to 60 days after the instant they joined
+        (at + timedelta(seconds=delay), MemberChange(at, f"late{index}", "activate"))
+        for index, (at, delay) in enumerate(
+            data.draw(
+                st.lists(
+                    st.tuples(
+                        st.integers(0, 400 * 86400).map(lambda s: START + timedelta(seconds=s)),
+                        st.integers(0, 60 * 86400),
+                    ),
+                    max_size=3,
+                )
+            )
+        )
     ]
-    recorded = [(event.at + delay, event) for event, delay in zip(events, delays, strict=True)]
+    recorded = [(event.at, event) for event in events] + late_hires
+    events = sorted((event for _, event in recorded), key=lambda event: event.at)
     try:
         generate_invoices(plan, account, events, stops[-1])
         for until in stops:
             known = sorted((e for r, e in recorded if r <= until), key=lambda event: event.at)
             generate_invoices(plan, account, known, until)
-    except SeatwiseError:
-        return  # an illegal timeline (or one illegal until its late events come): refused
+    except SeatwiseError as error:
+        event(f"refused: {str(error)[:30]}")
+        return  # an illegal timeline: refused (the statistics say how many)
     resumed = chained(plan, account, recorded, stops)
     late = sum(  # runs that find an event dated at or before the previous run's instant
         1
