@@ -42,7 +42,7 @@ from seatwise.core.billing import (
 )
 from seatwise.core.credits import CreditEntry, Reservation, Wallet
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.invoicing import Explanation, Line
+from seatwise.core.invoicing import Explanation, Line, lines_total
 from seatwise.core.periods import Period, make_schedule
 from seatwise.core.plans import Plan
 from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
@@ -53,9 +53,9 @@ CHECKPOINT_FORMAT = 1
 
 # The walk's scalar fields a checkpoint keeps as they are; the others it keeps are written and
 # read by :func:`_state` and :func:`_restore`. The rest of the walk is the plan and account
-# (given again), the timeline (rebuilt), what the run produced (invoices, alerts) and caches.
+# (given again), the timeline (rebuilt), what the run produced (invoices, alerts), the sum of
+# its pending items (summed again) and caches.
 _SCALARS = ("committed", "paid_seats", "term_index", "next_month", "started", "ended")
-_TOTAL = "pending_total"
 
 
 class CheckpointError(SeatwiseError):
@@ -138,11 +138,11 @@ def resume(
         later = [event for event in events[start:] if event.at <= until]
     try:
         run = _restore(plan, account, checkpoint)
-        changes = [event for event in later if isinstance(event, MemberChange)]
-        for change in changes:
-            run.seats.apply(change)
-    except (AttributeError, KeyError, TypeError, ValueError, orjson.JSONDecodeError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # JSON errors too
         raise CheckpointError(f"unreadable checkpoint: {error!r}") from None
+    for change in later:  # validated as a walk from the start validates them
+        if isinstance(change, MemberChange):
+            run.seats.apply(change)
     go_on(run, later, until)
     return run
 
@@ -182,7 +182,6 @@ def _state(run: BillingWalk) -> dict[str, Any]:
     wallet = run.wallet
     return {
         **{name: getattr(run, name) for name in _SCALARS},
-        _TOTAL: run.pending_total,
         "ends_at": run.ends_at,
         "pending_since": run.pending_since,
         "pending": run.pending,
@@ -202,7 +201,16 @@ def _state(run: BillingWalk) -> dict[str, Any]:
 
 def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWalk:
     state = orjson.loads(checkpoint.state)
-    sweep = SeatSweep.from_snapshot(plan.count_invited, state["sweep"])
+    saved = state["sweep"]
+    sweep = SeatSweep.from_snapshot(
+        plan.count_invited,
+        {
+            **saved,
+            "since": {member: _instant(at) for member, at in saved["since"].items()},
+            "cycle_end": _maybe_instant(saved["cycle_end"]),
+            "cycle_seen": {member: _instant(at) for member, at in saved["cycle_seen"].items()},
+        },
+    )
     seats = SeatTimeline.continuing(
         (member, status, sweep.since(member)) for member, status in sweep.states().items()
     )
@@ -211,6 +219,7 @@ def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWal
     )
     wallet = state["wallet"]
     opened = [_reservation(item) for item in wallet["open"]]
+    pending = [_line(item) for item in state["pending"]]
     terminated = state["terminated"]
     run = BillingWalk(
         plan,
@@ -219,10 +228,10 @@ def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWal
         schedule,
         sweep=sweep,
         **{name: state[name] for name in _SCALARS},
-        pending_total=int(state[_TOTAL]),
+        pending_total=lines_total(pending),
         ends_at=_maybe_instant(state["ends_at"]),
         pending_since=_maybe_instant(state["pending_since"]),
-        pending=[_line(item) for item in state["pending"]],
+        pending=pending,
         overage=[_line(item) for item in state["overage"]],
         terminated=None
         if terminated is None

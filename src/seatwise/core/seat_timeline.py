@@ -189,13 +189,6 @@ class SeatTimeline:
         return max(self.occupancy(instant, count_invited) for instant in instants)
 
 
-def _instant(text: str) -> datetime:
-    instant = datetime.fromisoformat(text)
-    if instant.tzinfo is None:
-        raise ValueError(f"{text} has no time zone")
-    return instant
-
-
 class SeatSweep:
     """Occupancy kept as a walk moves forward through time, one group of changes at a time.
 
@@ -242,8 +235,8 @@ class SeatSweep:
         self._cycle_peak = max(self._cycle_peak, self.count)
 
     def snapshot(self) -> dict[str, Any]:
-        """The sweep as JSON-ready data, instants as :class:`datetime` (a checkpoint's part:
-        :mod:`seatwise.core.checkpoint`); :meth:`from_snapshot` reads it back from JSON."""
+        """The sweep as data (a checkpoint's part: :mod:`seatwise.core.checkpoint`), read back
+        by :meth:`from_snapshot`."""
         return {
             "state": self._state,
             "since": self._since,
@@ -256,15 +249,14 @@ class SeatSweep:
 
     @classmethod
     def from_snapshot(cls, count_invited: bool, data: dict[str, Any]) -> SeatSweep:
-        """A sweep from :meth:`snapshot` as JSON (instants as ISO 8601 text)."""
+        """A sweep from :meth:`snapshot`'s data."""
         sweep = cls(count_invited)
         sweep._state = {str(member): str(state) for member, state in data["state"].items()}
-        sweep._since = {str(member): _instant(at) for member, at in data["since"].items()}
+        sweep._since = dict(data["since"])
         sweep._order = {str(member): int(order) for member, order in data["order"].items()}
         sweep.count = int(data["count"])
-        end = data["cycle_end"]
-        sweep._cycle_end = None if end is None else _instant(end)
-        sweep._cycle_seen = {str(member): _instant(at) for member, at in data["cycle_seen"].items()}
+        sweep._cycle_end = data["cycle_end"]
+        sweep._cycle_seen = dict(data["cycle_seen"])
         sweep._cycle_peak = int(data["cycle_peak"])
         return sweep
 
