@@ -36,6 +36,7 @@ from seatwise.api import (
     plans,
     webhooks,
 )
+from seatwise.api.bodies import add_documented_bodies
 from seatwise.api.context import Services
 from seatwise.api.event_groups import EventGroups
 from seatwise.api.problems import HANDLERS, problem
@@ -229,6 +230,7 @@ def _security_scheme(app: FastAPI) -> None:
                             response["content"] = {
                                 "application/problem+json": {"schema": problem_schema}
                             }
+            add_documented_bodies(components)
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.get("schemas", {}).pop(unused, None)
             app.openapi_schema = schema

@@ -1,0 +1,54 @@
+"""A request body read and validated in one pass, for the routes whose bodies are large.
+
+FastAPI decodes a JSON body with the standard library, then validates the Python objects; for
+a batch of 1,000 events that is three times pydantic's own validation of the JSON text. A route
+that takes its body with :func:`parsed_body` gets the same model and, on bad input, the same
+422 problem (:class:`~fastapi.exceptions.RequestValidationError`, fields named from ``body``),
+and declares its body in the OpenAPI document with :func:`documented_body`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# The models of bodies taken this way: the OpenAPI document lists them with the others.
+DOCUMENTED: dict[str, type[BaseModel]] = {}
+
+
+async def parsed_body(request: Request, model: type[Model]) -> Model:
+    """The request's body as ``model``; 422 (the usual problem) when it is not one. A body
+    sent as another media type than JSON is not read as JSON, as FastAPI does not."""
+    raw = await request.body()
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    try:
+        if media == "application/json" or media.endswith("+json"):
+            return model.model_validate_json(raw)
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
+        ) from None
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that reads its body with :func:`parsed_body`."""
+    DOCUMENTED[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def add_documented_bodies(components: dict[str, Any]) -> None:
+    """Add the schemas of :data:`DOCUMENTED` bodies (and the models they use) to the OpenAPI
+    document's ``components``, keeping those FastAPI wrote."""
+    schemas = components.setdefault("schemas", {})
+    for name, model in DOCUMENTED.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for used, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(used, definition)
+        schemas.setdefault(name, schema)

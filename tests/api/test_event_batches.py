@@ -1,0 +1,101 @@
+"""``POST /v1/events`` reads its body in one pass (``api/bodies.py``): what it accepts and
+answers, and what it refuses, are those of a route FastAPI validates itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from helpers import Vendor, vendor
+
+from seatwise.store.database import make_engine, migrate
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+PLAN = {"id": "p", "definition": {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}}
+
+
+@pytest.fixture
+def v(database_url: str) -> Vendor:
+    migrate(database_url)
+    found = vendor(make_engine(database_url), T0)
+    found.call("POST", "/v1/plans", PLAN)
+    found.call("POST", "/v1/accounts", {"id": "a", "plan": "p", "payment_method": "succeeds"})
+    found.clock.instant = datetime(2025, 1, 2, 9, tzinfo=UTC)
+    return found
+
+
+def post(v: Vendor, content: bytes, media: str = "application/json") -> Any:
+    return v.client.post("/v1/events", content=content, headers={**v.auth, "Content-Type": media})
+
+
+def test_a_batch_is_answered_item_by_item(v: Vendor) -> None:
+    body = (
+        b'{"events": [{"id": "e1", "account": "a", "action": "activate", "member": "ana",'
+        b' "at": "2025-01-02T10:00:00+01:00"},'
+        b' {"account": "a", "action": "deactivate", "member": "nobody"}]}'
+    )
+    answer = post(v, body)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "results": [
+            {
+                "id": "e1",
+                "account": "a",
+                "status": "accepted",
+                "reason": None,
+                "seq": 1,
+                "at": "2025-01-02T09:00:00Z",
+                "replayed": False,
+            },
+            {
+                "id": None,
+                "account": "a",
+                "status": "refused",
+                "reason": (
+                    "member 'nobody' at 2025-01-02T09:00:00Z: cannot deactivate a member who "
+                    "does not exist"
+                ),
+                "seq": None,
+                "at": None,
+                "replayed": False,
+            },
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "media", "field", "reason"),
+    [
+        (b'{"events": [{"account": "a", "action": "fly"}]}', "application/json",
+         "events[0].action", "Input should be 'invite', 'activate'"),
+        (b'{"events": [{"account": "a", "action": "activate", "at": "2025-01-02T10:00:00"}]}',
+         "application/json", "events[0].at", "Input should have timezone info"),
+        (b'{"events": []}', "application/json", "events", "at least 1 item"),
+        (b'{"events": [', "application/json", "body", "Invalid JSON"),
+        (b"", "application/json", "body", "Invalid JSON"),
+        (b'{"events": [{"account": "a", "action": "activate", "member": "m"}]}', "text/plain",
+         "body", "Input should be a valid dictionary"),
+    ],
+)  # fmt: skip
+def test_a_bad_batch_is_a_422_problem_and_records_nothing(
+    v: Vendor, content: bytes, media: str, field: str, reason: str
+) -> None:
+    answer = post(v, content, media)
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == 422
+    assert problem["errors"][0]["field"] == field
+    assert reason in problem["errors"][0]["reason"]
+    assert v.call("GET", "/v1/accounts/a/timeline")["data"] == []
+
+
+def test_a_batch_of_more_than_1000_is_refused(v: Vendor) -> None:
+    one = b'{"account": "a", "action": "activate", "member": "m"}'
+    answer = post(v, b'{"events": [' + b",".join([one] * 1001) + b"]}")
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0] == {
+        "field": "events",
+        "reason": "List should have at most 1000 items after validation, not 1001",
+    }
