@@ -99,3 +99,36 @@ def test_a_batch_of_more_than_1000_is_refused(v: Vendor) -> None:
         "field": "events",
         "reason": "List should have at most 1000 items after validation, not 1001",
     }
+
+
+def test_each_account_s_members_are_checked_against_their_own_history(v: Vendor) -> None:
+    """Members are read for the (account, member) pairs a batch names: "ana" of account a is
+    not "ana" of account b, and a member's history decides what may happen to them next."""
+    v.call("POST", "/v1/accounts", {"id": "b", "plan": "p", "payment_method": "succeeds"})
+    events = [
+        {"id": "e1", "account": "a", "action": "activate", "member": "ana"},
+        {"id": "e2", "account": "a", "action": "activate", "member": "ben"},
+        {"id": "e3", "account": "b", "action": "activate", "member": "cy"},
+    ]
+    v.call("POST", "/v1/events", {"events": events})
+    v.clock.instant = datetime(2025, 1, 3, 9, tzinfo=UTC)
+    events = [
+        {"id": "e4", "account": "b", "action": "deactivate", "member": "ana"},
+        {"id": "e5", "account": "a", "action": "deactivate", "member": "ana"},
+        {"id": "e6", "account": "a", "action": "activate", "member": "ben"},
+        {"id": "e7", "account": "b", "action": "activate", "member": "ben"},
+        {"id": "e8", "account": "a", "action": "deactivate", "member": "ana"},
+        {"id": "e1", "account": "b", "action": "activate", "member": "dee"},
+    ]
+    results = v.call("POST", "/v1/events", {"events": events})["results"]
+    assert [(r["status"], r["seq"], r["replayed"]) for r in results] == [
+        ("refused", None, False),
+        ("accepted", 3, False),
+        ("refused", None, False),
+        ("accepted", 2, False),
+        ("refused", None, False),
+        ("accepted", 3, False),  # e1 was account a's id: for account b it is a new one
+    ]
+    assert results[0]["reason"].endswith("cannot deactivate a member who does not exist")
+    assert results[2]["reason"].endswith("cannot activate a member who is active")
+    assert results[4]["reason"].endswith("cannot deactivate a member who is deactivated")

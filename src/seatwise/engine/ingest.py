@@ -115,8 +115,12 @@ def record_events(
             for account_id, indexes in by_account.items()
         }
         views = repository.ingest_views(connection, named)
-        ids = [r.id for r in requests if r.id is not None]
-        first = access.event_results(connection, list(by_account), ids)
+        reported = {
+            (request.account_id, request.id)
+            for request in requests
+            if request.id is not None and request.account_id in by_account
+        }
+        first = access.event_results(connection, reported)
         writes = _Writes()
         for account_id in sorted(by_account):
             indexes = by_account[account_id]

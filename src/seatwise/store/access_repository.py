@@ -3,6 +3,7 @@ keys, and the vendor's own ids of the events it reports. Nothing here commits.""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -224,20 +225,21 @@ def prune_idempotency(connection: Connection, before: datetime) -> int:
 
 
 def event_results(
-    connection: Connection, account_ids: list[str], external_ids: list[str]
+    connection: Connection, reported: Collection[tuple[str, str]]
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """The first answers given to events the vendor reported with these ids, by account and
-    id."""
+    """The first answers given to events the vendor reported with these ids ((account, id)
+    pairs), by account and id."""
     found: dict[str, dict[str, dict[str, Any]]] = {}
-    if not external_ids or not account_ids:
+    if not reported:
         return found
-    for row in connection.execute(
-        select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(
-            event_ids.c.account_id.in_(account_ids),
-            event_ids.c.external_id.in_(sorted(set(external_ids))),
-        )
-    ):
-        found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)
+    query = select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(
+        bulk.pairs_among(connection, (event_ids.c.account_id, event_ids.c.external_id), reported)
+    )
+    with bulk.planned_for_its_values(connection):
+        rows = connection.execute(query).all()
+    for row in rows:
+        if (row.account_id, row.external_id) in reported:
+            found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)
     return found
 
 

@@ -89,7 +89,8 @@ timeline_events = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False, index=True),
+    # indexed by the two indexes below, which begin with it
+    Column("account_id", String(100), ForeignKey("accounts.id"), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("action", String(20), nullable=False),  # invite … delete, cancel, credit actions

@@ -469,35 +469,41 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
         .join(plans, plans.c.id == accounts.c.plan_id)
         .where(accounts.c.id.in_(ids))
     ).all()
-    everyone = sorted({member for people in named.values() for member in people})
+    asked = {(account_id, member) for account_id, people in named.items() for member in people}
     known: dict[str, set[str]] = {account_id: set() for account_id in ids}
     histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
-    if everyone:
-        for found in connection.execute(
-            select(members.c.account_id, members.c.member_id).where(
-                members.c.account_id.in_(ids), members.c.member_id.in_(everyone)
-            )
-        ):
-            if found.member_id in named[found.account_id]:
-                known[found.account_id].add(found.member_id)
-        for change in connection.execute(
-            select(
-                timeline_events.c.account_id,
-                timeline_events.c.at,
-                timeline_events.c.member_id,
-                timeline_events.c.action,
-            )
-            .where(
-                timeline_events.c.account_id.in_(ids),
-                timeline_events.c.member_id.in_(everyone),
-                timeline_events.c.action.in_(MEMBER_ACTIONS),
-            )
-            .order_by(timeline_events.c.at, timeline_events.c.seq)
-        ):
-            if change.member_id in known[change.account_id]:
-                histories[change.account_id].setdefault(change.member_id, []).append(
-                    MemberChange(change.at, change.member_id, change.action)
+    if asked:
+        with bulk.planned_for_its_values(connection):
+            for found in connection.execute(
+                select(members.c.account_id, members.c.member_id).where(
+                    bulk.pairs_among(connection, (members.c.account_id, members.c.member_id), asked)
                 )
+            ):
+                if (found.account_id, found.member_id) in asked:
+                    known[found.account_id].add(found.member_id)
+            existing = {(a, member) for a, people in known.items() for member in people}
+            changes = (
+                select(
+                    timeline_events.c.account_id,
+                    timeline_events.c.at,
+                    timeline_events.c.member_id,
+                    timeline_events.c.action,
+                )
+                .where(
+                    bulk.pairs_among(
+                        connection,
+                        (timeline_events.c.account_id, timeline_events.c.member_id),
+                        existing,
+                    ),
+                    timeline_events.c.action.in_(MEMBER_ACTIONS),
+                )
+                .order_by(timeline_events.c.at, timeline_events.c.seq)
+            )
+            for change in connection.execute(changes) if existing else ():  # new members: none
+                if (change.account_id, change.member_id) in existing:
+                    histories[change.account_id].setdefault(change.member_id, []).append(
+                        MemberChange(change.at, change.member_id, change.action)
+                    )
     views = {}
     for row in rows:
         views[row.id] = IngestView(
