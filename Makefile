@@ -47,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/core_scaling.py --out bench/core_scaling.json
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db seatwise-demo-comparison.html
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache seatwise-demo.db seatwise-demo.db-writer.lock seatwise-demo-comparison.html

@@ -1,10 +1,10 @@
 """Benchmark: events reported over HTTP to ``seatwise serve``, on SQLite and PostgreSQL.
 
-    python bench/ingest.py [--databases sqlite,postgresql] [--seconds 10] [--clients 8]
-                           [--out FILE]
+    python bench/ingest.py [--databases sqlite,postgresql] [--workers 1,2] [--seconds 10]
+                           [--clients 8] [--out FILE]
 
-For each database: a fresh store with 200 accounts on a ``seats-monthly`` plan, and
-``seatwise serve`` started as a process on 127.0.0.1. Then, each phase for ``--seconds`` with
+For each database and each count of server workers: a fresh store with 200 accounts on a ``seats-monthly`` plan, and
+``seatwise serve --workers N`` started as a process on 127.0.0.1. Then, each phase for ``--seconds`` with
 ``--clients`` concurrent clients (threads, keep-alive connections):
 
 * **ceiling** — ``GET /livez``, which touches no database: what the server answers at most on
@@ -233,17 +233,20 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", default="1,2", help="server worker counts to measure, e.g. 1,2"
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     results = []
     for name in args.databases.split(","):
-        if name == "sqlite":
-            url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
-        else:
-            url = fresh_postgresql(args.postgresql_url)
-        print(f"ingesting on {name} …", file=sys.stderr)
-        results.append(run(url, args.clients, args.seconds, args.workers))
+        for workers in [int(n) for n in args.workers.split(",")]:
+            if name == "sqlite":
+                url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
+            else:
+                url = fresh_postgresql(args.postgresql_url)
+            print(f"ingesting on {name}, {workers} worker(s) …", file=sys.stderr)
+            results.append(run(url, args.clients, args.seconds, workers))
     output = {
         "benchmark": "ingest",
         "python": platform.python_version(),
