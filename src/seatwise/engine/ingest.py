@@ -98,12 +98,14 @@ def record_events(
     if len(requests) > MAX_BATCH:
         raise EventRefused(f"events: at most {MAX_BATCH} in one batch, not {len(requests)}")
     results: list[EventResult | None] = [None] * len(requests)
+    events: list[TimelineEvent | None] = [None] * len(requests)  # those of a known instant
     by_account: dict[str, list[int]] = {}
     for index, request in enumerate(requests):
-        problem = _precheck(request)
-        if problem is not None:
-            results[index] = refused(problem)
+        checked = _precheck(request)
+        if isinstance(checked, str):
+            results[index] = refused(checked)
         else:
+            events[index] = checked
             by_account.setdefault(request.account_id, []).append(index)
     with write_transaction(engine) as connection:
         known = repository.lock_accounts(connection, sorted(by_account))
@@ -135,7 +137,7 @@ def record_events(
                 answers = _record_account(
                     connection,
                     views[account_id],
-                    [requests[i] for i in indexes],
+                    [(requests[i], events[i]) for i in indexes],
                     first.get(account_id, {}),
                     writes,
                     clock,
@@ -179,8 +181,9 @@ class _Writes:
         self.results.clear()
 
 
-def _precheck(request: EventRequest) -> str | None:
-    """What is wrong with a request on its own, before any account is looked at."""
+def _precheck(request: EventRequest) -> TimelineEvent | str | None:
+    """What is wrong with a request on its own, before any account is looked at; else its
+    event if its instant is known (None: it happens as it is recorded)."""
     try:
         if request.id is not None:
             check_text(request.id, "id", 255)
@@ -188,12 +191,12 @@ def _precheck(request: EventRequest) -> str | None:
             check_instant(request.at, "at")
         if request.member is not None and (request.email or request.manage_billing):
             check_member_details(Member(request.member, request.manage_billing, request.email))
-        make_event(
+        event = make_event(
             request.action, request.at or _EPOCH, request.member, request.content, request.credits
         )
     except SeatwiseError as error:
         return str(error)
-    return None
+    return event if request.at is not None else None
 
 
 _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
@@ -207,8 +210,11 @@ class _Members:
 
     def check_and_add(self, change: MemberChange) -> None:
         history = self.changes.get(change.member, [])
-        position = sum(1 for e in history if e.at <= change.at)
-        candidate = [*history[:position], change, *history[position:]]
+        if not history or history[-1].at <= change.at:  # the latest of the member's changes
+            candidate = [*history, change]
+        else:
+            position = sum(1 for e in history if e.at <= change.at)
+            candidate = [*history[:position], change, *history[position:]]
         try:
             SeatTimeline(candidate)
         except SeatwiseError as error:
@@ -219,7 +225,7 @@ class _Members:
 def _record_account(
     connection: Connection,
     view: repository.IngestView,
-    requests: list[EventRequest],
+    requests: list[tuple[EventRequest, TimelineEvent | None]],
     first: dict[str, dict[str, Any]],
     writes: _Writes,
     clock: Clock,
@@ -232,14 +238,18 @@ def _record_account(
     members = _Members(view.histories)
     known, seq = view.known, view.next_seq
     results: list[EventResult] = []
-    for request in requests:
+    for request, known_event in requests:
         if request.id is not None and request.id in first:
             results.append(EventResult.from_data(first[request.id]))
             continue
         now = clock.now()
         at = request.at or now
         try:
-            event = make_event(request.action, at, request.member, request.content, request.credits)
+            event = known_event
+            if event is None:  # it happens now
+                event = make_event(
+                    request.action, at, request.member, request.content, request.credits
+                )
             new = None
             if request.member is not None:
                 new = Member(request.member, request.manage_billing, request.email)
@@ -257,7 +267,7 @@ def _record_account(
                 with connection.begin_nested():  # a refusal undoes what it began to write
                     recorded = record_locked(connection, account_id, event, now, new)
                 result = EventResult(ACCEPTED, seq=recorded.seq, at=at)
-                named = [r.member for r in requests if r.member is not None]
+                named = [r.member for r, _ in requests if r.member is not None]
                 view = repository.ingest_views(connection, {account_id: named})[account_id]
                 members, known, seq = _Members(view.histories), view.known, view.next_seq
             if view.last_issue is not None and at <= view.last_issue:

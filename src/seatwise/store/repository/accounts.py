@@ -557,7 +557,20 @@ def append_events_of_accounts(
     rows = []
     for account_id, seq, event in events:
         row = event_row(event)
-        rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
+        rows.append(
+            (
+                account_id,
+                seq,
+                now,
+                row["at"],
+                row["action"],
+                row["member_id"],
+                row["content"],
+                row["credits"],
+                row["ref_at"],
+                row["collection"],
+            )
+        )
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
     touched = sorted({account_id for account_id, _, _ in events})
     if touched:  # news: what is due for them is recomputed by the next billing run
