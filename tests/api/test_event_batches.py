@@ -132,3 +132,17 @@ def test_each_account_s_members_are_checked_against_their_own_history(v: Vendor)
     assert results[0]["reason"].endswith("cannot deactivate a member who does not exist")
     assert results[2]["reason"].endswith("cannot activate a member who is active")
     assert results[4]["reason"].endswith("cannot deactivate a member who is deactivated")
+
+
+def test_a_refused_event_does_not_move_the_member_s_latest_instant(v: Vendor) -> None:
+    """A member's later, refused event is forgotten: an earlier one after it in the batch is
+    checked against what the member's history really holds."""
+    v.call("POST", "/v1/events", {"events": [{"account": "a", "action": "activate", "member": "ana",
+                                              "at": "2025-01-02T08:00:00Z"}]})  # fmt: skip
+    events = [
+        {"account": "a", "action": "activate", "member": "ana", "at": "2025-01-02T08:50:00Z"},
+        {"account": "a", "action": "deactivate", "member": "ana", "at": "2025-01-02T08:30:00Z"},
+    ]
+    results = v.call("POST", "/v1/events", {"events": events})["results"]
+    assert [(r["status"], r["seq"]) for r in results] == [("refused", None), ("accepted", 2)]
+    assert results[0]["reason"].endswith("cannot activate a member who is active")

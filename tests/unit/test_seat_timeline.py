@@ -142,3 +142,15 @@ def test_the_sweep_answers_as_the_timeline_does(
         assert sweep.cycle_holders() == seats.holders_during(cycle, count_invited)
         assert sweep.cycle_peak == seats.peak_during(cycle, count_invited)
         start = end
+
+
+def test_a_refused_change_leaves_the_timeline_as_it_was() -> None:
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    timeline = SeatTimeline([MemberChange(start, "ana", "activate")])
+    with pytest.raises(TimelineError, match="cannot activate a member who is active"):
+        timeline.apply(MemberChange(start + timedelta(hours=2), "ana", "activate"))
+    with pytest.raises(TimelineError, match="does not exist"):
+        timeline.apply(MemberChange(start + timedelta(hours=3), "bob", "deactivate"))
+    timeline.apply(MemberChange(start + timedelta(hours=1), "ana", "deactivate"))  # not "backwards"
+    assert timeline.state_at("ana", start + timedelta(hours=1)) == "deactivated"
+    assert timeline.state_at("bob", start + timedelta(hours=3)) is None

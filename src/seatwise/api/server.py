@@ -3,6 +3,7 @@ every uvicorn worker process builds its own engine."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from fastapi import FastAPI
@@ -16,4 +17,11 @@ def app_from_environment() -> FastAPI:
     """The app over ``$SEATWISE_DATABASE_URL`` (checked and migrated, or the worker stops
     with one line saying why), with the configured payment gateway."""
     logging.getLogger("seatwise").setLevel(logging.INFO)
-    return create_app(open_store(), gateway=configured_gateway())
+    app = create_app(open_store(), gateway=configured_gateway())
+    # What exists now (modules, the app, its routes and models, the engine) lives as long as
+    # the process: out of the garbage collector's reach, so that its full collections, which
+    # a batch's thousands of objects set off, do not walk it each time (a batch of 1,000
+    # events: 39 → 34 ms in-process).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -99,10 +99,10 @@ class SeatTimeline:
         return timeline
 
     def apply(self, change: MemberChange) -> None:
-        """Record one change; :class:`TimelineError` if the transition is illegal."""
+        """Record one change; :class:`TimelineError` if the transition is illegal (and then
+        the timeline is as it was)."""
         if self._last is not None and change.at < self._last:
             raise TimelineError("time goes backwards", member=change.member, at=change.at)
-        self._last = change.at
         moves = TRANSITIONS.get(change.action)
         if moves is None:
             raise TimelineError(
@@ -127,6 +127,7 @@ class SeatTimeline:
                     member=change.member,
                     at=change.at,
                 )
+        self._last = change.at
         if spans:
             previous = spans[-1]
             spans[-1] = StateSpan(previous.member, previous.state, previous.start, change.at)

@@ -203,23 +203,30 @@ _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
 class _Members:
-    """The changes of the members named, in time order, to check one more where it falls."""
+    """The changes of the members named, in time order, to check one more where it falls: a
+    change after a member's latest is checked against their timeline as it stands; one before
+    it, by replaying their changes with it in its place."""
 
     def __init__(self, histories: dict[str, list[MemberChange]]) -> None:
         self.changes = histories
+        self.timelines: dict[str, SeatTimeline] = {}
 
     def check_and_add(self, change: MemberChange) -> None:
         history = self.changes.get(change.member, [])
-        if not history or history[-1].at <= change.at:  # the latest of the member's changes
-            candidate = [*history, change]
-        else:
-            position = sum(1 for e in history if e.at <= change.at)
-            candidate = [*history[:position], change, *history[position:]]
         try:
-            SeatTimeline(candidate)
+            if not history or history[-1].at <= change.at:  # the latest of the member's changes
+                timeline = self.timelines.get(change.member)
+                if timeline is None:
+                    timeline = self.timelines[change.member] = SeatTimeline(history)
+                timeline.apply(change)  # refused: the timeline is unchanged
+                self.changes.setdefault(change.member, []).append(change)
+            else:
+                position = sum(1 for e in history if e.at <= change.at)
+                candidate = [*history[:position], change, *history[position:]]
+                self.timelines[change.member] = SeatTimeline(candidate)
+                self.changes[change.member] = candidate
         except SeatwiseError as error:
             raise EventRefused(str(error)) from None
-        self.changes[change.member] = candidate
 
 
 def _record_account(
