@@ -3,9 +3,10 @@
     python bench/ingest.py [--databases sqlite,postgresql] [--workers 1,2] [--seconds 10]
                            [--clients 8] [--out FILE]
 
-For each database and each count of server workers: a fresh store with 200 accounts on a ``seats-monthly`` plan, and
-``seatwise serve --workers N`` started as a process on 127.0.0.1. Then, each phase for ``--seconds`` with
-``--clients`` concurrent clients (threads, keep-alive connections):
+For each database and each count of server workers: a fresh store with 200 accounts on a
+``seats-monthly`` plan, and ``seatwise serve --workers N`` started as a process on 127.0.0.1.
+Then, each phase for ``--seconds`` with ``--clients`` concurrent clients (threads, keep-alive
+connections):
 
 * **ceiling** — ``GET /livez``, which touches no database: what the server answers at most on
   this machine, in the same run, so the other figures can be read as ratios of it;

@@ -43,7 +43,7 @@ def test_a_write_transaction_holds_the_file_lock_until_it_ends(tmp_path: Path) -
 
 def _write_rows(url: str, writer: int, count: int) -> None:
     engine = make_engine(url)
-    for n in range(count):
+    for _ in range(count):
         with write_transaction(engine) as connection:
             last = connection.execute(text("SELECT coalesce(max(n), 0) FROM t")).scalar_one()
             connection.execute(
