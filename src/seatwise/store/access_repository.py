@@ -3,13 +3,14 @@ keys, and the vendor's own ids of the events it reports. Nothing here commits.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from seatwise.store import bulk
@@ -224,6 +225,12 @@ def prune_idempotency(connection: Connection, before: datetime) -> int:
 # -- the vendor's event ids -----------------------------------------------------------------------
 
 
+@functools.cache
+def _event_results_query(dialect: str) -> Select[Any]:
+    pairs = bulk.pairs_among(dialect, (event_ids.c.account_id, event_ids.c.external_id))
+    return select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(pairs)
+
+
 def event_results(
     connection: Connection, reported: Collection[tuple[str, str]]
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -232,11 +239,9 @@ def event_results(
     found: dict[str, dict[str, dict[str, Any]]] = {}
     if not reported:
         return found
-    query = select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(
-        bulk.pairs_among(connection, (event_ids.c.account_id, event_ids.c.external_id), reported)
-    )
+    query = _event_results_query(connection.dialect.name)
     with bulk.planned_for_its_values(connection):
-        rows = connection.execute(query).all()
+        rows = connection.execute(query, bulk.pairs_of(reported)).all()
     for row in rows:
         if (row.account_id, row.external_id) in reported:
             found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)

@@ -66,26 +66,29 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
 
 
 def pairs_among(
-    connection: Connection,
-    columns: tuple[ColumnElement[Any], ColumnElement[Any]],
-    pairs: Collection[tuple[str, str]],
+    dialect: str, columns: tuple[ColumnElement[Any], ColumnElement[Any]]
 ) -> ColumnElement[bool]:
-    """Rows whose ``(a, b)`` may be among ``pairs`` (an account's member, an account's event
-    id): ``a IN (…) AND b IN (…)``, so the caller keeps the pairs it asked for. For a statement
-    run inside :func:`planned_for_its_values`. On PostgreSQL the second list, the long one (a
-    thousand members of a batch), is one array parameter (``= ANY``): the statement's text is
-    the same whatever the list, where an ``IN`` list is rendered, sent and parsed again for
-    each value (a third of a batch's time in the driver). Measured faster than probing the
-    pairs themselves (unnested arrays) on PostgreSQL, and than a list of row values on SQLite.
-    """
+    """Rows whose ``(a, b)`` may be among some pairs (an account's member, an account's event
+    id), bound at execution by :func:`pairs_of`: ``a IN (…) AND b IN (…)``, so the caller
+    keeps the pairs it asked for. For a statement run inside :func:`planned_for_its_values`.
+    On PostgreSQL the second list, the long one (a thousand members of a batch), is one array
+    parameter (``= ANY``): the statement's text is the same whatever the list, where an
+    ``IN`` list is rendered, sent and parsed again for each value. Measured faster than
+    probing the pairs themselves (unnested arrays) on PostgreSQL, and than a list of row
+    values on SQLite."""
     first, second = columns
-    firsts = sorted({a for a, _ in pairs})
-    seconds = sorted({b for _, b in pairs})
-    if connection.dialect.name == "postgresql":
-        return and_(
-            first.in_(firsts), second == any_(bindparam(None, seconds, type_=ARRAY(String)))
-        )
-    return and_(first.in_(firsts), second.in_(seconds))
+    firsts = first.in_(bindparam("firsts", expanding=True))
+    if dialect == "postgresql":
+        return and_(firsts, second == any_(bindparam("seconds", type_=ARRAY(String))))
+    return and_(firsts, second.in_(bindparam("seconds", expanding=True)))
+
+
+def pairs_of(pairs: Collection[tuple[str, str]]) -> dict[str, list[str]]:
+    """The parameters of :func:`pairs_among` for these pairs."""
+    return {
+        "firsts": sorted({a for a, _ in pairs}),
+        "seconds": sorted({b for _, b in pairs}),
+    }
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from seatwise.store.repository.accounts import (
     AccountRow,
     BillingAddress,
     Claimed,
-    IngestView,
     PlanRow,
     RecordedEvent,
     StoredAccount,
@@ -33,7 +32,6 @@ from seatwise.store.repository.accounts import (
     count_accounts,
     event_row,
     find_plan,
-    ingest_views,
     load_account,
     load_accounts,
     lock_account,
@@ -51,6 +49,7 @@ from seatwise.store.repository.accounts import (
     update_billing_address,
 )
 from seatwise.store.repository.checkpoints import checkpoints_of, save_checkpoints
+from seatwise.store.repository.ingest import IngestView, ingest_views
 from seatwise.store.repository.invoices import (
     CREDIT_NOTE_PREFIX,
     INVOICE_COLUMNS,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     bindparam,
     case,
@@ -46,8 +47,6 @@ from seatwise.store.tables import (
     accounts,
     billing_checkpoints,
     contacts,
-    credit_entries,
-    invoices,
     members,
     payment_methods,
     plans,
@@ -419,110 +418,6 @@ def account_ids(connection: Connection) -> list[str]:
     return list(connection.scalars(query))
 
 
-@dataclass(frozen=True)
-class IngestView:
-    """What recording member events needs of an account, whatever its history's length: when
-    it subscribed and ended, whether it has credits, the members named, their changes, the
-    latest invoice's instant and the next event's number."""
-
-    id: str
-    subscribed_at: datetime
-    ended_at: datetime | None
-    status: str
-    credits: bool
-    known: set[str]
-    histories: dict[str, list[MemberChange]]
-    last_issue: datetime | None
-    next_seq: int
-
-
-def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[str, IngestView]:
-    """The accounts as :class:`IngestView` sees them, each for its members ``named``: three
-    queries for the whole batch, bounded by the members named, not by the histories."""
-    ids = sorted(named)
-    for account_id in ids:
-        check_in_scope(account_id)
-    if not ids:
-        return {}
-    last_seq = (
-        select(func.max(timeline_events.c.seq))
-        .where(timeline_events.c.account_id == accounts.c.id)
-        .scalar_subquery()
-    )
-    last_issue = (
-        select(func.max(invoices.c.issued_at))
-        .where(invoices.c.account_id == accounts.c.id, invoices.c.status != "draft")
-        .scalar_subquery()
-    )
-    ledger = select(credit_entries.c.id).where(credit_entries.c.account_id == accounts.c.id)
-    rows = connection.execute(
-        select(
-            accounts.c.id,
-            accounts.c.subscribed_at,
-            accounts.c.ended_at,
-            accounts.c.status,
-            plans.c.definition,
-            last_seq.label("last_seq"),
-            last_issue.label("last_issue"),
-            ledger.exists().label("ledger"),
-        )
-        .join(plans, plans.c.id == accounts.c.plan_id)
-        .where(accounts.c.id.in_(ids))
-    ).all()
-    asked = {(account_id, member) for account_id, people in named.items() for member in people}
-    known: dict[str, set[str]] = {account_id: set() for account_id in ids}
-    histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
-    if asked:
-        with bulk.planned_for_its_values(connection):
-            for found in connection.execute(
-                select(members.c.account_id, members.c.member_id).where(
-                    bulk.pairs_among(connection, (members.c.account_id, members.c.member_id), asked)
-                )
-            ):
-                if (found.account_id, found.member_id) in asked:
-                    known[found.account_id].add(found.member_id)
-            existing = {(a, member) for a, people in known.items() for member in people}
-            changes = (
-                select(
-                    timeline_events.c.account_id,
-                    timeline_events.c.at,
-                    timeline_events.c.member_id,
-                    timeline_events.c.action,
-                )
-                .where(
-                    bulk.pairs_among(
-                        connection,
-                        (timeline_events.c.account_id, timeline_events.c.member_id),
-                        existing,
-                    ),
-                    timeline_events.c.action.in_(MEMBER_ACTIONS),
-                )
-                .order_by(timeline_events.c.at, timeline_events.c.seq)
-            )
-            for change in connection.execute(changes) if existing else ():  # new members: none
-                if (change.account_id, change.member_id) in existing:
-                    histories[change.account_id].setdefault(change.member_id, []).append(
-                        MemberChange(change.at, change.member_id, change.action)
-                    )
-    views = {}
-    for row in rows:
-        views[row.id] = IngestView(
-            row.id,
-            row.subscribed_at,
-            row.ended_at,
-            row.status,
-            _plan_has_credits(row.definition) or bool(row.ledger),
-            known[row.id],
-            histories[row.id],
-            _utc(row.last_issue),
-            int(row.last_seq or 0) + 1,
-        )
-    missing = [account_id for account_id in ids if account_id not in views]
-    if missing:
-        raise UnknownAccount(f"no account {missing[0]!r}")
-    return views
-
-
 def member_history(
     connection: Connection, account_id: str, member_id: str
 ) -> tuple[Member | None, list[MemberChange]]:
@@ -550,6 +445,13 @@ def member_history(
     return Member(member_id, bool(row.manage_billing), row.email), changes
 
 
+_NEWS = (
+    update(accounts)
+    .where(accounts.c.id.in_(bindparam("touched", expanding=True)))
+    .values(next_due_at=None)
+)
+
+
 def append_events_of_accounts(
     connection: Connection, events: Sequence[tuple[str, int, TimelineEvent]], now: datetime
 ) -> None:
@@ -574,9 +476,7 @@ def append_events_of_accounts(
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
     touched = sorted({account_id for account_id, _, _ in events})
     if touched:  # news: what is due for them is recomputed by the next billing run
-        connection.execute(
-            update(accounts).where(accounts.c.id.in_(touched)).values(next_due_at=None)
-        )
+        connection.execute(_NEWS, {"touched": touched})
 
 
 def add_members_of_accounts(connection: Connection, people: Sequence[tuple[str, Member]]) -> None:
@@ -596,11 +496,6 @@ def _utc(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@functools.lru_cache(maxsize=1024)
-def _plan_has_credits(definition: str) -> bool:
-    return parse_plan(json.loads(definition)).credits is not None
 
 
 def check_in_scope(account_id: str) -> None:
@@ -635,10 +530,18 @@ def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> set[str
     which of them exist (in scope)."""
     if not account_ids:
         return set()
-    query = select(accounts.c.id).where(accounts.c.id.in_(list(account_ids)))
-    if connection.dialect.name == "postgresql":
+    query = _lock_query(connection.dialect.name)
+    found = connection.scalars(query, {"ids": list(account_ids)})
+    return {account_id for account_id in found if in_scope(account_id)}
+
+
+@functools.cache
+def _lock_query(dialect: str) -> Select[Any]:
+    """Built once (recording a few events takes it each time)."""
+    query = select(accounts.c.id).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    if dialect == "postgresql":
         query = query.order_by(accounts.c.id).with_for_update()
-    return {found for found in connection.scalars(query) if in_scope(found)}
+    return query
 
 
 def mark_billing_error(connection: Connection, account_id: str, reason: str, at: datetime) -> None:

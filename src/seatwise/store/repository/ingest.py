@@ -1,0 +1,150 @@
+"""What recording reported events reads of the accounts they concern, for a batch of any size
+in a few queries whatever the accounts' histories.
+
+The statements are built once: a small group of single events (the API's group commit) costs a
+few of them, and building a statement with three correlated subqueries each time cost more
+than running it. The lists they take are bound at execution: expanding ``IN`` lists, or on
+PostgreSQL an array parameter for the long list of a batch (``bulk.pairs_among``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, func, select
+
+from seatwise.core.plans import parse_plan
+from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
+from seatwise.store import bulk
+from seatwise.store.repository.accounts import UnknownAccount, _utc, check_in_scope
+from seatwise.store.tables import (
+    accounts,
+    credit_entries,
+    invoices,
+    members,
+    plans,
+    timeline_events,
+)
+
+
+@dataclass(frozen=True)
+class IngestView:
+    """What recording member events needs of an account, whatever its history's length: when
+    it subscribed and ended, whether it has credits, the members named, their changes, the
+    latest invoice's instant and the next event's number."""
+
+    id: str
+    subscribed_at: datetime
+    ended_at: datetime | None
+    status: str
+    credits: bool
+    known: set[str]
+    histories: dict[str, list[MemberChange]]
+    last_issue: datetime | None
+    next_seq: int
+
+
+def _accounts_query() -> Select[Any]:
+    last_seq = (
+        select(func.max(timeline_events.c.seq))
+        .where(timeline_events.c.account_id == accounts.c.id)
+        .scalar_subquery()
+    )
+    last_issue = (
+        select(func.max(invoices.c.issued_at))
+        .where(invoices.c.account_id == accounts.c.id, invoices.c.status != "draft")
+        .scalar_subquery()
+    )
+    ledger = select(credit_entries.c.id).where(credit_entries.c.account_id == accounts.c.id)
+    return (
+        select(
+            accounts.c.id,
+            accounts.c.subscribed_at,
+            accounts.c.ended_at,
+            accounts.c.status,
+            plans.c.definition,
+            last_seq.label("last_seq"),
+            last_issue.label("last_issue"),
+            ledger.exists().label("ledger"),
+        )
+        .join(plans, plans.c.id == accounts.c.plan_id)
+        .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_ACCOUNTS = _accounts_query()
+
+
+@functools.cache
+def _members_query(dialect: str) -> Select[Any]:
+    pairs = bulk.pairs_among(dialect, (members.c.account_id, members.c.member_id))
+    return select(members.c.account_id, members.c.member_id).where(pairs)
+
+
+@functools.cache
+def _changes_query(dialect: str) -> Select[Any]:
+    pairs = bulk.pairs_among(dialect, (timeline_events.c.account_id, timeline_events.c.member_id))
+    return (
+        select(
+            timeline_events.c.account_id,
+            timeline_events.c.at,
+            timeline_events.c.member_id,
+            timeline_events.c.action,
+        )
+        .where(pairs, timeline_events.c.action.in_(MEMBER_ACTIONS))
+        .order_by(timeline_events.c.at, timeline_events.c.seq)
+    )
+
+
+def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[str, IngestView]:
+    """The accounts as :class:`IngestView` sees them, each for its members ``named``: three
+    queries for the whole batch (two when every member named is new to their account),
+    bounded by the members named, not by the histories."""
+    ids = sorted(named)
+    for account_id in ids:
+        check_in_scope(account_id)
+    if not ids:
+        return {}
+    rows = connection.execute(_ACCOUNTS, {"ids": ids}).all()
+    asked = {(account_id, member) for account_id, people in named.items() for member in people}
+    known: dict[str, set[str]] = {account_id: set() for account_id in ids}
+    histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
+    dialect = connection.dialect.name
+    if asked:
+        with bulk.planned_for_its_values(connection):
+            for found in connection.execute(_members_query(dialect), bulk.pairs_of(asked)):
+                if (found.account_id, found.member_id) in asked:
+                    known[found.account_id].add(found.member_id)
+            existing = {(a, member) for a, people in known.items() for member in people}
+            changes = _changes_query(dialect)
+            for change in connection.execute(changes, bulk.pairs_of(existing)) if existing else ():
+                if (change.account_id, change.member_id) in existing:
+                    histories[change.account_id].setdefault(change.member_id, []).append(
+                        MemberChange(change.at, change.member_id, change.action)
+                    )
+    views = {}
+    for row in rows:
+        views[row.id] = IngestView(
+            row.id,
+            row.subscribed_at,
+            row.ended_at,
+            row.status,
+            _plan_has_credits(row.definition) or bool(row.ledger),
+            known[row.id],
+            histories[row.id],
+            _utc(row.last_issue),
+            int(row.last_seq or 0) + 1,
+        )
+    missing = [account_id for account_id in ids if account_id not in views]
+    if missing:
+        raise UnknownAccount(f"no account {missing[0]!r}")
+    return views
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan_has_credits(definition: str) -> bool:
+    return parse_plan(json.loads(definition)).credits is not None
