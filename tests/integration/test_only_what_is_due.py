@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, text
 from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine.billing_run import bill, import_scenario
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.ingest import EventRequest, record_events
 from seatwise.engine.payments import set_payment_method
 from seatwise.engine.recording import record_event
 from seatwise.scenario import load_scenario
@@ -137,4 +138,28 @@ def test_news_makes_an_account_due_again(database_url: str) -> None:
     after = bill(engine, until, clock=NOW)
     assert after.accounts == 1 and after.invoices == 1  # its adjustment
     assert bill(engine, until, clock=NOW, everything=True).accounts == len(FILES)
+    engine.dispose()
+
+
+def test_reported_events_make_their_accounts_due_again(database_url: str) -> None:
+    """Through ingestion (a batch, the API's group commits): an account told of an event is
+    due again; told again, it stays due (nothing to write); the others are left alone."""
+    engine = store(database_url)
+    until = datetime(2024, 6, 1, tzinfo=UTC)
+    bill(engine, until, clock=NOW)
+
+    def due() -> dict[str, bool]:
+        with engine.connect() as connection:
+            rows = connection.execute(select(accounts.c.id, accounts.c.next_due_at))
+            return {row.id: row.next_due_at is None for row in rows}
+
+    assert not any(due().values())
+    account = "monthly_pending_threshold"
+    for hire in ("late-hire", "later-hire"):
+        late = EventRequest(account, "activate", hire, datetime(2023, 3, 1, tzinfo=UTC))
+        (result,) = record_events(engine, [late], NOW)
+        assert result.status == "late"
+        assert [a for a, is_due in due().items() if is_due] == [account]
+    after = bill(engine, until, clock=NOW)
+    assert after.accounts == 1 and after.invoices == 1  # one adjustment for both hires
     engine.dispose()

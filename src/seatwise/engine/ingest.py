@@ -123,7 +123,7 @@ def record_events(
             if request.id is not None and request.account_id in by_account
         }
         first = access.event_results(connection, reported)
-        writes = _Writes()
+        writes = _Writes({account_id for account_id, view in views.items() if view.news_noted})
         for account_id in sorted(by_account):
             indexes = by_account[account_id]
             mark = writes.mark()
@@ -161,7 +161,8 @@ def record_events(
 class _Writes:
     """What the fast path will write, for all the batch's accounts at once at its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, noted: set[str]) -> None:
+        self.noted = noted  # accounts whose next due instant is already unknown
         self.events: list[tuple[str, int, TimelineEvent]] = []
         self.members: list[tuple[str, Member]] = []
         self.results: list[tuple[str, str, dict[str, Any]]] = []
@@ -173,7 +174,8 @@ class _Writes:
         del self.events[mark[0] :], self.members[mark[1] :], self.results[mark[2] :]
 
     def flush(self, connection: Connection, now: datetime) -> None:
-        repository.append_events_of_accounts(connection, self.events, now)
+        repository.append_events_of_accounts(connection, self.events, now, self.noted)
+        self.noted.update(account_id for account_id, _, _ in self.events)
         repository.add_members_of_accounts(connection, self.members)
         access.remember_event_results(connection, self.results, now)
         self.events.clear()

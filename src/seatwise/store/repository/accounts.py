@@ -453,9 +453,13 @@ _NEWS = (
 
 
 def append_events_of_accounts(
-    connection: Connection, events: Sequence[tuple[str, int, TimelineEvent]], now: datetime
+    connection: Connection,
+    events: Sequence[tuple[str, int, TimelineEvent]],
+    now: datetime,
+    noted: Collection[str] = (),
 ) -> None:
-    """Append (account, seq, event) triples, of any accounts, in one write."""
+    """Append (account, seq, event) triples, of any accounts, in one write. ``noted``: accounts
+    (locked by the caller) whose next due instant is already unknown: not written again."""
     rows = []
     for account_id, seq, event in events:
         row = event_row(event)
@@ -474,7 +478,7 @@ def append_events_of_accounts(
             )
         )
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
-    touched = sorted({account_id for account_id, _, _ in events})
+    touched = sorted({account_id for account_id, _, _ in events} - set(noted))
     if touched:  # news: what is due for them is recomputed by the next billing run
         connection.execute(_NEWS, {"touched": touched})
 

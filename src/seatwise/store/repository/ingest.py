@@ -35,7 +35,8 @@ from seatwise.store.tables import (
 class IngestView:
     """What recording member events needs of an account, whatever its history's length: when
     it subscribed and ended, whether it has credits, the members named, their changes, the
-    latest invoice's instant and the next event's number."""
+    latest invoice's instant and the next event's number; ``news_noted``: its next due instant
+    is already unknown (news since its last billing run), nothing to write to say so."""
 
     id: str
     subscribed_at: datetime
@@ -46,6 +47,7 @@ class IngestView:
     histories: dict[str, list[MemberChange]]
     last_issue: datetime | None
     next_seq: int
+    news_noted: bool
 
 
 def _accounts_query() -> Select[Any]:
@@ -66,6 +68,7 @@ def _accounts_query() -> Select[Any]:
             accounts.c.subscribed_at,
             accounts.c.ended_at,
             accounts.c.status,
+            accounts.c.next_due_at,
             plans.c.definition,
             last_seq.label("last_seq"),
             last_issue.label("last_issue"),
@@ -138,6 +141,7 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
             histories[row.id],
             _utc(row.last_issue),
             int(row.last_seq or 0) + 1,
+            row.next_due_at is None,
         )
     missing = [account_id for account_id in ids if account_id not in views]
     if missing:
