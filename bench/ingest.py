@@ -1,9 +1,10 @@
 """Benchmark: events reported over HTTP to ``seatwise serve``, on SQLite and PostgreSQL.
 
-    python bench/ingest.py [--databases sqlite,postgresql] [--workers 1,2] [--seconds 10]
-                           [--clients 8] [--out FILE]
+    python bench/ingest.py [--databases sqlite,postgresql] [--workers 1,2] [--clients 8,32]
+                           [--seconds 10] [--out FILE]
 
-For each database and each count of server workers: a fresh store with 200 accounts on a
+For each database, count of server workers and count of clients: a fresh store with 200
+accounts on a
 ``seats-monthly`` plan, and ``seatwise serve --workers N`` started as a process on 127.0.0.1.
 Then, each phase for ``--seconds`` with ``--clients`` concurrent clients (threads, keep-alive
 connections):
@@ -233,7 +234,9 @@ def main() -> None:
         "--postgresql-url", default="postgresql://postgres@127.0.0.1:5432/seatwise_ingest"
     )
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--clients", default="8,32", help="counts of concurrent clients to measure, e.g. 8,32"
+    )
     parser.add_argument(
         "--workers", default="1,2", help="server worker counts to measure, e.g. 1,2"
     )
@@ -242,12 +245,14 @@ def main() -> None:
     results = []
     for name in args.databases.split(","):
         for workers in [int(n) for n in args.workers.split(",")]:
-            if name == "sqlite":
-                url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
-            else:
-                url = fresh_postgresql(args.postgresql_url)
-            print(f"ingesting on {name}, {workers} worker(s) …", file=sys.stderr)
-            results.append(run(url, args.clients, args.seconds, workers))
+            for clients in [int(n) for n in args.clients.split(",")]:
+                if name == "sqlite":
+                    url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
+                else:
+                    url = fresh_postgresql(args.postgresql_url)
+                where = f"{name}: {workers} worker(s), {clients} clients"
+                print(f"ingesting on {where}", file=sys.stderr)
+                results.append(run(url, clients, args.seconds, workers))
     output = {
         "benchmark": "ingest",
         "python": platform.python_version(),
