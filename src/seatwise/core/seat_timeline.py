@@ -76,6 +76,23 @@ def holds_seat(state: str, count_invited: bool) -> bool:
     return state == ACTIVE or (count_invited and state == INVITED)
 
 
+def state_after(before: str | None, change: MemberChange) -> str:
+    """A member's state after ``change`` from state ``before`` (None: not a member yet);
+    :class:`TimelineError` if the action cannot happen to a member in that state. For a
+    member's first change, this is all a :class:`SeatTimeline` checks."""
+    moves = TRANSITIONS.get(change.action)
+    if moves is None:
+        raise TimelineError(f"unknown action {change.action!r}", member=change.member, at=change.at)
+    after = moves.get(before)
+    if after is None:
+        if before is None:
+            reason = f"cannot {change.action} a member who does not exist"
+        else:
+            reason = f"cannot {change.action} a member who is {before}"
+        raise TimelineError(reason, member=change.member, at=change.at)
+    return after
+
+
 class SeatTimeline:
     """The validated history of every member of one account."""
 
@@ -103,20 +120,8 @@ class SeatTimeline:
         the timeline is as it was)."""
         if self._last is not None and change.at < self._last:
             raise TimelineError("time goes backwards", member=change.member, at=change.at)
-        moves = TRANSITIONS.get(change.action)
-        if moves is None:
-            raise TimelineError(
-                f"unknown action {change.action!r}", member=change.member, at=change.at
-            )
         spans = self._spans.get(change.member)
-        before = spans[-1].state if spans else None
-        after = moves.get(before)
-        if after is None:
-            if before is None:
-                reason = f"cannot {change.action} a member who does not exist"
-            else:
-                reason = f"cannot {change.action} a member who is {before}"
-            raise TimelineError(reason, member=change.member, at=change.at)
+        after = state_after(spans[-1].state if spans else None, change)
         if change.action == "reactivate" and spans:
             limit = add_months(spans[-1].start, REACTIVATION_MONTHS, UTC_ZONE)
             if change.at > limit:

@@ -29,7 +29,13 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.limits import check_instant, check_text
 from seatwise.core.periods import iso
-from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import (
+    MEMBER_ACTIONS,
+    Member,
+    MemberChange,
+    SeatTimeline,
+    state_after,
+)
 from seatwise.engine.clock import Clock
 from seatwise.engine.recording import (
     EventRefused,
@@ -216,12 +222,15 @@ class _Members:
     def check_and_add(self, change: MemberChange) -> None:
         history = self.changes.get(change.member, [])
         try:
-            if not history or history[-1].at <= change.at:  # the latest of the member's changes
+            if not history:  # a new member (most of a growing product's events): their first
+                state_after(None, change)  # change is all there is to check
+                self.changes[change.member] = [change]
+            elif history[-1].at <= change.at:  # after the member's latest change
                 timeline = self.timelines.get(change.member)
                 if timeline is None:
                     timeline = self.timelines[change.member] = SeatTimeline(history)
                 timeline.apply(change)  # refused: the timeline is unchanged
-                self.changes.setdefault(change.member, []).append(change)
+                history.append(change)
             else:
                 position = sum(1 for e in history if e.at <= change.at)
                 candidate = [*history[:position], change, *history[position:]]
