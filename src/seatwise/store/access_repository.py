@@ -241,7 +241,7 @@ def event_results(
         return found
     query = _event_results_query(connection.dialect.name)
     with bulk.planned_for_its_values(connection):
-        rows = connection.execute(query, bulk.pairs_of(reported)).all()
+        rows = bulk.rows_among(connection, query, reported)
     for row in rows:
         if (row.account_id, row.external_id) in reported:
             found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)

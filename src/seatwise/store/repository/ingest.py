@@ -119,12 +119,12 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
     dialect = connection.dialect.name
     if asked:
         with bulk.planned_for_its_values(connection):
-            for found in connection.execute(_members_query(dialect), bulk.pairs_of(asked)):
+            for found in bulk.rows_among(connection, _members_query(dialect), asked):
                 if (found.account_id, found.member_id) in asked:
                     known[found.account_id].add(found.member_id)
             existing = {(a, member) for a, people in known.items() for member in people}
             changes = _changes_query(dialect)
-            for change in connection.execute(changes, bulk.pairs_of(existing)) if existing else ():
+            for change in bulk.rows_among(connection, changes, existing):
                 if (change.account_id, change.member_id) in existing:
                     histories[change.account_id].setdefault(change.member_id, []).append(
                         MemberChange(change.at, change.member_id, change.action)
