@@ -45,7 +45,7 @@ from seatwise.engine.recording import (
     record_locked,
 )
 from seatwise.store import access_repository as access
-from seatwise.store import repository
+from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
 from seatwise.store.payments_repository import AccountEnd
 from seatwise.store.repository import UnknownAccount
@@ -180,10 +180,12 @@ class _Writes:
         del self.events[mark[0] :], self.members[mark[1] :], self.results[mark[2] :]
 
     def flush(self, connection: Connection, now: datetime) -> None:
-        repository.append_events_of_accounts(connection, self.events, now, self.noted)
+        counts = len(self.events), len(self.members), len(self.results)
+        with bulk.few_writes(connection, *counts):  # a group of single events: one round trip
+            repository.append_events_of_accounts(connection, self.events, now, self.noted)
+            repository.add_members_of_accounts(connection, self.members)
+            access.remember_event_results(connection, self.results, now)
         self.noted.update(account_id for account_id, _, _ in self.events)
-        repository.add_members_of_accounts(connection, self.members)
-        access.remember_event_results(connection, self.results, now)
         self.events.clear()
         self.members.clear()
         self.results.clear()

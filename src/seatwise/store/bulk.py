@@ -127,6 +127,19 @@ def planned_for_its_values(connection: Connection) -> Iterator[None]:
         driver.prepare_threshold = threshold
 
 
+@contextmanager
+def few_writes(connection: Connection, *counts: int) -> Iterator[None]:
+    """Writes of a few rows each (at most :data:`FEW`: ``counts``) made here reach PostgreSQL
+    together, in one round trip (psycopg's pipeline) instead of one each; for more rows each
+    write stays a ``COPY`` of its own (which a pipeline cannot carry)."""
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or driver is None or max(counts, default=0) > FEW:
+        yield
+        return
+    with driver.pipeline():
+        yield
+
+
 def _cursor(connection: Connection) -> Any:
     """A cursor of the driver's connection, in the transaction SQLAlchemy opened on it."""
     return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
