@@ -146,3 +146,39 @@ def test_a_refused_event_does_not_move_the_member_s_latest_instant(v: Vendor) ->
     results = v.call("POST", "/v1/events", {"events": events})["results"]
     assert [(r["status"], r["seq"]) for r in results] == [("refused", None), ("accepted", 2)]
     assert results[0]["reason"].endswith("cannot activate a member who is active")
+
+
+def test_a_large_batch_over_several_accounts_reads_each_account_s_own(v: Vendor) -> None:
+    """Large enough for SQLite to read the members and ids of each account on its own
+    (``bulk.rows_among``): every account still sees only its own members and ids."""
+    for account in ("b", "c"):
+        v.call("POST", "/v1/accounts", {"id": account, "plan": "p", "payment_method": "succeeds"})
+    v.clock.instant = datetime(2025, 1, 2, 10, tzinfo=UTC)  # after their first invoices
+    first = [
+        {"id": f"{a}{n}", "account": a, "action": "activate", "member": f"{a}-{n}"}
+        for a in ("a", "b", "c")
+        for n in range(60)
+    ] + [{"id": "x1", "account": "a", "action": "activate", "member": "x"}]
+    assert {r["status"] for r in v.call("POST", "/v1/events", {"events": first})["results"]} == {
+        "accepted"
+    }
+    v.clock.instant = datetime(2025, 1, 3, 9, tzinfo=UTC)
+    second = [
+        {"id": f"d{a}{n}", "account": a, "action": "deactivate", "member": f"{a}-{n}"}
+        for a in ("a", "b", "c")
+        for n in range(60)
+    ] + [
+        {"id": "x1", "account": "a", "action": "activate", "member": "x"},  # a retry
+        {"id": "x1", "account": "b", "action": "deactivate", "member": "x"},  # b has no x
+        {"id": "a0", "account": "b", "action": "deactivate", "member": "a-0"},  # nor a-0
+    ]
+    results = v.call("POST", "/v1/events", {"events": second})["results"]
+    assert [r["status"] for r in results[:180]] == ["accepted"] * 180
+    assert [r["seq"] for r in results[:180:60]] == [62, 61, 61]
+    assert (results[180]["status"], results[180]["replayed"], results[180]["seq"]) == (
+        "accepted",
+        True,
+        61,
+    )
+    assert [r["status"] for r in results[181:]] == ["refused", "refused"]
+    assert all(r["reason"].endswith("a member who does not exist") for r in results[181:])

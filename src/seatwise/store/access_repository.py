@@ -226,8 +226,8 @@ def prune_idempotency(connection: Connection, before: datetime) -> int:
 
 
 @functools.cache
-def _event_results_query(dialect: str) -> Select[Any]:
-    pairs = bulk.pairs_among(dialect, (event_ids.c.account_id, event_ids.c.external_id))
+def _event_results_query(form: str) -> Select[Any]:
+    pairs = bulk.pairs_among(form, (event_ids.c.account_id, event_ids.c.external_id))
     return select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(pairs)
 
 
@@ -239,9 +239,8 @@ def event_results(
     found: dict[str, dict[str, dict[str, Any]]] = {}
     if not reported:
         return found
-    query = _event_results_query(connection.dialect.name)
     with bulk.planned_for_its_values(connection):
-        rows = bulk.rows_among(connection, query, reported)
+        rows = bulk.rows_among(connection, _event_results_query, reported)
     for row in rows:
         if (row.account_id, row.external_id) in reported:
             found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)

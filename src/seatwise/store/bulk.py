@@ -66,45 +66,62 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
+PROBES_A_STATEMENT = 50  # SQLite: what a statement costs, in index probes (measured roughly)
+
+
 def pairs_among(
-    dialect: str, columns: tuple[ColumnElement[Any], ColumnElement[Any]]
+    form: str, columns: tuple[ColumnElement[Any], ColumnElement[Any]]
 ) -> ColumnElement[bool]:
     """The condition of a statement that reads the rows of some ``(a, b)`` pairs (an account's
-    members, an account's event ids), run by :func:`rows_among` inside
+    members, an account's event ids), in the ``form`` :func:`rows_among` asks for; run inside
     :func:`planned_for_its_values`.
 
-    PostgreSQL: one statement, ``a IN (…) AND b = ANY(…)``, the long list (a thousand members
-    of a batch) one array parameter — the statement's text the same whatever the list, where
-    an ``IN`` list is rendered, sent and parsed again for each value; it reads every
-    combination's rows, so the caller keeps the pairs it asked for. Measured faster than
-    probing the pairs themselves (unnested arrays). SQLite: ``a = ? AND b IN (…)``, once per
-    ``a`` — a probe a pair, where one ``IN`` list for each column probes every combination
-    (ten accounts and a thousand members: ten thousand) and a list of row values was slower."""
+    ``postgresql``: ``a IN (…) AND b = ANY(…)``, the long list (a thousand members of a batch)
+    one array parameter — the statement's text the same whatever the list, where an ``IN``
+    list is rendered, sent and parsed again for each value. Measured faster than probing the
+    pairs themselves (unnested arrays). ``sqlite``: ``a IN (…) AND b IN (…)``, which probes
+    every combination (ten accounts and a thousand members: ten thousand probes);
+    ``sqlite-each``: ``a = ? AND b IN (…)`` once per ``a``, a probe a pair but a statement
+    each (a list of row values was slower than both). Both lists read every combination's
+    rows: the caller keeps the pairs it asked for."""
     first, second = columns
-    if dialect == "postgresql":
+    if form == "postgresql":
         return and_(
             first.in_(bindparam("firsts", expanding=True)),
             second == any_(bindparam("seconds", type_=ARRAY(String))),
         )
-    return and_(first == bindparam("first"), second.in_(bindparam("seconds", expanding=True)))
+    if form == "sqlite-each":
+        return and_(first == bindparam("first"), second.in_(bindparam("seconds", expanding=True)))
+    return and_(
+        first.in_(bindparam("firsts", expanding=True)),
+        second.in_(bindparam("seconds", expanding=True)),
+    )
 
 
 def rows_among(
-    connection: Connection, query: Executable, pairs: Collection[tuple[str, str]]
+    connection: Connection,
+    statement: Callable[[str], Executable],
+    pairs: Collection[tuple[str, str]],
 ) -> list[Row[Any]]:
-    """The rows of a statement built with :func:`pairs_among`, for these pairs (on SQLite, in
-    the order of their first values, then the statement's own)."""
+    """The rows of ``statement(form)`` (built with :func:`pairs_among` in that form) for
+    these pairs: on SQLite, one statement for all, or one for each first value when probing
+    every combination would cost more than the statements."""
     if not pairs:
         return []
     seconds_of: dict[str, set[str]] = {}
     for first, second in pairs:
         seconds_of.setdefault(first, set()).add(second)
+    everyone = sorted({second for _, second in pairs})
+    lists = {"firsts": sorted(seconds_of), "seconds": everyone}
     if connection.dialect.name == "postgresql":
-        everyone = sorted({second for _, second in pairs})
-        return list(connection.execute(query, {"firsts": sorted(seconds_of), "seconds": everyone}))
+        return list(connection.execute(statement("postgresql"), lists))
+    combinations = len(seconds_of) * len(everyone)
+    if combinations <= PROBES_A_STATEMENT * len(seconds_of) + len(pairs):
+        return list(connection.execute(statement("sqlite"), lists))
+    each = statement("sqlite-each")
     rows: list[Row[Any]] = []
     for first, seconds in sorted(seconds_of.items()):
-        rows += connection.execute(query, {"first": first, "seconds": sorted(seconds)})
+        rows += connection.execute(each, {"first": first, "seconds": sorted(seconds)})
     return rows
 
 

@@ -83,14 +83,14 @@ _ACCOUNTS = _accounts_query()
 
 
 @functools.cache
-def _members_query(dialect: str) -> Select[Any]:
-    pairs = bulk.pairs_among(dialect, (members.c.account_id, members.c.member_id))
+def _members_query(form: str) -> Select[Any]:
+    pairs = bulk.pairs_among(form, (members.c.account_id, members.c.member_id))
     return select(members.c.account_id, members.c.member_id).where(pairs)
 
 
 @functools.cache
-def _changes_query(dialect: str) -> Select[Any]:
-    pairs = bulk.pairs_among(dialect, (timeline_events.c.account_id, timeline_events.c.member_id))
+def _changes_query(form: str) -> Select[Any]:
+    pairs = bulk.pairs_among(form, (timeline_events.c.account_id, timeline_events.c.member_id))
     return (
         select(
             timeline_events.c.account_id,
@@ -116,15 +116,13 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
     asked = {(account_id, member) for account_id, people in named.items() for member in people}
     known: dict[str, set[str]] = {account_id: set() for account_id in ids}
     histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
-    dialect = connection.dialect.name
     if asked:
         with bulk.planned_for_its_values(connection):
-            for found in bulk.rows_among(connection, _members_query(dialect), asked):
+            for found in bulk.rows_among(connection, _members_query, asked):
                 if (found.account_id, found.member_id) in asked:
                     known[found.account_id].add(found.member_id)
             existing = {(a, member) for a, people in known.items() for member in people}
-            changes = _changes_query(dialect)
-            for change in bulk.rows_among(connection, changes, existing):
+            for change in bulk.rows_among(connection, _changes_query, existing):
                 if (change.account_id, change.member_id) in existing:
                     histories[change.account_id].setdefault(change.member_id, []).append(
                         MemberChange(change.at, change.member_id, change.action)
