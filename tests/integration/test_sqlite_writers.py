@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,29 @@ def test_writers_of_several_processes_take_turns(tmp_path: Path) -> None:
         writers = connection.execute(text("SELECT DISTINCT writer FROM t")).scalars().all()
     assert numbers == list(range(1, 181))
     assert sorted(writers) == [0, 1, 2]
+
+
+def test_a_lock_held_past_the_busy_timeout_leaves_the_decision_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that holds the file's lock for ever (stuck, or not Seatwise) holds a writer
+    only for SQLite's busy timeout; the writer then goes on under SQLite's own lock."""
+    monkeypatch.setenv("SEATWISE_SQLITE_BUSY_SECONDS", "0.3")
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    lock = tmp_path / "store.db-writer.lock"
+    with write_transaction(engine) as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    with open(lock, "a+b") as stuck:
+        fcntl.flock(stuck.fileno(), fcntl.LOCK_EX)
+        with write_transaction(engine) as connection:  # after 0.3 s, without the file's lock
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+        fcntl.flock(stuck.fileno(), fcntl.LOCK_UN)
+    deadline = time.monotonic() + 10  # the abandoned wait takes it, then lets it go
+    while not _can_lock(lock):
+        assert time.monotonic() < deadline, "the abandoned wait kept the lock"
+        time.sleep(0.01)
+    with write_transaction(engine) as connection:
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+        assert not _can_lock(lock)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 2

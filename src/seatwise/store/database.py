@@ -285,11 +285,50 @@ def _file_lock(database: str | None) -> Iterator[None]:
         yield
         return
     with handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # the GIL is released while it waits
+        locked = _take(handle.fileno(), sqlite_busy_seconds())
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _take(descriptor: int, seconds: float) -> bool:
+    """Take the file's lock: at once if it is free, else by waiting in the kernel (woken as
+    soon as it is released) for at most ``seconds``, SQLite's busy timeout. Then the writer
+    goes on without it and SQLite's own lock decides, with its "database is locked" after its
+    timeout, as before this lock existed: a writer stuck for ever holds the others only as
+    long as SQLite would have. (Polling instead, even every millisecond, lost the lock to the
+    process that had just released it: two workers' single events 2,182 → 1,561/s.)"""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    own = os.dup(descriptor)  # the same open file, so the same lock, for the waiting thread
+    taken = threading.Event()
+    guard = threading.Lock()
+    abandoned = False
+
+    def wait() -> None:
+        try:
+            fcntl.flock(own, fcntl.LOCK_EX)
+            with guard:
+                if abandoned:  # too late: the writer went on without it
+                    fcntl.flock(own, fcntl.LOCK_UN)
+                else:
+                    taken.set()
+        finally:
+            os.close(own)
+
+    threading.Thread(target=wait, name="seatwise-sqlite-writer-lock", daemon=True).start()
+    if taken.wait(seconds):
+        return True
+    with guard:
+        if taken.is_set():
+            return True
+        abandoned = True
+    return False
 
 
 @contextmanager
