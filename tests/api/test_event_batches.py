@@ -75,7 +75,9 @@ def test_a_batch_is_answered_item_by_item(v: Vendor) -> None:
         (b'{"events": [', "application/json", "body", "Invalid JSON"),
         (b"", "application/json", "body", "Invalid JSON"),
         (b'{"events": [{"account": "a", "action": "activate", "member": "m"}]}', "text/plain",
-         "body", "Input should be a valid dictionary"),
+         "body", "Input should be a valid dictionary or object to extract fields from"),
+        (b'{"events": []}', "application/x-www-form-urlencoded",  # curl -d without -H
+         "body", "Input should be a valid dictionary or object to extract fields from"),
     ],
 )  # fmt: skip
 def test_a_bad_batch_is_a_422_problem_and_records_nothing(

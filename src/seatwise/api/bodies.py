@@ -17,6 +17,12 @@ from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 
+_NOT_AN_OBJECT = {
+    "type": "model_attributes_type",
+    "loc": ("body",),
+    "msg": "Input should be a valid dictionary or object to extract fields from",
+}
+
 # The models of bodies taken this way: the OpenAPI document lists them with the others.
 DOCUMENTED: dict[str, type[BaseModel]] = {}
 
@@ -26,10 +32,10 @@ async def parsed_body(request: Request, model: type[Model]) -> Model:
     sent as another media type than JSON is not read as JSON, as FastAPI does not."""
     raw = await request.body()
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media != "application/json" and not media.endswith("+json"):  # curl -d's form, text
+        raise RequestValidationError([_NOT_AN_OBJECT])  # FastAPI's words for other routes
     try:
-        if media == "application/json" or media.endswith("+json"):
-            return model.model_validate_json(raw)
-        return model.model_validate(raw)
+        return model.model_validate_json(raw)
     except ValidationError as error:
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
