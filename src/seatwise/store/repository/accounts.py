@@ -463,20 +463,7 @@ def append_events_of_accounts(
     rows = []
     for account_id, seq, event in events:
         row = event_row(event)
-        rows.append(
-            (
-                account_id,
-                seq,
-                now,
-                row["at"],
-                row["action"],
-                row["member_id"],
-                row["content"],
-                row["credits"],
-                row["ref_at"],
-                row["collection"],
-            )
-        )
+        rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
     touched = sorted({account_id for account_id, _, _ in events} - set(noted))
     if touched:  # news: what is due for them is recomputed by the next billing run
@@ -493,7 +480,7 @@ def add_members_of_accounts(connection: Connection, people: Sequence[tuple[str, 
     )
 
 
-def _utc(value: datetime | str | None) -> datetime | None:
+def read_instant(value: datetime | str | None) -> datetime | None:
     """An instant read through an expression without a column type: aware, in UTC."""
     if isinstance(value, str):  # SQLite gives the stored text
         value = datetime.fromisoformat(value)
@@ -770,7 +757,7 @@ def _stored_account(
         address,
         row.plan_id,
         row.billing_error,
-        _utc(row.billed_until),
+        read_instant(row.billed_until),
     )
 
 

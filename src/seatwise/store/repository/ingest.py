@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
 from seatwise.store import bulk
-from seatwise.store.repository.accounts import UnknownAccount, _utc, check_in_scope
+from seatwise.store.repository.accounts import UnknownAccount, check_in_scope, read_instant
 from seatwise.store.tables import (
     accounts,
     credit_entries,
@@ -137,7 +137,7 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
             _plan_has_credits(row.definition) or bool(row.ledger),
             known[row.id],
             histories[row.id],
-            _utc(row.last_issue),
+            read_instant(row.last_issue),
             int(row.last_seq or 0) + 1,
             row.next_due_at is None,
         )
