@@ -1,5 +1,6 @@
-"""``POST /v1/events`` reads its body in one pass (``api/bodies.py``): what it accepts and
-answers, and what it refuses, are those of a route FastAPI validates itself."""
+"""``POST /v1/events`` and ``POST /v1/accounts/{id}/events`` read their bodies in one pass
+(``api/bodies.py``): what they accept and answer, and what they refuse, are those of a route
+FastAPI validates itself, and who calls is checked before what is sent."""
 
 from __future__ import annotations
 
@@ -91,6 +92,50 @@ def test_a_bad_batch_is_a_422_problem_and_records_nothing(
     assert problem["errors"][0]["field"] == field
     assert reason in problem["errors"][0]["reason"]
     assert v.call("GET", "/v1/accounts/a/timeline")["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "media", "field", "reason"),
+    [
+        (b'{"action": "fly", "member": "m"}', "application/json",
+         "action", "Input should be 'invite', 'activate'"),
+        (b'{"action": "activate", "member": "m", "at": "2025-01-02T10:00:00"}',
+         "application/json", "at", "Input should have timezone info"),
+        (b'{"action": "activate", "member": "m", "credits": 0}', "application/json",
+         "credits", "greater than or equal to 1"),
+        (b'{"action": "activate", "member": "m", "manage_billing": "yes"}', "application/json",
+         "manage_billing", "Input should be a valid boolean"),
+        (b'["activate"]', "application/json",
+         "body", "Input should be an object"),
+        (b'{"action": ', "application/json", "body", "Invalid JSON"),
+        (b'{"action": "activate", "member": "m"}', "application/x-www-form-urlencoded",
+         "body", "Input should be a valid dictionary or object to extract fields from"),
+    ],
+)  # fmt: skip
+def test_a_bad_single_event_is_a_422_problem_and_records_nothing(
+    v: Vendor, content: bytes, media: str, field: str, reason: str
+) -> None:
+    answer = v.client.post(
+        "/v1/accounts/a/events", content=content, headers={**v.auth, "Content-Type": media}
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["errors"][0]["field"] == field
+    assert reason in problem["errors"][0]["reason"]
+    assert v.call("GET", "/v1/accounts/a/timeline")["data"] == []
+
+
+@pytest.mark.parametrize("path", ["/v1/accounts/a/events", "/v1/events"])
+def test_who_calls_is_checked_before_what_is_sent(v: Vendor, path: str) -> None:
+    """No key: 401; a read key: 403 — whatever the body, even one that is not JSON."""
+    garbage = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    assert v.client.post(path, **garbage).status_code == 401  # type: ignore[arg-type]
+    reader = vendor(v.engine, v.clock.instant, "read")
+    headers = {**reader.auth, "Content-Type": "application/json"}
+    answer = v.client.post(path, content=b"{not json", headers=headers)
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "this key's scope is read; this needs write"
 
 
 def test_a_batch_of_more_than_1000_is_refused(v: Vendor) -> None:

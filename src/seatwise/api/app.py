@@ -49,6 +49,20 @@ MAX_BODY = 2 * 1024 * 1024  # a batch of 1,000 events fits with room to spare
 BODY_SECONDS = 30  # the longest a request body may take to arrive
 LOG = logging.getLogger("seatwise.api")
 
+# The resources in the order the documentation reads them (the order their routes are tried
+# in is another: see create_app).
+TAGS = [
+    {"name": "health", "description": "Whether the server and its database answer"},
+    {"name": "plans", "description": "Prices and rules; a plan in use is immutable"},
+    {"name": "accounts", "description": "Your customers' subscriptions, and their sessions"},
+    {"name": "events", "description": "What your product reports: members and credits"},
+    {"name": "invoices", "description": "Issued, projected, paid, voided, credited"},
+    {"name": "credits", "description": "Prepaid credits: quotes, purchases, wallet, ledger"},
+    {"name": "payments", "description": "Payments and receipts"},
+    {"name": "webhooks", "description": "Endpoints notified of what happens, and deliveries"},
+    {"name": "billing runs", "description": "Billing up to now, for one account or all"},
+]
+
 
 class BodyLimit:
     """Refuses a request body larger than ``limit`` bytes (413), by its Content-Length or as
@@ -173,6 +187,7 @@ def create_app(
             "are ISO 8601 with a zone."
         ),
         openapi_url="/v1/openapi.json",
+        openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
@@ -182,7 +197,7 @@ def create_app(
     app.state.event_groups = EventGroups(engine, app.state.services.clock)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
-    routers = (health, plans, accounts, events, invoices, credits, payments, webhooks)
+    routers = (health, events, plans, accounts, invoices, credits, payments, webhooks)
     for module in (*routers, billing_runs):
         app.include_router(module.router)
     static = resources.files("seatwise.api") / "static"
@@ -193,7 +208,7 @@ def create_app(
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/v1/openapi.json",
-            title="Seatwise API",
+                title="Seatwise API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -59,7 +58,7 @@ async def services(request: Request) -> Services:
     return found
 
 
-async def caller(request: Request, found: Annotated[Services, Depends(services)]) -> Caller:
+async def _caller(request: Request, found: Services) -> Caller:
     """Who calls: ``Authorization: Bearer sw_live_…`` (a key) or ``sw_sess_…`` (a session).
     A session's requests run in its account's scope."""
     header = request.headers.get("authorization", "")
@@ -91,12 +90,9 @@ def _guard(sessions: bool, scope: str) -> Callable[[Caller], Caller]:
 def _context(sessions: bool, scope: str) -> Callable[..., Awaitable[Ctx]]:
     check = _guard(sessions, scope)
 
-    async def context(
-        request: Request,
-        who: Annotated[Caller, Depends(caller)],
-        found: Annotated[Services, Depends(services)],
-    ) -> Ctx:
-        check(who)
+    async def context(request: Request) -> Ctx:
+        found: Services = request.app.state.services
+        who = check(await _caller(request, found))
         key = request.headers.get("idempotency-key")
         digest = ""
         if key is not None and request.method in ("POST", "PATCH", "DELETE"):

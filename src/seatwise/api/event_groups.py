@@ -100,18 +100,30 @@ class EventGroups:
                 results = self._record(
                     self._engine, [waiting.request for waiting in group], self._clock
                 )
-                answered = list(zip(group, results, strict=True))
+                answers: list[tuple[_Waiting, object]] = list(zip(group, results, strict=True))
+                how: Callable[[Any, Any], None] = _settle
             except Exception as error:  # the group's failure is each request's; the writer
-                for waiting in group:  # lives on, or every later request would wait forever
-                    _answer(waiting, _fail, error)
-                continue
-            for waiting, result in answered:
-                _answer(waiting, _settle, result)
+                # lives on, or every later request would wait forever
+                answers = [(waiting, error) for waiting in group]
+                how = _fail
+            _answer(answers, how)
 
 
-def _answer(waiting: _Waiting, how: Callable[[Any, Any], None], answer: object) -> None:
-    with suppress(RuntimeError):  # its event loop is closed: nobody waits for the answer
-        waiting.loop.call_soon_threadsafe(how, waiting.future, answer)
+def _answer(answers: list[tuple[_Waiting, object]], how: Callable[[Any, Any], None]) -> None:
+    """Hand each waiting request its answer, in one call per event loop (one wake-up of it
+    for the whole group, not one per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[EventResult], object]]]
+    by_loop = {}
+    for waiting, answer in answers:
+        by_loop.setdefault(waiting.loop, []).append((waiting.future, answer))
+    for loop, settled in by_loop.items():
+        with suppress(RuntimeError):  # its event loop is closed: nobody waits for the answers
+            loop.call_soon_threadsafe(_each, how, settled)
+
+
+def _each(how: Callable[[Any, Any], None], settled: list[tuple[Any, object]]) -> None:
+    for future, answer in settled:
+        how(future, answer)
 
 
 def _settle(future: asyncio.Future[EventResult], result: EventResult) -> None:

@@ -113,13 +113,12 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> di
     status_code=201,
     response_model=EventResultOut,
     summary="Record one event of an account",
+    openapi_extra=documented_body(EventIn),
 )
 async def record_one(
-    account_id: str,
-    body: EventIn,
-    ctx: Annotated[Ctx, Depends(vendor("write"))],
-    request: Request,
+    account_id: str, request: Request, ctx: Annotated[Ctx, Depends(vendor("write"))]
 ) -> Response:
+    body = await parsed_body(request, EventIn)
     event = request_of(account_id, body)
 
     def answer(result: EventResult) -> dict[str, Any]:
