@@ -1,7 +1,8 @@
 """Every query of the store's billing data, over a connection the caller's use case owns;
-nothing here commits. One module per kind of record — :mod:`.accounts` (plans, accounts,
-members, timelines), :mod:`.invoices` (invoices, lines, statuses, credit notes, numbers),
-:mod:`.ledger` (credits) — gathered here, so callers write ``repository.load_account``.
+nothing here commits. One module per kind of record — :mod:`.plans`, :mod:`.accounts` (accounts
+and members), :mod:`.timelines` (events), :mod:`.billing` (what billing runs read and write of
+accounts), :mod:`.invoices` (invoices, lines, statuses, credit notes, numbers), :mod:`.ledger`
+(credits) — gathered here, so callers write ``repository.load_account``.
 
 Queries of accounts and invoices respect the **account scope** of the caller
 (:mod:`.scope`): inside an account session's scope, another account is unknown (its id and its
@@ -9,44 +10,32 @@ invoice numbers answer as if they did not exist), whatever the handler asked for
 """
 
 from seatwise.store.repository.accounts import (
-    AccountAfterBilling,
     AccountBasics,
     AccountRow,
     BillingAddress,
-    Claimed,
-    PlanRow,
-    RecordedEvent,
-    StoredAccount,
-    UnknownAccount,
     account_basics,
     account_ids,
     account_rows,
-    add_member,
-    add_members_of_accounts,
     add_to_credit_balance,
-    append_events,
-    append_events_of_accounts,
     check_account,
+    lock_account,
+    lock_accounts,
+    member_history,
+    replace_contacts,
+    save_account,
+    update_billing_address,
+)
+from seatwise.store.repository.billing import (
+    AccountAfterBilling,
+    Claimed,
+    StoredAccount,
     claim_accounts,
     clear_billing_error,
     count_accounts,
-    event_row,
-    find_plan,
     load_account,
     load_accounts,
-    lock_account,
-    lock_accounts,
     mark_billing_error,
-    member_history,
-    next_event_seq,
-    plan_rows,
-    plan_users,
-    replace_contacts,
-    save_account,
-    save_plan,
-    timeline_page,
     update_accounts_after_billing,
-    update_billing_address,
 )
 from seatwise.store.repository.checkpoints import checkpoints_of, save_checkpoints
 from seatwise.store.repository.ingest import IngestView, ingest_views
@@ -85,6 +74,26 @@ from seatwise.store.repository.invoices import (
     status_history,
 )
 from seatwise.store.repository.ledger import append_ledger, ledger
+from seatwise.store.repository.plans import (
+    PlanRow,
+    find_plan,
+    plan_rows,
+    plan_users,
+    save_plan,
+)
+from seatwise.store.repository.scope import (
+    UnknownAccount,
+)
+from seatwise.store.repository.timelines import (
+    RecordedEvent,
+    add_member,
+    add_members_of_accounts,
+    append_events,
+    append_events_of_accounts,
+    event_row,
+    next_event_seq,
+    timeline_page,
+)
 
 __all__ = [
     "CREDIT_NOTE_PREFIX",

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
 from seatwise.store import bulk
-from seatwise.store.repository.accounts import UnknownAccount, check_in_scope, read_instant
+from seatwise.store.repository.accounts import read_instant
+from seatwise.store.repository.scope import UnknownAccount, check_in_scope
 from seatwise.store.tables import (
     accounts,
     credit_entries,

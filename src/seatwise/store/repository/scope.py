@@ -4,7 +4,8 @@ An account session (a customer's billing admin, through the API or the billing p
 requests inside :func:`account_scope`; the repository's queries of accounts and invoices then
 treat every other account as unknown — its id, its invoices' numbers — so no handler can leak
 another account by forgetting a check. Outside a scope (the vendor, the CLI, billing runs)
-every account is known.
+every account is known. An account the scope does not know is an :class:`UnknownAccount`,
+as one that does not exist is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from seatwise.core.errors import SeatwiseError
 
 _ACCOUNT: ContextVar[str | None] = ContextVar("seatwise_account_scope", default=None)
 
@@ -40,3 +43,13 @@ def enter_account_scope(account_id: str | None) -> None:
     """Enter the scope for the rest of the current context (an API request's task: its
     handler and what it calls run in copies of that context)."""
     _ACCOUNT.set(account_id)
+
+
+class UnknownAccount(SeatwiseError):
+    """No account has this id."""
+
+
+def check_in_scope(account_id: str) -> None:
+    """:class:`UnknownAccount` for an account the current scope does not know."""
+    if not in_scope(account_id):
+        raise UnknownAccount(f"no account {account_id!r}")
