@@ -208,7 +208,7 @@ def create_app(
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/v1/openapi.json",
-                title="Seatwise API",
+            title="Seatwise API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
