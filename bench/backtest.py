@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from arguments import databases, positive
 from billing_run import PLANS, YEAR_END, account_year, fresh_postgresql
 
 from seatwise.analysis.backtest_tables import backtest_json
@@ -101,8 +102,8 @@ def run(url: str, count: int, seed: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--databases", default="sqlite")
+    parser.add_argument("--accounts", type=positive, default=10_000)
+    parser.add_argument("--databases", type=databases, default="sqlite")
     parser.add_argument(
         "--postgresql-url",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/seatwise_bench",
@@ -112,7 +113,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     results = []
-    for name in args.databases.split(","):
+    for name in args.databases:
         if name == "sqlite":
             url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-bench-')}/bench.db"
         else:

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from arguments import counts_or_none, databases, positive
 from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, text
 
 from seatwise.core.account import Account
@@ -259,8 +260,8 @@ def run_workers(url: str, count: int, seed: int, workers: list[int]) -> list[dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--accounts", type=positive, default=10_000)
+    parser.add_argument("--databases", type=databases, default="sqlite,postgresql")
     parser.add_argument(
         "--postgresql-url",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/seatwise_bench",
@@ -268,13 +269,16 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument(
-        "--workers", default="1,2,4", help="worker counts to measure on PostgreSQL ('' for none)"
+        "--workers",
+        type=counts_or_none,
+        default="1,2,4",
+        help="worker counts to measure on PostgreSQL ('' for none)",
     )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
 
     results = []
-    for name in args.databases.split(","):
+    for name in args.databases:
         if name == "sqlite":
             folder = tempfile.mkdtemp(prefix="seatwise-bench-")
             url = f"sqlite:///{folder}/bench.db"
@@ -282,9 +286,9 @@ def main() -> None:
             url = fresh_postgresql(args.postgresql_url)
         print(f"billing {args.accounts} accounts on {name} …", file=sys.stderr)
         results.append(run(url, args.accounts, args.seed))
-    workers = [int(number) for number in args.workers.split(",") if number.strip()]
+    workers: list[int] = args.workers
     measured_workers: list[dict[str, Any]] = []
-    if workers and "postgresql" in args.databases.split(","):
+    if workers and "postgresql" in args.databases:
         print(f"billing {args.accounts} accounts by workers on postgresql …", file=sys.stderr)
         measured_workers = run_workers(args.postgresql_url, args.accounts, args.seed, workers)
     output = {

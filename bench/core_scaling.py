@@ -26,6 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from arguments import counts, positive
+
 from seatwise.core.account import Account
 from seatwise.core.billing import generate_invoices
 from seatwise.core.plans import parse_plan
@@ -99,11 +101,11 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,50000")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", type=counts, default="1000,10000,50000")
+    parser.add_argument("--runs", type=positive, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
+    sizes: list[int] = args.sizes
     account = Account(subscribed_at=START)
     results: list[dict[str, Any]] = []
     for size in sizes:

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from arguments import databases, positive
 from billing_run import START, YEAR_END, fresh_postgresql, load_accounts
 
 from seatwise.engine import billing_run
@@ -112,8 +113,8 @@ def run(urls: tuple[str, str, str], count: int, seed: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--accounts", type=positive, default=1000)
+    parser.add_argument("--databases", type=databases, default="sqlite,postgresql")
     parser.add_argument(
         "--postgresql-url",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/seatwise_bench",
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     results = []
-    for name in args.databases.split(","):
+    for name in args.databases:
         if name == "sqlite":
             folder = tempfile.mkdtemp(prefix="seatwise-bench-")
             urls = tuple(f"sqlite:///{folder}/{name}.db" for name in ("daily", "once", "plain"))

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from arguments import counts, databases, positive
 from sqlalchemy import text
 
 from seatwise.engine.access import create_key
@@ -232,23 +233,26 @@ def fresh_postgresql(url: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--databases", type=databases, default="sqlite,postgresql")
     parser.add_argument(
         "--postgresql-url", default="postgresql://postgres@127.0.0.1:5432/seatwise_ingest"
     )
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=positive, default=10)
     parser.add_argument(
-        "--clients", default="8,32", help="counts of concurrent clients to measure, e.g. 8,32"
+        "--clients",
+        type=counts,
+        default="8,32",
+        help="counts of concurrent clients to measure, e.g. 8,32",
     )
     parser.add_argument(
-        "--workers", default="1,2", help="server worker counts to measure, e.g. 1,2"
+        "--workers", type=counts, default="1,2", help="server worker counts to measure, e.g. 1,2"
     )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
     results = []
-    for name in args.databases.split(","):
-        for workers in [int(n) for n in args.workers.split(",")]:
-            for clients in [int(n) for n in args.clients.split(",")]:
+    for name in args.databases:
+        for workers in args.workers:
+            for clients in args.clients:
                 if name == "sqlite":
                     url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
                 else:
