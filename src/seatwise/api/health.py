@@ -36,5 +36,7 @@ def health(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     summary="Whether the server answers (nothing else is asked)",
     openapi_extra={"security": []},
 )
-def alive() -> JSONResponse:
+async def alive() -> JSONResponse:
+    """Answered by the event loop itself, not in a worker thread: a liveness probe gets its
+    answer even while slow requests hold every thread of the pool."""
     return JSONResponse({"status": "ok"})
