@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seatwise.core.dunning import (
     Attempt,
@@ -149,3 +153,56 @@ def test_next_action_orders_a_charge_before_the_final_action_and_reminders() -> 
         at(2024, 3, 1),
     )
     assert remind == Remind(at(2024, 2, 16), "INV-000002", 15)
+
+
+# The invoices about to be issued (``upcoming``) are read only as far as one of them could
+# still come first: the answer is the one every receivable, read whole, gives.
+_PLANS = [
+    ACTIVE_USERS,
+    LICENCES,  # sends its invoices: reminders 15, 7, 3 and 1 days before they are due
+    parse_plan({"preset": "seats-monthly", "currency": "USD", "price": "10.00",
+                "reminders": [5, 1], "net_days": 14}),
+]  # fmt: skip
+_INSTANTS = st.integers(0, 60).map(lambda days: at(2024, 1, 1) + timedelta(days=days))  # ties
+
+
+@st.composite
+def _receivable(draw: st.DrawFn, number: str, issued: datetime | None = None) -> Receivable:
+    issued_at = draw(_INSTANTS) if issued is None else issued
+    due_at = issued_at + timedelta(days=draw(st.sampled_from([0, 7, 14, 30])))
+    amount = draw(st.sampled_from([0, 100, 2400]))
+    collection = draw(st.sampled_from([None, "charge_automatically", "send_invoice"]))
+    return Receivable(number, issued_at, due_at, amount, collection=collection)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_upcoming_invoices_give_the_action_all_invoices_read_whole_give(
+    data: st.DataObject,
+) -> None:
+    plan = data.draw(st.sampled_from(_PLANS))
+    unpaid = [data.draw(_receivable(f"INV-{n}")) for n in range(data.draw(st.integers(0, 3)))]
+    starts = sorted(data.draw(st.lists(_INSTANTS, max_size=6)))  # in the order of their issue
+    upcoming = [data.draw(_receivable(f"~{n}", start)) for n, start in enumerate(starts)]
+    attempts = [
+        Attempt(r.number, r.issued_at + timedelta(days=data.draw(st.integers(0, 9))),
+                data.draw(st.sampled_from(["succeeds", "declines"])), data.draw(st.booleans()))
+        for r in unpaid if data.draw(st.booleans())
+    ]  # fmt: skip
+    methods = [MethodChange(at(2024, 1, 1), "succeeds")]
+    if data.draw(st.booleans()):
+        methods.append(MethodChange(data.draw(_INSTANTS), "declines"))
+    reminded = {(r.number, 7) for r in unpaid if data.draw(st.booleans())}
+    now = data.draw(_INSTANTS)
+    read = []
+
+    def lazily() -> Iterator[Receivable]:
+        for receivable in upcoming:
+            read.append(receivable)
+            yield receivable
+
+    whole = next_action(plan, UTC_ZONE, [*unpaid, *upcoming], attempts, methods, reminded, now)
+    lazy = next_action(plan, UTC_ZONE, unpaid, attempts, methods, reminded, now, lazily())
+    assert lazy == whole
+    if whole is not None and upcoming and whole.at < upcoming[0].issued_at:
+        assert read == [upcoming[0]]  # none after the first was worked out

@@ -29,7 +29,7 @@ The rules, per unpaid invoice with something to pay:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -166,12 +166,20 @@ def next_action(
     methods: Sequence[MethodChange],
     reminded: set[tuple[str, int]],
     now: datetime,
+    upcoming: Iterable[Receivable] = (),
 ) -> Action | None:
-    """The first collection action due at or before ``now``, or None."""
-    candidates: list[Action] = []
-    for receivable in receivables:
+    """The first collection action due at or before ``now``, or None. ``upcoming``: invoices
+    about to be issued, in the order they will be (none charged or reminded yet); since each
+    one's actions come at or after its issue, they are read only as far as one of them could
+    still come first (the rest may be computed lazily, and are not)."""
+    first: Action | None = None
+    first_key = (now, 4)
+
+    def consider(receivable: Receivable) -> None:
+        nonlocal first, first_key
         if paid_at(receivable, attempts) is not None:
-            continue
+            return
+        candidates: list[Action] = []
         mine = [a for a in attempts if a.invoice == receivable.number]
         if (receivable.collection or plan.collection) == "charge_automatically":
             candidates.extend(_charging(plan, tz, receivable, mine, methods))
@@ -179,10 +187,18 @@ def next_action(
             at = add_days(receivable.due_at, -days, tz)
             if at > receivable.issued_at and (receivable.number, days) not in reminded:
                 candidates.append(Remind(at, receivable.number, days))
-    due = [action for action in candidates if action.at <= now]
-    if not due:
-        return None
-    return min(due, key=lambda action: (action.at, rank(action)))
+        for action in candidates:  # the earliest, the first of equals (rank breaks ties)
+            key = (action.at, rank(action))
+            if action.at <= now and (first is None or key < first_key):
+                first, first_key = action, key
+
+    for receivable in receivables:
+        consider(receivable)
+    for receivable in upcoming:
+        if receivable.issued_at > (now if first is None else first_key[0]):
+            break  # it and every later one act after what is found (or after ``now``)
+        consider(receivable)
+    return first
 
 
 def _charging(

@@ -105,9 +105,17 @@ def settle(
     balance = opening_balance
     settled = []
     for invoice in invoices:
-        lines, balance = apply_credit_balance(invoice.lines, balance, invoice.period, cur)
-        settled.append(replace(invoice, lines=lines))
+        done, balance = settle_one(invoice, balance, cur)
+        settled.append(done)
     return tuple(settled), balance
+
+
+def settle_one(invoice: Invoice, balance: int, cur: Currency) -> tuple[Invoice, int]:
+    """One invoice of :func:`settle`, from the balance before it; the balance after it."""
+    lines, balance = apply_credit_balance(invoice.lines, balance, invoice.period, cur)
+    if lines == invoice.lines:  # nothing applied, nothing added: the invoice as it was
+        return invoice, balance
+    return replace(invoice, lines=lines), balance
 
 
 def apply_credit_balance(

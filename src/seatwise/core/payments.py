@@ -61,11 +61,17 @@ def purchases_collection(events: Iterable[TimelineEvent]) -> dict[datetime, str]
 
 
 def receivable(
-    plan: Plan, number: str, invoice: Invoice, purchases: Mapping[datetime, str]
+    plan: Plan,
+    number: str,
+    invoice: Invoice,
+    purchases: Mapping[datetime, str],
+    amount: int | None = None,
 ) -> Receivable:
-    """An issued invoice as collection sees it, with how it is collected."""
+    """An issued invoice as collection sees it, with how it is collected; ``amount``: what is
+    still owed, when not its total."""
     how = invoice_collection(plan, invoice.kind, invoice.period.start, purchases)
-    return Receivable(number, invoice.issued_at, invoice.due_at, invoice.total, collection=how)
+    owed = invoice.total if amount is None else amount
+    return Receivable(number, invoice.issued_at, invoice.due_at, owed, collection=how)
 
 
 def events_from_collection(

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,15 +49,17 @@ from seatwise.core.dunning import (
     Charge,
     FinalAction,
     MethodChange,
+    Receivable,
     Remind,
     charges_since_set,
+    invoice_collection,
     next_action,
     rank,
 )
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoice_states import OPEN, PAID
-from seatwise.core.invoicing import Invoice, settle
+from seatwise.core.invoicing import Invoice, settle, settle_one
 from seatwise.core.payments import purchases_collection, receivable
 from seatwise.core.periods import iso, make_schedule
 from seatwise.core.seat_timeline import MemberChange
@@ -169,7 +171,6 @@ class AccountRun:
             self.walk, history = AccountWalk.read(connection, account_id, self.until)
             open_ids = [entry.id for entry in history if entry.status == OPEN]
             credited = payments.credited(connection, open_ids) if open_ids else {}
-        plan = self.stored.plan
         self.balance = self.stored.credit_balance
         self.unpaid: dict[str, _Unpaid] = {}
         for entry in history:
@@ -188,8 +189,7 @@ class AccountRun:
 
         result, to_issue = self.walk.recompute()
         while True:
-            provisional = settle(to_issue, self.balance, plan.currency)[0]
-            action = self.next_action(provisional)
+            action = self.next_action(to_issue)
             due = len(to_issue)  # the invoices (in issue order) that come before the action
             if action is not None:
                 due = next(
@@ -235,23 +235,26 @@ class AccountRun:
         return self._reminded
 
     def next_action(
-        self, provisional: tuple[Invoice, ...], now: datetime | None = None
+        self, to_issue: Sequence[Invoice], now: datetime | None = None
     ) -> Charge | FinalAction | Remind | None:
-        """The first collection action due by ``now`` (default: the run's ``until``)."""
+        """The first collection action due by ``now`` (default: the run's ``until``), among
+        the unpaid invoices and those ``to_issue`` next (in issue order, settled against the
+        balance as they would be: only as many as could come first)."""
         plan = self.stored.plan
         terminated, purchases = self._collection_view()
         if terminated:
             return None  # after dunning's final action nothing more is collected or reminded
         receivables = [
-            replace(receivable(plan, u.number, u.invoice, purchases), amount=u.amount)
+            receivable(plan, u.number, u.invoice, purchases, amount=u.amount)
             for u in self.unpaid.values()
         ]
-        receivables += [
-            receivable(plan, f"~{index}", inv, purchases) for index, inv in enumerate(provisional)
-        ]
-        if not any(r.amount > 0 for r in receivables):
+        if not to_issue and not any(r.amount > 0 for r in receivables):
             return None
-        charged = any(r.collection == "charge_automatically" for r in receivables)
+        charged = any(r.collection == "charge_automatically" for r in receivables) or any(
+            invoice_collection(plan, invoice.kind, invoice.period.start, purchases)
+            == "charge_automatically"
+            for invoice in to_issue
+        )
         return next_action(
             plan,
             self.stored.account.timezone,
@@ -260,7 +263,17 @@ class AccountRun:
             self.methods if charged else [],
             self.reminded if plan.reminders else set(),
             self.until if now is None else now,
+            upcoming=self._upcoming(to_issue, purchases),
         )
+
+    def _upcoming(
+        self, to_issue: Sequence[Invoice], purchases: Mapping[datetime, str]
+    ) -> Iterator[Receivable]:
+        """The invoices to issue as collection will see them, settled one by one as asked."""
+        balance, plan = self.balance, self.stored.plan
+        for index, invoice in enumerate(to_issue):
+            settled, balance = settle_one(invoice, balance, plan.currency)
+            yield receivable(plan, f"~{index}", settled, purchases)
 
     # -- issuing ----------------------------------------------------------------------------
 
