@@ -9,6 +9,7 @@ computed from the anchor, never from the previous anniversary, so a 31st stays a
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,6 +33,10 @@ def local_date(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
 
+# Calendar arithmetic is a pure function of its arguments, asked again and again for the same
+# ones (each account's anniversaries, each unpaid invoice's reminder dates at each step of
+# collecting): remembered, a few thousand answers at most.
+@functools.lru_cache(maxsize=8192)
 def add_months(start: datetime, months: int, tz: ZoneInfo) -> datetime:
     """``start`` plus a number of calendar months in ``tz``, the day clamped to the month's end."""
     local = start.astimezone(tz)
@@ -45,6 +50,7 @@ def add_months(start: datetime, months: int, tz: ZoneInfo) -> datetime:
     return shifted.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=8192)
 def add_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
     """``start`` plus calendar days in ``tz`` (the same wall-clock time ``days`` later)."""
     local = start.astimezone(tz)
