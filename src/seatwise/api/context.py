@@ -91,7 +91,7 @@ def _context(sessions: bool, scope: str) -> Callable[..., Awaitable[Ctx]]:
     check = _guard(sessions, scope)
 
     async def context(request: Request) -> Ctx:
-        found: Services = request.app.state.services
+        found = await services(request)
         who = check(await _caller(request, found))
         key = request.headers.get("idempotency-key")
         digest = ""
