@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from seatwise.core.notifications import order_key
 from seatwise.engine.simulation import notification, simulate
 from seatwise.scenario import document, load_scenario
-from seatwise.store import payments_repository as payments
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import make_engine, migrate
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
@@ -75,6 +75,6 @@ def test_a_story_through_http_ends_as_the_simulation_does(engine: Engine, name: 
     assert account["status"] == expected["account"]["status"]
     with engine.connect() as connection:
         told = sorted(
-            (notification(row.message) for row in payments.outbox_of(connection)), key=order_key
+            (notification(row.message) for row in outbox_store.outbox_of(connection)), key=order_key
         )
     assert told == list(simulated.notifications)

@@ -21,7 +21,7 @@ from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
-from seatwise.store.payments_repository import outbox_of
+from seatwise.store.outbox_repository import outbox_of
 
 PLAN = """
 plan:

@@ -39,6 +39,7 @@ from seatwise.engine.payments import (
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.engine.simulation import notification
 from seatwise.scenario import Scenario, document, invoice_json, parse_scenario, run_scenario
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
@@ -96,7 +97,7 @@ def compare_with_the_core(
     their recipients)."""
     with engine.connect() as connection:
         issued = repository.issued_invoices(connection, "acme")
-        messages = payments.outbox_of(connection, "acme")
+        messages = outbox_store.outbox_of(connection, "acme")
         status = repository.load_account(connection, "acme").status
     cur = scenario.plan.currency
     pure = run_scenario(replace(scenario, until=until))
@@ -149,7 +150,7 @@ def test_billing_runs_on_several_days_collect_in_time_order_and_purge(engine: En
         ]  # kept, as the law requires
     compare_with_the_core(engine, scenario, at(2024, 6, 15), purged=True)
     with engine.connect() as connection:
-        assert payments.outbox_of(connection, "acme")[-1].message.kind == "account_purged"
+        assert outbox_store.outbox_of(connection, "acme")[-1].message.kind == "account_purged"
     assert bill(engine, at(2024, 7, 1)).invoices == 0
 
 
@@ -184,13 +185,15 @@ def test_reminders_stop_once_an_invoice_is_paid_by_hand(engine: Engine) -> None:
     load(engine, REMINDED)
     bill(engine, at(2024, 1, 20))  # the 15-day reminder (16 Jan) only
     with engine.connect() as connection:
-        kinds = [(r.message.kind, r.message.at) for r in payments.outbox_of(connection, "acme")]
+        kinds = [(r.message.kind, r.message.at) for r in outbox_store.outbox_of(connection, "acme")]
     assert kinds == [
         ("invoice_issued", at(2024, 1, 1)),
         ("reminder", at(2024, 1, 16)),
     ]
     with engine.begin() as connection:
-        payments.add_endpoint(connection, "http://127.0.0.1:9/hooks", "whsec_x", at(2024, 1, 20))
+        outbox_store.add_endpoint(
+            connection, "http://127.0.0.1:9/hooks", "whsec_x", at(2024, 1, 20)
+        )
     lifecycle.mark_paid(engine, "INV-000001", at(2024, 1, 21), "bank transfer 2024-0042")
     (proof,) = receipts(engine, "INV-000001")
     assert (proof.receipt, proof.amount, proof.method) == (
@@ -201,7 +204,7 @@ def test_reminders_stop_once_an_invoice_is_paid_by_hand(engine: Engine) -> None:
     bill(engine, at(2024, 1, 31, 12))  # 24, 28 and 30 Jan would have reminded an unpaid one
     with engine.connect() as connection:
         kinds = [
-            (r.message.kind, r.message.channel) for r in payments.outbox_of(connection, "acme")
+            (r.message.kind, r.message.channel) for r in outbox_store.outbox_of(connection, "acme")
         ]
     assert kinds == [
         ("invoice_issued", "email"),
@@ -273,9 +276,9 @@ def test_the_worker_delivers_email_and_signed_webhooks_and_logs_retries(
         "Invoice INV-000001 (initial, $1,200.00) issued, due 2024-01-31T00:00:00Z."
     )
     with engine.connect() as connection:
-        rows = payments.outbox_of(connection)
+        rows = outbox_store.outbox_of(connection)
         assert {row.status for row in rows} == {"delivered"}
-        log = payments.delivery_log(connection)
+        log = outbox_store.delivery_log(connection)
     assert [(d.attempt, d.succeeded) for d in log if not d.succeeded] == [(1, False)]
     assert "HTTP 503" in next(d.detail for d in log if not d.succeeded)
 
@@ -317,9 +320,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing(engine: Engine, database_url
         worker.wait()
         release.set()
         with engine.connect() as connection:
-            (row,) = [r for r in payments.outbox_of(connection) if r.message.channel == "webhook"]
+            (row,) = [
+                r for r in outbox_store.outbox_of(connection) if r.message.channel == "webhook"
+            ]
             assert (row.status, row.attempts) == ("pending", 0)  # leased, not lost
-            assert payments.delivery_log(connection) == []
+            assert outbox_store.delivery_log(connection) == []
         soon = FixedClock(datetime.now(UTC) + timedelta(minutes=1))
         assert deliver_due(engine, soon, None).delivered == 0  # the dead worker's lease holds
         later = FixedClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
@@ -329,7 +334,9 @@ def test_a_worker_killed_mid_delivery_loses_nothing(engine: Engine, database_url
         )
         assert first == second  # the same event: the receiver can drop the repeat
         with engine.connect() as connection:
-            (row,) = [r for r in payments.outbox_of(connection) if r.message.channel == "webhook"]
+            (row,) = [
+                r for r in outbox_store.outbox_of(connection) if r.message.channel == "webhook"
+            ]
             assert (row.status, row.attempts) == ("delivered", 1)
     finally:
         release.set()

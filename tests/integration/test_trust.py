@@ -40,7 +40,7 @@ from seatwise.engine.payments import (
 )
 from seatwise.engine.recording import record_event
 from seatwise.scenario import parse_scenario
-from seatwise.store import payments_repository as payments
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import invoices, outbox, payment_attempts, reminders, timeline_events
 
@@ -83,7 +83,7 @@ def kinds(engine: Engine) -> list[tuple[str, str, datetime]]:
     with engine.connect() as connection:
         return [
             (row.message.kind, row.message.channel, row.message.at)
-            for row in payments.outbox_of(connection)
+            for row in outbox_store.outbox_of(connection)
         ]
 
 
@@ -171,7 +171,7 @@ def test_a_reminder_of_an_invoice_paid_since_is_not_sent(
     assert (report.delivered, report.skipped) == (1, 1)
     assert [message["Subject"][:7] for _, message in inbox.received] == ["Invoice"]
     with engine.connect() as connection:
-        rows = payments.outbox_of(connection)
+        rows = outbox_store.outbox_of(connection)
     assert [(r.message.kind, r.status, r.last_error) for r in rows] == [
         ("invoice_issued", "delivered", None),
         ("reminder", "skipped", "INV-000001 is paid: the reminder is not sent"),
@@ -269,7 +269,7 @@ def test_a_receiver_answering_garbage_is_a_failed_attempt_and_stops_nothing(
         with engine.connect() as connection:
             failing = [
                 r
-                for r in payments.outbox_of(connection)
+                for r in outbox_store.outbox_of(connection)
                 if r.status == "pending" and r.message.channel == "webhook"
             ]
         assert len(failing) == 1

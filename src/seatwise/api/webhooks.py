@@ -20,7 +20,7 @@ from seatwise.collect.outbox import webhook_event
 from seatwise.core.errors import FieldError
 from seatwise.core.periods import iso
 from seatwise.engine import payments as use
-from seatwise.store import payments_repository as payments
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import read_connection
 
 router = APIRouter(tags=["webhooks"], responses=COMMON_RESPONSES)
@@ -58,7 +58,7 @@ def create_endpoint(body: EndpointIn, ctx: Annotated[Ctx, Depends(vendor("write"
 @router.get("/v1/webhook-endpoints", response_model=list[EndpointOut], summary="The endpoints")
 def list_endpoints(ctx: Annotated[Ctx, Depends(vendor())]) -> list[EndpointOut]:
     with read_connection(ctx.engine) as connection:
-        found = payments.endpoints(connection)
+        found = outbox_store.endpoints(connection)
     return [EndpointOut(id=e.id, url=e.url) for e in found]
 
 
@@ -122,9 +122,9 @@ def deliveries(
             raise FieldError("starting_after", "a delivery's id, like msg_42")
         after = int(starting_after[4:])
     with read_connection(ctx.engine) as connection:
-        rows = payments.webhook_messages(connection, endpoint, after, limit + 1)
+        rows = outbox_store.webhook_messages(connection, endpoint, after, limit + 1)
 
-    def shape(row: payments.OutboxRow) -> DeliveryOut:
+    def shape(row: outbox_store.OutboxRow) -> DeliveryOut:
         event = webhook_event(row)
         return DeliveryOut(
             id=event.id,

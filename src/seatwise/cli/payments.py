@@ -108,10 +108,10 @@ def webhooks_add(url: str, database_url: str | None) -> None:
 @DATABASE_OPTION
 def webhooks_list(database_url: str | None) -> None:
     """The active endpoints."""
-    from seatwise.store import payments_repository
+    from seatwise.store import outbox_repository as outbox_store
 
     with store(database_url).connect() as connection:
-        found = payments_repository.endpoints(connection)
+        found = outbox_store.endpoints(connection)
     if not found:
         click.echo("(no webhook endpoints: `seatwise webhooks add URL`)")
     for endpoint in found:
@@ -146,10 +146,10 @@ def webhooks_rotate(endpoint_id: int, database_url: str | None) -> None:
 @DATABASE_OPTION
 def outbox(account_id: str | None, as_json: bool, database_url: str | None) -> None:
     """The messages queued by billing (emails, webhooks) and how their delivery went."""
-    from seatwise.store import payments_repository
+    from seatwise.store import outbox_repository as outbox_store
 
     with store(database_url).connect() as connection:
-        rows = payments_repository.outbox_of(connection, account_id)
+        rows = outbox_store.outbox_of(connection, account_id)
     data: list[dict[str, Any]] = [
         {
             "id": row.id,

@@ -38,9 +38,9 @@ from seatwise.collect.webhooks import (
 from seatwise.collect.webhooks import Endpoint as WebhookEndpoint
 from seatwise.core.notifications import WEBHOOK_TYPES
 from seatwise.engine.clock import Clock
-from seatwise.store import payments_repository as payments
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import write_transaction
-from seatwise.store.payments_repository import OutboxRow
+from seatwise.store.outbox_repository import OutboxRow
 
 LOG = logging.getLogger("seatwise.outbox")
 LEASE = timedelta(minutes=5)
@@ -73,11 +73,11 @@ def deliver_due(
     channels = ("email", "webhook") if mailer is not None else ("webhook",)
     delivered = retrying = failed = skipped = 0
     with engine.connect() as connection:
-        secrets = {e.id: e for e in payments.endpoints(connection, active_only=True)}
+        secrets = {e.id: e for e in outbox_store.endpoints(connection, active_only=True)}
     while True:
         now = clock.now()
         with write_transaction(engine) as connection:
-            rows = payments.claim(connection, now, now + LEASE, limit, channels)
+            rows = outbox_store.claim(connection, now, now + LEASE, limit, channels)
         if not rows:
             return DeliveryReport(delivered, retrying, failed, skipped)
         for row in rows:
@@ -85,7 +85,7 @@ def deliver_due(
             why_not = _not_to_send(engine, row, secrets)
             if why_not is not None:
                 with write_transaction(engine) as connection:
-                    payments.skip_delivery(connection, row, at, why_not)
+                    outbox_store.skip_delivery(connection, row, at, why_not)
                 skipped += 1
                 continue
             try:
@@ -101,14 +101,14 @@ def deliver_due(
                 retry_at = at + RETRY_DELAYS[row.attempts + 1]
             with write_transaction(engine) as connection:
                 readable = " ".join(detail.split())[:2000]  # one line, whatever the peer sent
-                payments.record_delivery(connection, row, at, ok, readable, retry_at)
+                outbox_store.record_delivery(connection, row, at, ok, readable, retry_at)
             delivered += ok
             retrying += not ok and retry_at is not None
             failed += not ok and retry_at is None
 
 
 def _not_to_send(
-    engine: Engine, row: OutboxRow, endpoints: Mapping[int, payments.Endpoint]
+    engine: Engine, row: OutboxRow, endpoints: Mapping[int, outbox_store.Endpoint]
 ) -> str | None:
     """Why a message is no longer to be sent: a reminder of an invoice paid or voided since it
     was queued, or a webhook to an endpoint removed since."""
@@ -117,7 +117,7 @@ def _not_to_send(
         return "the webhook endpoint was removed"
     if message.kind == "reminder" and message.invoice is not None:
         with engine.connect() as connection:
-            status = payments.invoice_status(connection, message.invoice)
+            status = outbox_store.invoice_status(connection, message.invoice)
         if status in ("paid", "void"):
             return f"{message.invoice} is {status}: the reminder is not sent"
     return None
@@ -174,7 +174,7 @@ def webhook_event(row: OutboxRow) -> WebhookEvent:
 
 def _webhook(
     row: OutboxRow,
-    endpoints: Mapping[int, payments.Endpoint],
+    endpoints: Mapping[int, outbox_store.Endpoint],
     at: datetime,
     send: Callable[[str, bytes, Mapping[str, str]], int],
 ) -> tuple[bool, str]:

@@ -29,9 +29,10 @@ from sqlalchemy import Connection
 from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.dunning import Attempt, MethodChange
 from seatwise.core.invoice_states import OPEN
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.payments_repository import Message
+from seatwise.store.outbox_repository import Message
 from seatwise.store.repository import (
     INVOICE_PREFIX,
     AccountAfterBilling,
@@ -117,7 +118,7 @@ class Batch:
             row[payments.RECEIPT] = receipt
         payments.insert_attempts(connection, [tuple(row) for row in self.attempts])
         payments.insert_reminders(connection, self.reminders)
-        payments.enqueue(connection, self.messages, now)
+        outbox_store.enqueue(connection, self.messages, now)
         repository.update_accounts_after_billing(connection, self.accounts)
         repository.save_checkpoints(connection, self.checkpoints, now)
 

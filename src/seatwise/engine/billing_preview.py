@@ -15,6 +15,7 @@ from seatwise.core.limits import check_instant
 from seatwise.engine.batch import Batch
 from seatwise.engine.billing_run import AccountFailure, in_savepoint, one_line, prepare_account
 from seatwise.engine.collection import configured_gateway
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 
@@ -61,7 +62,7 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
-            endpoints = payments.endpoints(connection)
+            endpoints = outbox_store.endpoints(connection)
             for account_id in repository.account_ids(connection):
                 error = in_savepoint(
                     connection, batch,

@@ -52,10 +52,11 @@ from seatwise.engine.batch import Batch, Preloaded
 from seatwise.engine.clock import Clock, SystemClock
 from seatwise.engine.collection import AccountRun
 from seatwise.scenario import Scenario
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import write_transaction
-from seatwise.store.payments_repository import Endpoint
+from seatwise.store.outbox_repository import Endpoint
 from seatwise.store.repository import NewInvoice
 
 LOG = logging.getLogger("seatwise.billing")
@@ -152,12 +153,12 @@ def import_scenario(
         )
         for change in scenario.methods[1:]:  # the first is the account's, at subscription
             payments.add_method(connection, account_id, change.at, change.method, now)
-        known = {endpoint.url for endpoint in payments.endpoints(connection)}
+        known = {endpoint.url for endpoint in outbox_store.endpoints(connection)}
         for url in dict.fromkeys(scenario.webhooks):
             if url not in known:
                 secret = new_secret()
                 added.append(
-                    Endpoint(payments.add_endpoint(connection, url, secret, now), url, secret)
+                    Endpoint(outbox_store.add_endpoint(connection, url, secret, now), url, secret)
                 )
     return Imported(account_id, len(scenario.events), tuple(added), len(scenario.payments))
 
@@ -204,7 +205,7 @@ def prepare_account(
         repository.delete_drafts(connection, account_id)
     if not drafts:
         if endpoints is None:
-            endpoints = payments.endpoints(connection)
+            endpoints = outbox_store.endpoints(connection)
         AccountRun(connection, account_id, until, batch, gateway, endpoints, preloaded).run()
         return
     if preloaded is not None and account_id in preloaded.stored:
@@ -276,7 +277,7 @@ def bill(
     every = everything or drafts or only is not None
     with engine.connect() as connection:
         not_due = 0 if every else count_not_due(connection, until)
-        endpoints = payments.endpoints(connection)
+        endpoints = outbox_store.endpoints(connection)
     report = BillingReport(0, 0, 0, not_due=not_due)
     failed: set[str] = set()
 

@@ -67,9 +67,10 @@ from seatwise.engine import messages
 from seatwise.engine.account_walk import AccountWalk
 from seatwise.engine.batch import Batch, Preloaded, is_provisional
 from seatwise.engine.credits import sync_ledger
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.payments_repository import Endpoint
+from seatwise.store.outbox_repository import Endpoint
 from seatwise.store.repository import AccountAfterBilling, NewInvoice, StoredAccount
 
 NOTHING_DUE = datetime(2199, 12, 31, tzinfo=UTC)  # the last day an instant may be (limits)
@@ -475,7 +476,7 @@ class AccountRun:
         """Credit alerts up to ``until`` not told yet (recording tells most as they happen)."""
         if not result.alerts:
             return
-        told = payments.told_alerts(self.connection, self.account_id)
+        told = outbox_store.told_alerts(self.connection, self.account_id)
         for alert in result.alerts:
             if alert.at not in told:
                 self.tell(

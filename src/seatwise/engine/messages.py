@@ -28,9 +28,10 @@ from seatwise.core.notifications import WEBHOOK, Notification, notify
 from seatwise.core.payments import purchases_collection
 from seatwise.core.periods import add_days, iso
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
-from seatwise.store.payments_repository import Endpoint, Message
+from seatwise.store.outbox_repository import Endpoint, Message
 from seatwise.store.repository import StoredAccount, StoredInvoice
 
 # the status an invoice has in the fact each kind tells (issued: open, or paid if nothing due)
@@ -225,10 +226,10 @@ def tell_credit_alert(connection: Connection, account_id: str, alert: CreditAler
     stored = repository.load_account(connection, account_id)
     seats = SeatTimeline(e for e in stored.events if isinstance(e, MemberChange))
     told = tell(
-        stored, seats, payments.endpoints(connection), alert.at, "credit_alert", None, None,
+        stored, seats, outbox_store.endpoints(connection), alert.at, "credit_alert", None, None,
         balance=alert.balance, assigned=alert.assigned,
     )  # fmt: skip
-    payments.enqueue(connection, told, alert.at)
+    outbox_store.enqueue(connection, told, alert.at)
 
 
 def state_change(
@@ -236,7 +237,7 @@ def state_change(
 ) -> None:
     """Queue the webhooks of an invoice state change made by hand (paid, void,
     uncollectible), in the caller's transaction."""
-    endpoints = payments.endpoints(connection)
+    endpoints = outbox_store.endpoints(connection)
     if not endpoints:
         return
     stored = repository.load_account(connection, invoice.account_id)
@@ -249,4 +250,4 @@ def state_change(
     notes = [
         Notification(at, kind, WEBHOOK, (endpoint.url,), invoice.number) for endpoint in endpoints
     ]
-    payments.enqueue(connection, messages(stored, endpoints, notes, invoice.invoice, owed), now)
+    outbox_store.enqueue(connection, messages(stored, endpoints, notes, invoice.invoice, owed), now)

@@ -22,6 +22,7 @@ from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import page_repository as pages
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -170,34 +171,34 @@ def attempts_of(engine: Engine, account_id: str) -> AccountPayments:
     return AccountPayments(stored.plan.currency, tuple(made))
 
 
-def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> payments.Endpoint:
+def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> outbox_store.Endpoint:
     """Register an endpoint; messages queued from now on are also sent there, signed with the
     returned secret (its own). A URL registered already is refused."""
     check_url(url)
     secret = new_secret()
     with write_transaction(engine) as connection:
-        for known in payments.endpoints(connection):
+        for known in outbox_store.endpoints(connection):
             if known.url == url:
                 raise PaymentRefused(
                     f"url: {url} is registered already, as endpoint {known.id} (rotate its "
                     "secret with `seatwise webhooks rotate-secret`)"
                 )
-        endpoint_id = payments.add_endpoint(connection, url, secret, clock.now())
-    return payments.Endpoint(endpoint_id, url, secret)
+        endpoint_id = outbox_store.add_endpoint(connection, url, secret, clock.now())
+    return outbox_store.Endpoint(endpoint_id, url, secret)
 
 
 def remove_webhook_endpoint(engine: Engine, endpoint_id: int) -> None:
     """Send nothing more to an endpoint; its messages not delivered yet are skipped."""
     with write_transaction(engine) as connection:
-        if not payments.remove_endpoint(connection, endpoint_id):
+        if not outbox_store.remove_endpoint(connection, endpoint_id):
             raise UnknownEndpoint(f"no webhook endpoint {endpoint_id}")
 
 
-def rotate_webhook_secret(engine: Engine, endpoint_id: int) -> payments.Endpoint:
+def rotate_webhook_secret(engine: Engine, endpoint_id: int) -> outbox_store.Endpoint:
     """A new secret for an endpoint: every delivery from now on is signed with it."""
     secret = new_secret()
     with write_transaction(engine) as connection:
-        if not payments.rotate_secret(connection, endpoint_id, secret):
+        if not outbox_store.rotate_secret(connection, endpoint_id, secret):
             raise UnknownEndpoint(f"no webhook endpoint {endpoint_id}")
-        url = next(e.url for e in payments.endpoints(connection) if e.id == endpoint_id)
-    return payments.Endpoint(endpoint_id, url, secret)
+        url = next(e.url for e in outbox_store.endpoints(connection) if e.id == endpoint_id)
+    return outbox_store.Endpoint(endpoint_id, url, secret)

@@ -22,10 +22,10 @@ from seatwise.engine.credits import sync_ledger
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND, LifecycleRefused, move
 from seatwise.engine.queries import recompute
 from seatwise.scenario import Scenario, SimulationResult
-from seatwise.store import payments_repository as payments
+from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import repository
 from seatwise.store.database import memory_engine, write_transaction
-from seatwise.store.payments_repository import Message
+from seatwise.store.outbox_repository import Message
 from seatwise.store.repository import UnknownInvoice
 from seatwise.yaml_source import SourceError
 
@@ -52,7 +52,7 @@ def simulate(
             stored = repository.load_account(connection, account_id)
             issued = repository.issued_invoices(connection, account_id)
             credits = totals(repository.ledger(connection, account_id))
-            messages = payments.outbox_of(connection, account_id)
+            messages = outbox_store.outbox_of(connection, account_id)
     finally:
         if own:
             store.dispose()
