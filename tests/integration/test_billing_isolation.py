@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from seatwise.cli import example_files
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
+from seatwise.engine.importing import import_scenario
 from seatwise.scenario import invoice_json, parse_scenario
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate

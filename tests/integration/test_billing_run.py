@@ -14,7 +14,8 @@ from seatwise.cli import example_files
 from seatwise.core.credits import totals
 from seatwise.core.periods import add_months
 from seatwise.core.seat_timeline import MemberChange
-from seatwise.engine.billing_run import bill, bill_account, import_scenario
+from seatwise.engine.billing_run import bill, bill_account
+from seatwise.engine.importing import import_scenario
 from seatwise.scenario import (
     document,
     invoice_json,

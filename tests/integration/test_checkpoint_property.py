@@ -26,7 +26,8 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import Member, MemberChange
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.recording import record_event
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate

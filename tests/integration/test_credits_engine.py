@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 from seatwise.core.credits import Assign, Start, Unassign, totals
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.credits import CreditsRefused, buy_credits, quote_credits, wallet
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.payments import set_payment_method
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario

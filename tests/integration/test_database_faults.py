@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from seatwise.cli import example_files
-from seatwise.engine.billing_run import import_scenario
+from seatwise.engine.importing import import_scenario
 from seatwise.scenario import parse_scenario
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import invoices

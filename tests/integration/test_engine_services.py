@@ -14,8 +14,9 @@ from seatwise.core.account import Cancel
 from seatwise.core.invoice_states import InvoiceStateError
 from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
-from seatwise.engine.billing_run import bill, finalize_drafts, import_scenario
+from seatwise.engine.billing_run import bill, finalize_drafts
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.queries import explain_invoice, projected_invoice
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from seatwise.core.account import Terminate
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.payments import bill_and_collect
-from seatwise.engine.billing_run import import_scenario
+from seatwise.engine.importing import import_scenario
 from seatwise.scenario import invoice_json, load_scenario
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository

@@ -18,8 +18,9 @@ from seatwise.core.invoicing import Line
 from seatwise.core.presets import PRESETS
 from seatwise.core.reconcile import IssuedInvoice, reconcile
 from seatwise.core.seat_timeline import TRANSITIONS, MemberChange
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.scenario import parse_scenario
 from seatwise.store import repository

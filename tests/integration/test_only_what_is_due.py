@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from seatwise.core.seat_timeline import Member, MemberChange
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.ingest import EventRequest, record_events
 from seatwise.engine.payments import set_payment_method
 from seatwise.engine.recording import record_event

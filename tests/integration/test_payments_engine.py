@@ -28,8 +28,9 @@ from seatwise.collect.outbox import LEASE, deliver_due
 from seatwise.core.notifications import order_key
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
-from seatwise.engine.billing_run import bill, import_scenario
+from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.importing import import_scenario
 from seatwise.engine.payments import (
     PaymentRefused,
     add_webhook_endpoint,

@@ -14,8 +14,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from seatwise.core.gateway import ChargeOutcome, ChargeRequest, TestGateway
 from seatwise.engine.batch import Batch, renumbered
-from seatwise.engine.billing_run import BillingRefused, BillingReport, bill, import_scenario
+from seatwise.engine.billing_run import BillingRefused, BillingReport, bill
 from seatwise.engine.billing_workers import bill_with_workers
+from seatwise.engine.importing import import_scenario
 from seatwise.scenario import load_scenario
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate, write_transaction

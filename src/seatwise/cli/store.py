@@ -48,7 +48,7 @@ def import_command(
     Its events are checked as `seatwise event` checks them (none in the future); its
     `webhooks:` are registered (the secrets are printed once); its `pay` events are not
     imported (they name a simulation's invoice numbers: record payments with `mark-paid`)."""
-    from seatwise.engine.billing_run import import_scenario
+    from seatwise.engine.importing import import_scenario
 
     scenario = load_scenario(file)
     account = account_id or file.stem
