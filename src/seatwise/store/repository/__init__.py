@@ -1,8 +1,9 @@
 """Every query of the store's billing data, over a connection the caller's use case owns;
 nothing here commits. One module per kind of record — :mod:`.plans`, :mod:`.accounts` (accounts
 and members), :mod:`.timelines` (events), :mod:`.billing` (what billing runs read and write of
-accounts), :mod:`.invoices` (invoices, lines, statuses, credit notes, numbers), :mod:`.ledger`
-(credits) — gathered here, so callers write ``repository.load_account``.
+accounts), :mod:`.invoices` (invoices, lines, numbers), :mod:`.invoice_writes` (storing them),
+:mod:`.invoice_history` (statuses, credit notes), :mod:`.ledger` (credits) — gathered here, so
+callers write ``repository.load_account``.
 
 Queries of accounts and invoices respect the **account scope** of the caller
 (:mod:`.scope`): inside an account session's scope, another account is unknown (its id and its
@@ -39,28 +40,34 @@ from seatwise.store.repository.billing import (
 )
 from seatwise.store.repository.checkpoints import checkpoints_of, save_checkpoints
 from seatwise.store.repository.ingest import IngestView, ingest_views
-from seatwise.store.repository.invoices import (
-    CREDIT_NOTE_PREFIX,
-    INVOICE_COLUMNS,
-    INVOICE_PREFIX,
-    LINE_COLUMNS,
-    STATUS_COLUMNS,
-    InvoiceFilter,
-    InvoiceSum,
-    NewInvoice,
+from seatwise.store.repository.invoice_history import (
     StatusChange,
     StoredCreditNote,
-    StoredInvoice,
-    UnknownInvoice,
     change_status,
     credit_notes_by_invoice,
     credit_notes_of,
+    insert_credit_note,
+    status_histories,
+    status_history,
+)
+from seatwise.store.repository.invoice_writes import (
+    INVOICE_COLUMNS,
+    LINE_COLUMNS,
+    STATUS_COLUMNS,
+    NewInvoice,
+    insert_invoices,
+)
+from seatwise.store.repository.invoices import (
+    CREDIT_NOTE_PREFIX,
+    INVOICE_PREFIX,
+    InvoiceFilter,
+    InvoiceSum,
+    StoredInvoice,
+    UnknownInvoice,
     delete_drafts,
     delete_drafts_of,
     draft_by_id,
     find_invoice,
-    insert_credit_note,
-    insert_invoices,
     invoice_account_id,
     invoice_page,
     invoice_row_id,
@@ -70,8 +77,6 @@ from seatwise.store.repository.invoices import (
     last_issued_at,
     latest_draft_issue,
     next_numbers,
-    status_histories,
-    status_history,
 )
 from seatwise.store.repository.ledger import append_ledger, ledger
 from seatwise.store.repository.plans import (

@@ -1,5 +1,6 @@
-"""Invoices, their lines, statuses and credit notes, and the gapless number sequences: the
-queries, over the caller's connection (nothing here commits)."""
+"""Invoices and their lines, as issued (or drafted), and the gapless number sequences: the
+queries, over the caller's connection (nothing here commits). What happens to an invoice after
+its issue — status changes, credit notes — is :mod:`.invoice_history`'s."""
 
 from __future__ import annotations
 
@@ -9,19 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, or_, select, update
 
 from seatwise.core.errors import SeatwiseError
-from seatwise.core.invoice_states import DRAFT, OPEN, PAID
+from seatwise.core.invoice_states import DRAFT, OPEN
 from seatwise.core.invoicing import Explanation, Invoice, Line
-from seatwise.core.periods import Period, iso
+from seatwise.core.periods import Period
 from seatwise.core.seat_timeline import MemberChange
-from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
-    accounts,
     billing_checkpoints,
-    credit_notes,
     invoice_lines,
     invoice_sequences,
     invoice_status_changes,
@@ -287,141 +285,6 @@ def next_numbers(connection: Connection, prefix: str, count: int) -> list[str]:
     return [f"{prefix}{first + index:06d}" for index in range(count)]
 
 
-@dataclass
-class NewInvoice:
-    """An invoice to store: ``number`` None for a draft. ``paid``: (instant, reason) when it
-    was issued ``open`` and paid before it was stored (a charge of the same billing run)."""
-
-    account_id: str
-    currency_code: str
-    number: str | None
-    status: str
-    invoice: Invoice
-    paid: tuple[datetime, str] | None = None
-
-
-def insert_invoices(connection: Connection, entries: Sequence[NewInvoice]) -> None:
-    """Store invoices with their lines and their first status, by the database's bulk path."""
-    if not entries:
-        return
-    ids = bulk.reserve_ids(connection, invoices, len(entries))
-    pairs = list(zip(ids, entries, strict=True))
-    explained: dict[int, str] = {}  # lines sharing one explanation (a price change's pair)
-
-    def explanation_text(explanation: Explanation) -> str:
-        text = explained.get(id(explanation))
-        if text is None:
-            text = explained[id(explanation)] = _explanation_json(explanation)
-        return text
-
-    bulk.insert_rows(
-        connection,
-        invoices,
-        INVOICE_COLUMNS,
-        [
-            (
-                invoice_id,
-                entry.account_id,
-                entry.number,
-                entry.invoice.kind,
-                entry.status,
-                entry.currency_code,
-                entry.invoice.period.start,
-                entry.invoice.period.end,
-                entry.invoice.issued_at,
-                entry.invoice.due_at,
-                entry.invoice.total,
-            )
-            for invoice_id, entry in pairs
-        ],
-    )
-    bulk.insert_rows(
-        connection,
-        invoice_lines,
-        LINE_COLUMNS,
-        [
-            (
-                invoice_id,
-                position,
-                line.kind,
-                line.description,
-                line.quantity,
-                line.unit_price,
-                line.amount,
-                line.period.start,
-                line.period.end,
-                explanation_text(line.explanation),
-                line.corrects,
-            )
-            for invoice_id, entry in pairs
-            for position, line in enumerate(entry.invoice.lines)
-        ],
-    )
-    bulk.insert_rows(
-        connection,
-        invoice_status_changes,
-        STATUS_COLUMNS,
-        [
-            *(
-                (
-                    invoice_id,
-                    entry.invoice.issued_at,
-                    None,
-                    _first_status(entry),
-                    _first_reason(entry),
-                )
-                for invoice_id, entry in pairs
-            ),
-            *(
-                (invoice_id, entry.paid[0], OPEN, PAID, entry.paid[1])
-                for invoice_id, entry in pairs
-                if entry.paid is not None
-            ),
-        ],
-    )
-
-
-INVOICE_COLUMNS = (
-    "id",
-    "account_id",
-    "number",
-    "kind",
-    "status",
-    "currency",
-    "period_start",
-    "period_end",
-    "issued_at",
-    "due_at",
-    "total",
-)
-LINE_COLUMNS = (
-    "invoice_id",
-    "position",
-    "kind",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "period_start",
-    "period_end",
-    "explanation",
-    "corrects",
-)
-STATUS_COLUMNS = ("invoice_id", "at", "from_status", "to_status", "reason")
-
-
-def _first_status(entry: NewInvoice) -> str:
-    return OPEN if entry.paid is not None else entry.status
-
-
-def _first_reason(entry: NewInvoice) -> str:
-    if entry.number is None:
-        return "drafted by a billing run"
-    if _first_status(entry) == PAID:
-        return "issued; nothing to pay"
-    return "issued"
-
-
 def delete_drafts(connection: Connection, account_id: str) -> int:
     """Remove the account's drafts (they are recomputed, never kept); how many there were."""
     return delete_drafts_of(connection, [account_id])
@@ -443,130 +306,6 @@ def delete_drafts_of(connection: Connection, account_ids: Sequence[str]) -> int:
     return len(ids)
 
 
-def change_status(
-    connection: Connection, invoice_id: int, old: str, new: str, at: datetime, reason: str
-) -> None:
-    """Move an invoice from ``old`` to ``new`` and record it; the caller checked the move."""
-    moved = connection.execute(
-        update(invoices)
-        .where(invoices.c.id == invoice_id, invoices.c.status == old)
-        .values(status=new)
-    ).rowcount
-    if moved != 1:
-        raise LookupError(f"invoice {invoice_id} is no longer {old}")
-    connection.execute(
-        insert(invoice_status_changes).values(
-            invoice_id=invoice_id, at=at, from_status=old, to_status=new, reason=reason
-        )
-    )
-    owner = select(invoices.c.account_id).where(invoices.c.id == invoice_id).scalar_subquery()
-    connection.execute(  # collection changes with it: what is due is recomputed
-        update(accounts).where(accounts.c.id == owner).values(next_due_at=None)
-    )
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    at: datetime
-    from_status: str | None
-    to_status: str
-    reason: str
-
-
-def status_history(connection: Connection, invoice_id: int) -> list[StatusChange]:
-    return [
-        StatusChange(row.at, row.from_status, row.to_status, row.reason)
-        for row in connection.execute(
-            select(invoice_status_changes)
-            .where(invoice_status_changes.c.invoice_id == invoice_id)
-            .order_by(invoice_status_changes.c.id)
-        )
-    ]
-
-
-def status_histories(
-    connection: Connection, invoice_ids: Sequence[int]
-) -> dict[int, list[StatusChange]]:
-    """The status histories of several invoices, by invoice id."""
-    found: dict[int, list[StatusChange]] = {}
-    if invoice_ids:
-        for row in connection.execute(
-            select(invoice_status_changes)
-            .where(invoice_status_changes.c.invoice_id.in_(list(invoice_ids)))
-            .order_by(invoice_status_changes.c.id)
-        ):
-            found.setdefault(row.invoice_id, []).append(
-                StatusChange(row.at, row.from_status, row.to_status, row.reason)
-            )
-    return found
-
-
-@dataclass(frozen=True)
-class StoredCreditNote:
-    number: str
-    invoice_number: str
-    amount: int
-    reason: str
-    issued_at: datetime
-
-
-def credit_notes_of(connection: Connection, invoice_id: int) -> list[StoredCreditNote]:
-    return [
-        StoredCreditNote(row.number, row.invoice_number, row.amount, row.reason, row.issued_at)
-        for row in connection.execute(
-            select(credit_notes, invoices.c.number.label("invoice_number"))
-            .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
-            .where(credit_notes.c.invoice_id == invoice_id)
-            .order_by(credit_notes.c.id)
-        )
-    ]
-
-
-def credit_notes_by_invoice(
-    connection: Connection, invoice_ids: Sequence[int]
-) -> dict[int, list[StoredCreditNote]]:
-    """The credit notes of several invoices, by invoice id."""
-    found: dict[int, list[StoredCreditNote]] = {}
-    if invoice_ids:
-        for row in connection.execute(
-            select(credit_notes, invoices.c.number.label("invoice_number"))
-            .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
-            .where(credit_notes.c.invoice_id.in_(list(invoice_ids)))
-            .order_by(credit_notes.c.id)
-        ):
-            found.setdefault(row.invoice_id, []).append(
-                StoredCreditNote(
-                    row.number, row.invoice_number, row.amount, row.reason, row.issued_at
-                )
-            )
-    return found
-
-
-def insert_credit_note(
-    connection: Connection,
-    invoice_id: int,
-    number: str,
-    amount: int,
-    reason: str,
-    at: datetime,
-) -> None:
-    connection.execute(
-        insert(credit_notes).values(
-            number=number, invoice_id=invoice_id, amount=amount, reason=reason, issued_at=at
-        )
-    )
-
-
-def _explanation_json(explanation: Explanation) -> str:
-    return orjson.dumps(
-        {
-            "summary": explanation.summary,
-            "members": explanation.members,
-            "changes": [(iso(c.at), c.member, c.action) for c in explanation.changes],
-        }
-    ).decode()
-
-
 def _line(row: Any) -> Line:
     data = orjson.loads(row.explanation)
     changes = tuple(
@@ -583,6 +322,3 @@ def _line(row: Any) -> Line:
         explanation=Explanation(data["summary"], tuple(data["members"]), changes),
         corrects=row.corrects,
     )
-
-
-# -- the credit ledger -----------------------------------------------------------------------
