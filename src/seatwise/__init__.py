@@ -55,7 +55,8 @@ from seatwise.core.presets import PRESETS
 from seatwise.core.projection import Projection, project_invoice
 from seatwise.core.reconcile import IssuedInvoice, Reconciliation, reconcile
 from seatwise.core.seat_timeline import Member, MemberChange, SeatTimeline
-from seatwise.scenario import Scenario, document, load_scenario, parse_scenario, run_scenario
+from seatwise.scenario import Scenario, load_scenario, parse_scenario
+from seatwise.scenario_result import document, run_scenario
 from seatwise.yaml_source import SourceError
 
 __all__ = [

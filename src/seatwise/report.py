@@ -11,7 +11,7 @@ from seatwise.core.money import Currency
 from seatwise.core.periods import iso
 from seatwise.engine.credits import WalletView
 from seatwise.engine.queries import InvoiceDetails, ProjectedInvoice
-from seatwise.scenario import invoice_json
+from seatwise.scenario_result import invoice_json
 
 
 def _day(instant: str) -> str:

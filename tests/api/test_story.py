@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 
 from seatwise.core.notifications import order_key
 from seatwise.engine.simulation import notification, simulate
-from seatwise.scenario import document, load_scenario
+from seatwise.scenario import load_scenario
+from seatwise.scenario_result import document
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import make_engine, migrate
 

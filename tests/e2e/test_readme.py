@@ -38,7 +38,8 @@ def test_the_scenario_format_example_simulates(tmp_path: Path) -> None:
     """The README's annotated scenario is a valid scenario (its `expect: {...}` stands for a
     block of expectations, so it is not checked)."""
     from seatwise.engine.simulation import simulate
-    from seatwise.scenario import document, parse_scenario
+    from seatwise.scenario import parse_scenario
+    from seatwise.scenario_result import document
 
     text = README.read_text(encoding="utf-8").split("## Scenario files\n", 1)[1]
     (example,) = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)[:1]

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select, update
 from seatwise.cli import example_files
 from seatwise.engine.billing_run import bill
 from seatwise.engine.importing import import_scenario
-from seatwise.scenario import invoice_json, parse_scenario
+from seatwise.scenario import parse_scenario
+from seatwise.scenario_result import invoice_json
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts, plans

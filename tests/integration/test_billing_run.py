@@ -16,13 +16,8 @@ from seatwise.core.periods import add_months
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine.billing_run import bill, bill_account
 from seatwise.engine.importing import import_scenario
-from seatwise.scenario import (
-    document,
-    invoice_json,
-    load_scenario,
-    parse_scenario,
-    run_scenario,
-)
+from seatwise.scenario import load_scenario, parse_scenario
+from seatwise.scenario_result import document, invoice_json, run_scenario
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts

@@ -19,7 +19,8 @@ from seatwise.core.account import Terminate
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.payments import bill_and_collect
 from seatwise.engine.importing import import_scenario
-from seatwise.scenario import invoice_json, load_scenario
+from seatwise.scenario import load_scenario
+from seatwise.scenario_result import invoice_json
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate

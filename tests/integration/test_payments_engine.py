@@ -39,7 +39,8 @@ from seatwise.engine.payments import (
 )
 from seatwise.engine.recording import EventRefused, record_event
 from seatwise.engine.simulation import notification
-from seatwise.scenario import Scenario, document, invoice_json, parse_scenario, run_scenario
+from seatwise.scenario import Scenario, parse_scenario
+from seatwise.scenario_result import document, invoice_json, run_scenario
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository

@@ -9,7 +9,8 @@ import pytest
 
 from seatwise.engine.simulation import simulate
 from seatwise.expectations import mismatches
-from seatwise.scenario import document, load_scenario, run_scenario
+from seatwise.scenario import load_scenario
+from seatwise.scenario_result import document, run_scenario
 
 HERE = Path(__file__).parent
 FILES = sorted(HERE.glob("*.yaml"))

@@ -16,7 +16,7 @@ from seatwise.core.money import round_half_up
 from seatwise.core.periods import make_schedule
 from seatwise.core.pricing import SeatPricing, Tier
 from seatwise.core.proration import fraction_remaining
-from seatwise.scenario import document, run_scenario
+from seatwise.scenario_result import document, run_scenario
 from strategies import START, ZONES, plans, scenario, timelines
 
 

@@ -228,7 +228,7 @@ def test_refused_with_file_line_and_reason(text: str, line: int, reason: str) ->
 def test_a_payment_that_cannot_be_is_refused_at_its_line(event: str, reason: str) -> None:
     """Checked when the scenario runs, by the engine and by the pure core alike."""
     from seatwise.engine.simulation import simulate
-    from seatwise.scenario import run_scenario
+    from seatwise.scenario_result import run_scenario
 
     scenario = parse_scenario(with_event(event), "case.yaml")
     for run in (simulate, run_scenario):
@@ -239,7 +239,7 @@ def test_a_payment_that_cannot_be_is_refused_at_its_line(event: str, reason: str
 
 def test_a_payment_of_another_amount_than_due_is_refused() -> None:
     from seatwise.engine.simulation import simulate
-    from seatwise.scenario import run_scenario
+    from seatwise.scenario_result import run_scenario
 
     text = with_event('{at: 2021-03-02T00:00:00Z, pay: {invoice: INV-000001, amount: "1.00"}}')
     text = text.replace("seats-annual", "licences-annual")

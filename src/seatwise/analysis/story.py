@@ -17,7 +17,7 @@ from seatwise.analysis.page import (
 )
 from seatwise.analysis.series import billed_steps, days_text, occupancy_steps, seat_days
 from seatwise.core.seat_timeline import MemberChange
-from seatwise.scenario import SimulationResult
+from seatwise.scenario_result import SimulationResult
 
 
 def simulation_report(result: SimulationResult) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from seatwise.analysis.compare import Comparison, Outcome
 from seatwise.analysis.series import days_text
 from seatwise.core.periods import iso
-from seatwise.scenario import invoice_json
+from seatwise.scenario_result import invoice_json
 
 FORMAT = "seatwise.compare/1"
 

@@ -19,7 +19,8 @@ from seatwise.cli.simulation import example_files
 from seatwise.core.presets import preset_names
 from seatwise.engine.simulation import simulate as simulate_on_store
 from seatwise.report import invoice_table
-from seatwise.scenario import Scenario, document, parse_scenario
+from seatwise.scenario import Scenario, parse_scenario
+from seatwise.scenario_result import document
 
 PAGE_ACCOUNT, PAGE_ADMIN = "umbrella", "ada"
 COMPARED = "1_licences_annual"

@@ -13,7 +13,8 @@ from seatwise.cli.app import EXIT_FAILED, fail, main
 from seatwise.engine.simulation import simulate as simulate_on_store
 from seatwise.expectations import mismatches
 from seatwise.report import invoice_table
-from seatwise.scenario import document, load_scenario
+from seatwise.scenario import load_scenario
+from seatwise.scenario_result import document
 
 
 @main.command()

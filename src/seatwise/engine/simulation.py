@@ -22,7 +22,8 @@ from seatwise.engine.credits import sync_ledger
 from seatwise.engine.importing import import_scenario
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND, LifecycleRefused, move
 from seatwise.engine.queries import recompute
-from seatwise.scenario import Scenario, SimulationResult
+from seatwise.scenario import Scenario
+from seatwise.scenario_result import SimulationResult
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import repository
 from seatwise.store.database import memory_engine, write_transaction
