@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from seatwise.core.errors import FieldError, InvalidAmount
 from seatwise.core.invoicing import Line
 from seatwise.core.money import Currency
 from seatwise.core.periods import iso
@@ -17,6 +18,15 @@ from seatwise.store.repository import StoredInvoice
 
 def when(at: datetime | None) -> str | None:
     return None if at is None else iso(at)
+
+
+def amount_in(cur: Currency, text: str, field: str = "amount") -> int:
+    """A decimal string of the body's ``field`` in minor units of ``cur``; a malformed one is
+    a validation error of that field (422 with ``errors: [{field, reason}]``)."""
+    try:
+        return cur.parse(text)
+    except InvalidAmount as error:
+        raise FieldError(field, str(error)) from None
 
 
 class Explanation(BaseModel):

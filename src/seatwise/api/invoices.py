@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from seatwise.api.common import InvoiceOut, invoice_out
+from seatwise.api.common import InvoiceOut, amount_in, invoice_out
 from seatwise.api.context import Ctx, billing, vendor
 from seatwise.api.idempotency import write
 from seatwise.api.pagination import After, Limit, Page, page
@@ -124,7 +124,7 @@ def record_payment(
         at = ctx.clock.now() if body.at is None else check_instant(body.at, "at")
         amount = None
         if body.amount is not None:
-            amount = explain_invoice(ctx.engine, invoice_id).currency.parse(body.amount)
+            amount = amount_in(explain_invoice(ctx.engine, invoice_id).currency, body.amount)
         lifecycle.mark_paid(ctx.engine, invoice_id, at, body.reason, ctx.clock, amount)
         return details(ctx, invoice_id)
 
@@ -168,7 +168,7 @@ def credit_note(
         at = ctx.clock.now() if body.at is None else check_instant(body.at, "at")
         cur = explain_invoice(ctx.engine, invoice_id).currency
         lifecycle.issue_credit_note(
-            ctx.engine, invoice_id, cur.parse(body.amount), body.reason, at, ctx.clock
+            ctx.engine, invoice_id, amount_in(cur, body.amount), body.reason, at, ctx.clock
         )
         return details(ctx, invoice_id)
 
