@@ -203,6 +203,30 @@ def test_a_huge_or_strange_request_is_refused_before_it_costs_anything(
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "at"
 
 
+def test_a_field_a_route_does_not_have_is_refused_not_ignored(
+    world: tuple[Vendor, dict[str, str], dict[str, str]],
+) -> None:
+    """Every route that takes a body refuses one with a field it does not have (a misspelt or
+    imagined one: a billing run `until` a date, an update of an account's `plan`), naming it,
+    and does nothing: answered 200 while ignoring it, it would do something else than asked."""
+    v, ids_b, _ = world
+    before = v.call("GET", "/v1/accounts/b"), v.all("/v1/invoices"), v.all("/v1/plans")
+    for (method, path), body in BODIES.items():
+        wrong = {**body, "until": "2025-01-01T00:00:00Z"}
+        answer = v.client.request(method, url(path, ids_b, method), json=wrong, headers=v.auth)
+        assert answer.status_code == 422, (method, path, answer.text)
+        reason = "is not a field of this request (see /docs)"
+        assert answer.json()["errors"] == [{"field": "until", "reason": reason}], (method, path)
+    item = {"account": "b", "action": "activate", "member": "z", "when": "now"}
+    nested = v.client.post("/v1/events", json={"events": [item]}, headers=v.auth)
+    assert nested.status_code == 422
+    assert [e["field"] for e in nested.json()["errors"]] == ["events[0].when"]
+    address = {"billing_address": {"name": "B Ltd", "country": "GB", "vat": "GB1"}}
+    patched = v.client.patch("/v1/accounts/b", json=address, headers=v.auth)
+    assert [e["field"] for e in patched.json()["errors"]] == ["billing_address.vat"]
+    assert (v.call("GET", "/v1/accounts/b"), v.all("/v1/invoices"), v.all("/v1/plans")) == before
+
+
 def test_a_key_revoked_elsewhere_is_refused_within_a_second(
     world: tuple[Vendor, dict[str, str], dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
+from seatwise.api.bodies import Input
 from seatwise.api.common import LineOut, line_out, when
 from seatwise.api.context import Ctx, billing, vendor
 from seatwise.api.idempotency import write
@@ -31,7 +32,7 @@ from seatwise.store.repository import AccountRow, BillingAddress
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=COMMON_RESPONSES)
 
 
-class Address(BaseModel):
+class Address(Input):
     name: str = Field(max_length=200)
     lines: list[str] = Field(default_factory=list, max_length=6)
     country: str | None = Field(None, description="ISO 3166-1 alpha-2, like FR")
@@ -52,14 +53,14 @@ def address_out(address: BillingAddress | None) -> Address | None:
     )
 
 
-class MemberIn(BaseModel):
+class MemberIn(Input):
     id: str = Field(max_length=200)
     state: Literal["active", "invited"] = "active"
     manage_billing: StrictBool = False
     email: str | None = Field(None, max_length=320)
 
 
-class AccountIn(BaseModel):
+class AccountIn(Input):
     id: str = Field(max_length=100, description="Your id for the account (letters, digits, . _ -)")
     plan: str = Field(max_length=100, description="The id of its plan")
     subscribed_at: AwareDatetime | None = Field(None, description="Default: now; not later")
@@ -204,7 +205,7 @@ def get_account(account_id: str, ctx: Annotated[Ctx, Depends(billing())]) -> Acc
     return view(ctx, account_id)
 
 
-class AccountPatch(BaseModel):
+class AccountPatch(Input):
     contacts: list[str] | None = Field(None, max_length=50)
     billing_address: Address | None = None
     payment_method: str | None = Field(
@@ -355,7 +356,7 @@ def timeline(
     return page(rows, limit, lambda r: str(r.seq), shape)
 
 
-class SessionIn(BaseModel):
+class SessionIn(Input):
     member: str = Field(max_length=200, description="A member with Manage Billing")
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from seatwise.api.bodies import Input
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.idempotency import body_of
 from seatwise.api.problems import COMMON_RESPONSES
@@ -21,7 +22,7 @@ from seatwise.store.database import read_connection
 router = APIRouter(tags=["billing runs"], responses=COMMON_RESPONSES)
 
 
-class RunIn(BaseModel):
+class RunIn(Input):
     account: str | None = Field(None, max_length=100, description="Default: every account")
 
 

@@ -13,9 +13,18 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class Input(BaseModel):
+    """A request body (or a part of one): a field it does not have is refused (422, naming
+    it), not ignored — ``{"until": …}`` sent to a billing run, or ``{"plan": …}`` to an
+    account's update, would otherwise be answered 200 while doing something else than asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 _NOT_AN_OBJECT = {
     "type": "model_attributes_type",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from seatwise.api.bodies import Input
 from seatwise.api.common import InvoiceOut, invoice_out
 from seatwise.api.context import Ctx, billing
 from seatwise.api.idempotency import write
@@ -65,7 +66,7 @@ def quote(
     )
 
 
-class PurchaseIn(BaseModel):
+class PurchaseIn(Input):
     credits: int = Field(ge=1, le=1_000_000)
     collection: Literal["charge_automatically", "send_invoice"] = Field(
         "charge_automatically",

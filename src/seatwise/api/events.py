@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
-from seatwise.api.bodies import documented_body, parsed_body
+from seatwise.api.bodies import Input, documented_body, parsed_body
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.event_groups import EventGroups
@@ -43,7 +43,7 @@ Action = Literal[
 assert set(Action.__args__) == set(ACTIONS)  # type: ignore[attr-defined]
 
 
-class EventIn(BaseModel):
+class EventIn(Input):
     id: str | None = Field(
         None, max_length=255, description="Your id: a retry is not recorded twice"
     )
@@ -72,7 +72,7 @@ class EventResultOut(BaseModel):
     replayed: bool = Field(description="The first answer to this id, given again")
 
 
-class BatchIn(BaseModel):
+class BatchIn(Input):
     events: list[BatchEventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

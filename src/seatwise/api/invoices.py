@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from seatwise.api.bodies import Input
 from seatwise.api.common import InvoiceOut, amount_in, invoice_out
 from seatwise.api.context import Ctx, billing, vendor
 from seatwise.api.idempotency import write
@@ -97,18 +98,18 @@ def _all(ctx: Ctx, account: str) -> list[InvoiceDetails]:
     return invoices_of(ctx.engine, account)
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(Input):
     at: AwareDatetime | None = Field(None, description="When it was received; default: now")
     amount: str | None = Field(None, max_length=32, description="Checked against the amount due")
     reason: str = Field("payment recorded by hand", max_length=1000)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     reason: str = Field(max_length=1000)
     at: AwareDatetime | None = None
 
 
-class CreditNoteIn(BaseModel):
+class CreditNoteIn(Input):
     amount: str = Field(max_length=32, description='In the invoice\'s currency, like "12.50"')
     reason: str = Field(max_length=1000)
     at: AwareDatetime | None = None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from seatwise.api.bodies import Input
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.idempotency import write
 from seatwise.api.pagination import After, Limit, Page, page
@@ -21,7 +22,7 @@ from seatwise.engine.plans import StoredPlan
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON_RESPONSES)
 
 
-class PlanIn(BaseModel):
+class PlanIn(Input):
     id: str | None = Field(None, max_length=100, description="Default: a new plan_… id")
     definition: dict[str, Any] = Field(
         description='The plan, as in a scenario: {"preset": "seats-annual", "currency": '

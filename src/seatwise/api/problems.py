@@ -133,10 +133,16 @@ def _field(location: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def _reason(item: Any) -> str:
+    if item.get("type") == "extra_forbidden":  # pydantic's words: "Extra inputs are not permitted"
+        return "is not a field of this request (see /docs)"
+    return str(item.get("msg", "invalid"))
+
+
 def validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"field": _field(tuple(item.get("loc", ()))), "reason": str(item.get("msg", "invalid"))}
+        {"field": _field(tuple(item.get("loc", ()))), "reason": _reason(item)}
         for item in error.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from seatwise.api.bodies import Input
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.idempotency import write
@@ -28,7 +29,7 @@ MAX_ID = 2**63 - 1
 EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class EndpointIn(BaseModel):
+class EndpointIn(Input):
     url: str = Field(max_length=2000)
 
 
