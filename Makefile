@@ -31,8 +31,10 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# Every test has its own database (a file, or a PostgreSQL database made for it), so the tests
+# run in one process per core (pytest-xdist); `worksteal` evens out the few long ones.
 unit: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 # pytest exits 5 when it collects no test: that fails `make test`, on purpose.
 test: lint typecheck unit
