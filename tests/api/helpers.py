@@ -20,6 +20,7 @@ from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine.access import create_key
 from seatwise.engine.clock import FixedClock
 from seatwise.scenario import Scenario
+from seatwise.store.database import make_engine, migrate
 
 
 @dataclass
@@ -56,6 +57,19 @@ def vendor(engine: Engine, at: datetime, scope: str = "admin") -> Vendor:
     clock = FixedClock(at)
     key = create_key(engine, "tests", scope, clock).secret
     return Vendor(TestClient(create_app(engine, clock)), clock, engine, key)
+
+
+def with_invoiced_account(database_url: str, at: datetime, **account: Any) -> Vendor:
+    """A vendor over a migrated store, with plan ``p`` (`licences-annual`, £96.00 a seat) and
+    account ``acme`` on it (``account``: more of its fields), subscribed at ``at``: its
+    INV-000001, 2 × £96.00 = £192.00 with the default two committed seats, is open (the
+    preset sends its invoices)."""
+    migrate(database_url)
+    found = vendor(make_engine(database_url), at)
+    plan = {"preset": "licences-annual", "currency": "GBP", "price": "96.00"}
+    found.call("POST", "/v1/plans", {"id": "p", "definition": plan})
+    found.call("POST", "/v1/accounts", {"id": "acme", "plan": "p", "committed_seats": 2, **account})
+    return found
 
 
 def drive(v: Vendor, scenario: Scenario, account_id: str = "acme") -> None:

@@ -10,33 +10,22 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import Vendor, vendor
+from helpers import Vendor, with_invoiced_account
 
 from seatwise.branding import Branding
 from seatwise.documents.pdf import invoice_pdf
-from seatwise.store.database import make_engine, migrate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def v(database_url: str) -> Vendor:
-    migrate(database_url)
-    found = vendor(make_engine(database_url), T0)
-    plan = {"preset": "licences-annual", "currency": "GBP", "price": "96.00"}
-    found.call("POST", "/v1/plans", {"id": "p", "definition": plan})
-    found.call(
-        "POST",
-        "/v1/accounts",
-        {
-            "id": "acme",
-            "plan": "p",
-            "committed_seats": 2,
-            "billing_address": {"name": "Acme Ltd", "lines": ["1 Mill Lane"], "country": "GB"},
-            "members": [{"id": "admin", "manage_billing": True}, {"id": "m1"}],
-        },
+    return with_invoiced_account(
+        database_url,
+        T0,
+        billing_address={"name": "Acme Ltd", "lines": ["1 Mill Lane"], "country": "GB"},
+        members=[{"id": "admin", "manage_billing": True}, {"id": "m1"}],
     )
-    return found
 
 
 def pages(data: bytes) -> list[str]:

@@ -7,21 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from helpers import Vendor, vendor
-
-from seatwise.store.database import make_engine, migrate
+from helpers import Vendor, with_invoiced_account
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def v(database_url: str) -> Vendor:
-    migrate(database_url)
-    found = vendor(make_engine(database_url), T0)
-    plan = {"preset": "licences-annual", "currency": "GBP", "price": "96.00"}
-    found.call("POST", "/v1/plans", {"id": "p", "definition": plan})
-    found.call("POST", "/v1/accounts", {"id": "acme", "plan": "p", "committed_seats": 2})
-    return found  # INV-000001: 2 × £96.00 = £192.00, open (licences-annual sends it)
+    return with_invoiced_account(database_url, T0)  # INV-000001: £192.00, open
 
 
 @pytest.mark.parametrize(
