@@ -1,30 +1,26 @@
 """Accounts: ``/v1/accounts``. Create one on a plan with its first members, read where it
 stands, update its contacts, billing address and payment method, cancel at the end of its
-term (and take it back), delete it; its projected invoice, its timeline, sessions for its
-billing admins."""
+term (and take it back), delete it; its timeline. Its projected invoice is
+:mod:`seatwise.api.projections`'s, sessions for its billing admins :mod:`seatwise.api.sessions`'."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 
 from seatwise.api.bodies import Input
-from seatwise.api.common import LineOut, line_out, when
+from seatwise.api.common import when
 from seatwise.api.context import Ctx, billing, vendor
 from seatwise.api.idempotency import write
 from seatwise.api.pagination import After, Limit, Page, page
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.core.errors import FieldError
-from seatwise.core.limits import check_instant
 from seatwise.core.periods import iso
-from seatwise.engine import access
 from seatwise.engine import accounts as use
 from seatwise.engine.accounts import AccountChanges, AccountSpec, AccountView, NewMember
-from seatwise.engine.billing_access import create_billing_link
-from seatwise.engine.queries import projected_invoice
 from seatwise.store import repository
 from seatwise.store.database import read_connection
 from seatwise.store.repository import AccountRow, BillingAddress
@@ -265,53 +261,6 @@ def delete(account_id: str, ctx: Annotated[Ctx, Depends(vendor("write"))]) -> Re
     return write(ctx, 200, do)
 
 
-class ProjectionOut(BaseModel):
-    account: str
-    at: str
-    note: str
-    currency: str
-    kind: str | None
-    period_start: str | None
-    period_end: str | None
-    lines: list[LineOut]
-    total: str | None
-    members: list[str]
-    next_invoice: NextInvoiceOut | None
-
-
-@router.get(
-    "/{account_id}/projected-invoice",
-    response_model=ProjectionOut,
-    summary="The next invoice if the cycle ended now",
-)
-def projected(
-    account_id: str,
-    ctx: Annotated[Ctx, Depends(billing())],
-    at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
-) -> ProjectionOut:
-    instant = ctx.clock.now() if at is None else check_instant(at, "at")
-    found = projected_invoice(ctx.engine, account_id, instant)
-    projection, cur = found.projection, found.currency
-    invoice, coming = projection.invoice, projection.next_invoice
-    return ProjectionOut(
-        account=account_id,
-        at=iso(projection.at),
-        note=projection.note,
-        currency=cur.code,
-        kind=None if invoice is None else invoice.kind,
-        period_start=None if invoice is None else iso(invoice.period.start),
-        period_end=None if invoice is None else iso(invoice.period.end),
-        lines=[] if invoice is None else [line_out(cur, line, True) for line in invoice.lines],
-        total=None if invoice is None else cur.format(invoice.total),
-        members=list(projection.members),
-        next_invoice=None
-        if coming is None
-        else NextInvoiceOut(
-            kind=coming.kind, issued_at=iso(coming.at), total=cur.format(coming.total)
-        ),
-    )
-
-
 class TimelineEvent(BaseModel):
     seq: int
     at: str
@@ -354,48 +303,3 @@ def timeline(
         )
 
     return page(rows, limit, lambda r: str(r.seq), shape)
-
-
-class SessionIn(Input):
-    member: str = Field(max_length=200, description="A member with Manage Billing")
-
-
-class SessionOut(BaseModel):
-    token: str = Field(description="Shown once: the Bearer for the account's billing")
-    account: str
-    member: str
-    expires_at: str
-    link: str = Field(
-        description="Shown once: a one-time link to the billing page for the member, valid "
-        "15 minutes (send the member there)"
-    )
-    link_expires_at: str
-
-
-@router.post(
-    "/{account_id}/sessions",
-    status_code=201,
-    response_model=SessionOut,
-    summary="A short session for a billing admin",
-)
-def create_session(
-    request: Request,
-    account_id: str,
-    body: SessionIn,
-    ctx: Annotated[Ctx, Depends(vendor("admin"))],
-) -> Response:
-    def do() -> SessionOut:
-        made = access.create_session(ctx.engine, account_id, body.member, ctx.clock)
-        link = create_billing_link(ctx.engine, account_id, body.member, ctx.clock)
-        brand = ctx.services.branding
-        base = (brand.public_url if brand else None) or str(request.base_url)
-        return SessionOut(
-            token=made.token,
-            account=made.account_id,
-            member=made.member_id,
-            expires_at=iso(made.expires_at),
-            link=link.url(base),
-            link_expires_at=iso(link.expires_at),
-        )
-
-    return write(ctx, 201, do)

@@ -34,6 +34,8 @@ from seatwise.api import (
     invoices,
     payments,
     plans,
+    projections,
+    sessions,
     webhooks,
 )
 from seatwise.api.bodies import add_documented_bodies
@@ -197,8 +199,10 @@ def create_app(
     app.state.event_groups = EventGroups(engine, app.state.services.clock)
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
-    routers = (health, events, plans, accounts, invoices, credits, payments, webhooks)
-    for module in (*routers, billing_runs):
+    # Routes are tried in this order: single events, the busiest route by far, come early
+    # (trying the others' patterns first cost ~95 µs a request); the documentation's order is TAGS'.
+    routers = [health, events, plans, accounts, sessions, projections, invoices, credits, payments]
+    for module in [*routers, webhooks, billing_runs]:
         app.include_router(module.router)
     static = resources.files("seatwise.api") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
