@@ -1,7 +1,7 @@
 """Accounts: ``/v1/accounts``. Create one on a plan with its first members, read where it
 stands, update its contacts, billing address and payment method, cancel at the end of its
-term (and take it back), delete it; its timeline. Its projected invoice is
-:mod:`seatwise.api.projections`'s, sessions for its billing admins :mod:`seatwise.api.sessions`'."""
+term (and take it back), delete it; its timeline. Its projected invoice is served by
+:mod:`seatwise.api.projections`, its billing admins' sessions by :mod:`seatwise.api.sessions`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A request body read and validated in one pass, for the routes whose bodies are large.
+"""Request bodies. Every body's model is an :class:`Input`: a field it does not have is refused,
+not ignored. And a body read and validated in one pass, for the routes whose bodies are large:
 
 FastAPI decodes a JSON body with the standard library, then validates the Python objects; for
 a batch of 1,000 events that is three times pydantic's own validation of the JSON text. A route
