@@ -40,7 +40,7 @@ from seatwise.core.invoicing import Explanation, Invoice, Line, lines_total, set
 from seatwise.core.money import Currency, round_ratio
 from seatwise.core.periods import Period, Schedule, add_days, local_date, make_schedule
 from seatwise.core.plans import Plan
-from seatwise.core.proration import describe_fraction, fraction_remaining
+from seatwise.core.proration import days_remaining, describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
 
 TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
@@ -118,6 +118,7 @@ class BillingWalk:
     prorations: dict[tuple[int, object], tuple[Fraction, str]] = field(default_factory=dict)
     prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
     term_texts: dict[int, str] = field(default_factory=dict)
+    term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each
 
     def events_at(self, at: datetime) -> list[TimelineEvent]:
         return self.events_by_instant.get(at, [])
@@ -267,12 +268,17 @@ class BillingWalk:
         depends on the date only, so it is computed once per date."""
         plan, term, tz = self.plan, self.term(), self.account.timezone
         if plan.increases.proration == "day":
-            key: tuple[int, object] = (self.term_index, local_date(at, tz))
+            day = local_date(at, tz)
+            key: tuple[int, object] = (self.term_index, day)
             found = self.prorations.get(key)
-            if found is not None:
-                return found
-        else:
-            key = (self.term_index, at)
+            if found is None:
+                days = self.term_days.get(self.term_index)
+                if days is None:
+                    days = local_date(term.start, tz), local_date(term.end, tz)
+                    self.term_days[self.term_index] = days
+                found = self.prorations[key] = days_remaining(days, day)
+            return found
+        key = (self.term_index, at)
         granularity = plan.increases.proration
         fraction = fraction_remaining(term, at, granularity, tz)
         how = describe_fraction(fraction, term, at, granularity, tz)

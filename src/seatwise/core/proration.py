@@ -8,7 +8,7 @@ cost by one and rounds the product once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -21,10 +21,8 @@ def fraction_remaining(term: Period, change: datetime, granularity: str, tz: Zon
         raise ValueError("the change is outside the term")
     if granularity == "second":
         return Fraction(_micros(term.end - change), _micros(term.end - term.start))
-    start_day = local_date(term.start, tz)
-    end_day = local_date(term.end, tz)
-    change_day = local_date(change, tz)
-    return Fraction((end_day - change_day).days, (end_day - start_day).days)
+    term_days = local_date(term.start, tz), local_date(term.end, tz)
+    return days_remaining(term_days, local_date(change, tz))[0]
 
 
 def describe_fraction(
@@ -35,9 +33,18 @@ def describe_fraction(
         left = _micros(term.end - change) // 1_000_000
         whole = _micros(term.end - term.start) // 1_000_000
         return f"{left}/{whole} seconds"
-    left_days = (local_date(term.end, tz) - local_date(change, tz)).days
-    whole_days = (local_date(term.end, tz) - local_date(term.start, tz)).days
-    return f"{left_days}/{whole_days} days"
+    term_days = local_date(term.start, tz), local_date(term.end, tz)
+    return days_remaining(term_days, local_date(change, tz))[1]
+
+
+def days_remaining(term_days: tuple[date, date], change_day: date) -> tuple[Fraction, str]:
+    """:func:`fraction_remaining` by day and :func:`describe_fraction` of it, from the local
+    dates of the term's start and end and of the change (a walk knows its term's once)."""
+    start_day, end_day = term_days
+    if not start_day <= change_day <= end_day:
+        raise ValueError("the change is outside the term")
+    left, whole = (end_day - change_day).days, (end_day - start_day).days
+    return Fraction(left, whole), f"{left}/{whole} days"
 
 
 def _micros(span: timedelta) -> int:
