@@ -210,7 +210,8 @@ class SeatSweep:
 
     def __init__(self, count_invited: bool) -> None:
         self.count_invited = count_invited
-        self._holding = frozenset((ACTIVE, INVITED) if count_invited else (ACTIVE,))
+        # the states that hold a seat, by holds_seat's rule, asked of a set on every change
+        self._holding = frozenset(s for s in STATES if holds_seat(s, count_invited))
         self._state: dict[str, str] = {}  # every member, in the order they first appeared
         self._since: dict[str, datetime] = {}  # when each member's current state began
         self._order: dict[str, int] = {}
@@ -218,9 +219,6 @@ class SeatSweep:
         self._cycle_end: datetime | None = None
         self._cycle_seen: dict[str, datetime] = {}  # holders in the cycle, and since when
         self._cycle_peak = 0
-
-    def _holds(self, state: str | None) -> bool:
-        return state in self._holding  # holds_seat's answer, asked often enough to keep
 
     def apply(self, at: datetime, changes: Iterable[MemberChange]) -> None:
         """The changes at ``at`` (validated by a :class:`SeatTimeline`), all at once: a
