@@ -5,6 +5,7 @@ sent twice at once recorded once; a failure of the group is each request's failu
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,9 +21,9 @@ from seatwise.api.event_groups import EventGroups
 from seatwise.engine.access import create_key
 from seatwise.engine.accounts import AccountSpec, NewMember, create_account
 from seatwise.engine.clock import Clock, FixedClock
-from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult
+from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult, record_events
 from seatwise.engine.plans import create_plan
-from seatwise.store.database import make_engine, migrate
+from seatwise.store.database import make_engine, migrate, write_transaction
 from seatwise.store.repository.scope import account_scope
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -138,7 +139,7 @@ def request(member: str) -> EventRequest:
 
 def test_events_waiting_while_a_group_commits_form_the_next_group_in_their_order() -> None:
     held = Held()
-    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held, inline=False)
 
     async def scenario() -> list[EventResult]:
         first = asyncio.ensure_future(groups.record(request("first")))
@@ -165,7 +166,7 @@ def test_a_group_that_fails_fails_each_request_and_the_writer_goes_on() -> None:
     held = Held()
     held.release.set()
     held.fail_next = True
-    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held, inline=False)
 
     async def scenario() -> None:
         with pytest.raises(OperationalError):
@@ -179,7 +180,7 @@ def test_a_group_that_fails_fails_each_request_and_the_writer_goes_on() -> None:
 
 def test_closing_records_what_waits_and_refuses_what_comes_after() -> None:
     held = Held()
-    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held)
+    groups = EventGroups(make_engine("sqlite://"), FixedClock(NOW), record=held, inline=False)
 
     async def scenario() -> EventResult:
         waiting = asyncio.ensure_future(groups.record(request("waiting")))
@@ -212,3 +213,75 @@ def test_an_event_in_an_account_scope_is_recorded_alone_in_that_scope(tmp_path: 
     assert (own.status, own.at) == (ACCEPTED, NOW)
     groups.close()
     engine.dispose()
+
+
+def test_on_sqlite_the_event_loop_writes_a_group_itself_when_no_other_writer_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    engine, clock, _ = store(f"sqlite:///{tmp_path / 'inline.db'}")
+    writers: list[int] = []
+
+    def watched(
+        engine: Engine, requests: Sequence[EventRequest], clock: Clock
+    ) -> list[EventResult]:
+        writers.append(threading.get_ident())
+        return record_events(engine, requests, clock)
+
+    groups = EventGroups(engine, clock, record=watched)
+
+    async def scenario() -> tuple[int, list[EventResult]]:
+        sent = [groups.record(EventRequest("a1", "activate", f"m{n}")) for n in range(5)]
+        return threading.get_ident(), list(await asyncio.gather(*sent))
+
+    loop_thread, answers = asyncio.run(scenario())
+    assert writers == [loop_thread]  # one group, written on the event loop
+    assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, seq) for seq in range(2, 7)]
+    groups.close()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("holder", ["this process", "another process"])
+def test_while_another_writer_holds_the_lock_a_thread_waits_for_it_not_the_event_loop(
+    tmp_path: Path, holder: str
+) -> None:
+    """A billing run (or another server worker) holds SQLite's writer lock: the event loop
+    goes on serving, the group is written by a thread once the lock is free."""
+    engine, clock, _ = store(f"sqlite:///{tmp_path / 'busy.db'}")
+    other = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")  # another writer of the file
+    groups = EventGroups(engine, clock)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        if holder == "this process":
+            with write_transaction(other):
+                holding.set()
+                release.wait(10)
+            return
+        # another process's writer: the lock of the file beside the database (flock), as
+        # taken through an open file of its own
+        with open(tmp_path / "busy.db-writer.lock", "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+
+    async def scenario() -> tuple[int, EventResult]:
+        event = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
+        turns = 0
+        while turns < 20:  # the loop turns while the event waits for the lock
+            await asyncio.sleep(0.01)
+            turns += 1
+        assert not event.done()
+        release.set()
+        return turns, await event
+
+    turns, answer = asyncio.run(scenario())
+    holder.join()
+    assert turns == 20
+    assert (answer.status, answer.seq) == (ACCEPTED, 2)
+    groups.close()
+    engine.dispose()
+    other.dispose()

@@ -253,6 +253,37 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 _GUARD = threading.Lock()
+_HELD_WRITER_LOCKS: ContextVar[str | None] = ContextVar("seatwise_writer_locks", default=None)
+
+
+def _thread_lock(engine: Engine) -> threading.Lock:
+    with _GUARD:
+        return _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
+
+
+@contextmanager
+def writer_locks_if_free(engine: Engine) -> Iterator[bool]:
+    """SQLite's writer locks (this process's and the database file's) taken only if both are
+    free at this moment: True, and a :func:`write_transaction` in the block (in this thread)
+    writes under them; False, at once, if another writer holds either (nothing is taken).
+    Whoever must not wait for another writer (the server's event loop) asks this first.
+    Other databases have no such locks: True."""
+    if engine.dialect.name != "sqlite":
+        yield True
+        return
+    threads = _thread_lock(engine)
+    if not threads.acquire(blocking=False):
+        yield False
+        return
+    try:
+        with _file_lock_if_free(engine.url.database) as free:
+            token = _HELD_WRITER_LOCKS.set(str(engine.url) if free else None)
+            try:
+                yield free
+            finally:
+                _HELD_WRITER_LOCKS.reset(token)
+    finally:
+        threads.release()
 
 
 @contextmanager
@@ -264,13 +295,10 @@ def _writers(engine: Engine) -> Iterator[None]:
     file beside the database (``flock``: the kernel wakes a waiter when it is released, and
     releases it when a process dies). Where that file cannot be opened, SQLite's busy
     timeout still orders the processes."""
-    if engine.dialect.name != "sqlite":
-        yield
+    if engine.dialect.name != "sqlite" or _HELD_WRITER_LOCKS.get() == str(engine.url):
+        yield  # not SQLite, or the locks are held already (writer_locks_if_free)
         return
-    key = str(engine.url)
-    with _GUARD:
-        threads = _SQLITE_WRITERS.setdefault(key, threading.Lock())
-    with threads, _file_lock(engine.url.database):
+    with _thread_lock(engine), _file_lock(engine.url.database):
         yield
 
 
@@ -291,6 +319,28 @@ def _file_lock(database: str | None) -> Iterator[None]:
         finally:
             if locked:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def _file_lock_if_free(database: str | None) -> Iterator[bool]:
+    if not database or database == ":memory:" or fcntl is None:
+        yield True
+        return
+    try:
+        handle = open(f"{database}-writer.lock", "a+b")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield True  # as _file_lock: SQLite's own lock orders the writers
+        return
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _take(descriptor: int, seconds: float) -> bool:
