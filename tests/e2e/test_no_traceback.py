@@ -195,6 +195,21 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
         2,
         "above the maximum",
     ),
+    (  # a negative number is the argument it stands for, not an unknown option "-1"
+        "negative quote",
+        ["credits", "quote", "acme", "-1", "--database-url", OK],
+        {},
+        2,
+        "credits: -1 is below the minimum of 1",
+    ),
+    (
+        "negative purchase",
+        ["credits", "buy", "acme", "-3", "--database-url", OK],
+        {},
+        2,
+        "credits: -3 is below the minimum of 1",
+    ),
+    ("negative key id", ["keys", "revoke", "-1", "--database-url", OK], {}, 2, "no key -1"),
     (
         "bad amount",
         ["credit-note", "INV-000001", "--amount", "1.001", "--reason", "x", "--database-url", OK],

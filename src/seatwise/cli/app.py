@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -72,8 +73,24 @@ def log_to_file() -> None:
         logger.propagate = False
 
 
+_NEGATIVE_NUMBER = re.compile(r"-\d[\d.,]*")
+
+
+class NumbersAsArguments(click.Command):
+    """A command whose arguments may be negative numbers: `credits quote acme -1` is told
+    what is wrong with -1 credits, not click's "No such option: -1"."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if any(_NEGATIVE_NUMBER.fullmatch(arg) for arg in args):
+            ctx.ignore_unknown_options = True  # such a token is then an argument
+        return super().parse_args(ctx, args)
+
+
 class SafeGroup(click.Group):
     """A click group whose commands never end in a traceback."""
+
+    command_class = NumbersAsArguments
+    group_class = type  # its groups are SafeGroups too, and so make the same commands
 
     def invoke(self, ctx: click.Context) -> Any:
         log_to_file()
