@@ -144,3 +144,25 @@ def test_an_unexpected_failure_is_a_page_with_an_error_id(
     assert "a bug deep inside" not in answer.text
     error_id = answer.text.split("error id ", 1)[1][:12]
     assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+def test_when_billing_is_behind_the_next_invoice_is_the_one_due_and_not_issued(v: Vendor) -> None:
+    """acme subscribed on 1 January (one seat, $10.00 a month; its initial invoice issued
+    when it was created); on 15 March no billing run has issued the renewals of 1 February and
+    1 March: its next invoice is February's, due — not the renewal of 1 April. Once billed,
+    the renewal of 1 April."""
+    v.clock.instant = datetime(2025, 3, 15, tzinfo=UTC)
+    due = {"kind": "renewal", "issued_at": "2025-02-01T00:00:00Z", "total": "10.00", "due": True}
+    assert v.call("GET", "/v1/accounts/acme")["next_invoice"] == due
+    enter(v)
+    is_page(v.client.get("/billing/"), 200, "not issued yet (it is issued at the next billing run)")
+    v.call("POST", "/v1/billing-runs", {"account": "acme"})
+    assert v.call("GET", "/v1/accounts/acme")["next_invoice"] == {
+        "kind": "renewal",
+        "issued_at": "2025-04-01T00:00:00Z",
+        "total": "10.00",
+        "due": False,
+    }
+    page = v.client.get("/billing/")
+    is_page(page, 200, "Next invoice: <strong>renewal</strong> on")
+    assert "not issued yet" not in page.text

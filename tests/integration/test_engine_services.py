@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from seatwise.core.account import Cancel
 from seatwise.core.invoice_states import InvoiceStateError
+from seatwise.core.projection import NextInvoice
 from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
+from seatwise.engine.accounts import account_view
 from seatwise.engine.billing_run import bill, finalize_drafts
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.importing import import_scenario
@@ -189,3 +191,19 @@ def test_projection_and_explanation_through_the_engine(engine: Engine) -> None:
     assert line.description == "3 × Seat (at €10.00 / month)"
     assert line.explanation.members == ("m1", "m2", "m3")
     assert "3 member(s) held a seat on 1 Jan 2025" in line.explanation.summary
+
+
+def test_when_billing_is_behind_the_next_invoice_is_the_one_not_issued_yet(
+    engine: Engine,
+) -> None:
+    """Billed up to 1 January; on 10 March the renewals of 1 February and 1 March are due and
+    not issued. The next invoice is February's (3 seats, €30.00), due, not April's."""
+    never_billed = account_view(engine, "acme", at(2025, 1, 20))
+    assert never_billed.next_invoice == NextInvoice("initial", at(2025, 1, 1), 3000, due=True)
+    bill(engine, at(2025, 1, 1))
+    behind = account_view(engine, "acme", at(2025, 3, 10))
+    assert behind.next_invoice == NextInvoice("renewal", at(2025, 2, 1), 3000, due=True)
+    bill(engine, at(2025, 3, 10))
+    billed = account_view(engine, "acme", at(2025, 3, 10))
+    assert billed.next_invoice == NextInvoice("renewal", at(2025, 4, 1), 3000, due=False)
+    assert [kind for _, kind, _, _ in invoices(engine)] == ["initial", "renewal", "renewal"]

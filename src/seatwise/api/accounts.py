@@ -79,6 +79,11 @@ class NextInvoiceOut(BaseModel):
     kind: str
     issued_at: str
     total: str
+    due: bool = Field(
+        False,
+        description="Its date has passed and it is not issued yet (billing is behind): "
+        "the next billing run issues it",
+    )
 
 
 class AccountOut(BaseModel):
@@ -139,7 +144,10 @@ def account_out(view: AccountView) -> AccountOut:
         next_invoice=None
         if upcoming is None
         else NextInvoiceOut(
-            kind=upcoming.kind, issued_at=iso(upcoming.at), total=cur.format(upcoming.total)
+            kind=upcoming.kind,
+            issued_at=iso(upcoming.at),
+            total=cur.format(upcoming.total),
+            due=upcoming.due,
         ),
         billing_error=stored.billing_error,
     )

@@ -62,6 +62,9 @@ def projected(
         next_invoice=None
         if coming is None
         else NextInvoiceOut(
-            kind=coming.kind, issued_at=iso(coming.at), total=cur.format(coming.total)
+            kind=coming.kind,
+            issued_at=iso(coming.at),
+            total=cur.format(coming.total),
+            due=coming.due,
         ),
     )

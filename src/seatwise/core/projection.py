@@ -28,11 +28,13 @@ from seatwise.core.plans import Plan
 @dataclass(frozen=True, slots=True)
 class NextInvoice:
     """The invoice the account gets next if nothing else happens: its kind, when it is
-    issued, and its total as things stand."""
+    issued, and its total as things stand. ``due``: its date has passed and it is not issued
+    yet (billing is behind): the next billing run issues it."""
 
     kind: str
     at: datetime
     total: int
+    due: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ its input first, so a refused request stores nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,7 @@ from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing import AccountState
 from seatwise.core.errors import FieldError, SeatwiseError
 from seatwise.core.gateway import TEST_METHODS, TestGateway
+from seatwise.core.invoicing import Invoice
 from seatwise.core.limits import (
     MAX_SEATS,
     check_account_id,
@@ -196,8 +198,30 @@ def view_of(connection: Connection, stored: StoredAccount, at: datetime) -> Acco
         state = replace(state, status=stored.status)
     upcoming = None
     if state.status == "active":
-        upcoming = next_invoice(stored.plan, stored.account, stored.events, at)
+        upcoming = _not_issued_yet(connection, stored, result.proposed or result.invoices)
+        if upcoming is None:
+            upcoming = next_invoice(stored.plan, stored.account, stored.events, at)
     return AccountView(stored, at, state, wallet_of(connection, stored, at), ended_at, upcoming)
+
+
+def _not_issued_yet(
+    connection: Connection, stored: StoredAccount, due: Sequence[Invoice]
+) -> NextInvoice | None:
+    """The first invoice of the timeline up to now that is not issued (nor a draft) yet:
+    billing is behind, and that invoice, not the next one on the calendar, comes next."""
+    since = stored.billed_until
+    candidates = [i for i in due if since is None or i.issued_at > since]
+    if not candidates:  # billed up to after the last of them: none can be missing
+        return None
+    issued = {
+        entry.invoice.key
+        for drafts in (False, True)
+        for entry in repository.issued_invoices(connection, stored.id, drafts)
+    }
+    for invoice in candidates:
+        if invoice.key not in issued:
+            return NextInvoice(invoice.kind, invoice.issued_at, invoice.total, due=True)
+    return None
 
 
 def accounts_page(
