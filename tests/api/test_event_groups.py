@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from seatwise.api import create_app
+from seatwise.api import create_app, event_groups
 from seatwise.api.event_groups import EventGroups
 from seatwise.engine.access import create_key
 from seatwise.engine.accounts import AccountSpec, NewMember, create_account
@@ -285,3 +286,29 @@ def test_while_another_writer_holds_the_lock_a_thread_waits_for_it_not_the_event
     groups.close()
     engine.dispose()
     other.dispose()
+
+
+def test_when_the_lock_file_fails_the_request_is_answered_with_the_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taking SQLite's locks on the event loop fails (the lock file cannot be locked): the
+    group's requests get the failure at once (no request waits for ever) and the next group
+    is written."""
+    engine, clock, _ = store(f"sqlite:///{tmp_path / 'broken.db'}")
+    groups = EventGroups(engine, clock)
+
+    @contextmanager
+    def broken(_engine: Engine) -> Iterator[bool]:
+        raise OSError(37, "No locks available")
+        yield True  # pragma: no cover
+
+    async def scenario() -> EventResult:
+        with monkeypatch.context() as patched:
+            patched.setattr(event_groups, "writer_locks_if_free", broken)
+            with pytest.raises(OSError, match="No locks available"):
+                await asyncio.wait_for(groups.record(EventRequest("a1", "activate", "x")), 10)
+        return await asyncio.wait_for(groups.record(EventRequest("a1", "activate", "y")), 10)
+
+    assert asyncio.run(scenario()).status == ACCEPTED
+    groups.close()
+    engine.dispose()

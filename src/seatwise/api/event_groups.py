@@ -128,12 +128,9 @@ class EventGroups:
         gathering.scheduled = False
         group = gathering.waiting[: self._limit]
         del gathering.waiting[: self._limit]
-        if self._inline:
-            with writer_locks_if_free(self._engine) as free:
-                if free:
-                    self._answer(group, *self._write(group))
-                    self._next(loop, gathering)  # what was over the limit
-                    return
+        if self._inline and self._written_here(group):
+            self._next(loop, gathering)  # what was over the limit
+            return
         try:
             written = loop.run_in_executor(None, self._write, group)
         except RuntimeError as error:  # the loop is shutting its threads down
@@ -141,6 +138,21 @@ class EventGroups:
             return
         gathering.writing = True
         written.add_done_callback(lambda done: self._written(loop, gathering, group, done))
+
+    def _written_here(self, group: list[_Waiting]) -> bool:
+        """Write the group on the event loop if SQLite's writer locks are free at once;
+        whether it was answered here (written, or failed)."""
+        answered = False
+        try:
+            with writer_locks_if_free(self._engine) as free:
+                if free:
+                    self._answer(group, *self._write(group))
+                    answered = True
+        except Exception as error:  # taking or releasing the locks failed: no request hangs
+            if not answered:
+                self._answer(group, None, error)
+            return True
+        return answered
 
     def _write(self, group: list[_Waiting]) -> tuple[list[EventResult] | None, Exception | None]:
         try:
@@ -156,7 +168,10 @@ class EventGroups:
         done: asyncio.Future[tuple[list[EventResult] | None, Exception | None]],
     ) -> None:
         gathering.writing = False
-        self._answer(group, *done.result())
+        if done.cancelled():  # the loop's threads were stopped before it was written
+            self._answer(group, None, RuntimeError("the server is stopping"))
+        else:
+            self._answer(group, *done.result())
         self._next(loop, gathering)  # what gathered meanwhile
 
     def _next(self, loop: asyncio.AbstractEventLoop, gathering: _Gathering) -> None:
