@@ -39,8 +39,8 @@ from sqlalchemy import Engine
 
 from seatwise.engine.clock import Clock
 from seatwise.engine.ingest import MAX_BATCH, EventRequest, EventResult, record_events
-from seatwise.store.database import writer_locks_if_free
 from seatwise.store.repository.scope import scoped_account
+from seatwise.store.sqlite_writers import writer_locks_if_free
 
 Recorder = Callable[[Engine, Sequence[EventRequest], Clock], list[EventResult]]
 QUIET_TURNS = 4  # turns of the event loop without a new event that close a group
