@@ -20,7 +20,9 @@ loop could not run alongside anyway (one interpreter lock), and handing it to a 
 the two of them more in switching than the write itself (single events 1,277 → 2,268/s, 8
 clients, measured). Otherwise (another writer holds the lock: a billing run, another server
 worker; or PostgreSQL, whose answers come over the network) a thread writes it while the loop
-goes on serving and gathers the next group. Nobody waits for a lock on the event loop.
+goes on serving and gathers the next group. No Seatwise writer makes the event loop wait
+(a program outside Seatwise writing the same file, without its lock file, still could: up to
+SQLite's busy timeout).
 
 Nothing here decides anything about an event: this module only carries requests to the use
 case and answers back. A failure of the whole group (the database is unavailable) is each
