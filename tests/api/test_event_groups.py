@@ -246,10 +246,19 @@ def test_while_another_writer_holds_the_lock_a_thread_waits_for_it_not_the_event
     tmp_path: Path, holder: str
 ) -> None:
     """A billing run (or another server worker) holds SQLite's writer lock: the event loop
-    goes on serving, the group is written by a thread once the lock is free."""
+    goes on serving while a thread waits for the lock; once it is free the loop writes the
+    event, with the one that came meanwhile, in one group."""
     engine, clock, _ = store(f"sqlite:///{tmp_path / 'busy.db'}")
     other = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")  # another writer of the file
-    groups = EventGroups(engine, clock)
+    writers: list[tuple[int, list[str]]] = []
+
+    def watched(
+        engine: Engine, requests: Sequence[EventRequest], clock: Clock
+    ) -> list[EventResult]:
+        writers.append((threading.get_ident(), [str(r.member) for r in requests]))
+        return record_events(engine, requests, clock)
+
+    groups = EventGroups(engine, clock, record=watched)
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
@@ -265,24 +274,27 @@ def test_while_another_writer_holds_the_lock_a_thread_waits_for_it_not_the_event
             holding.set()
             release.wait(10)
 
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
+    holding_thread = threading.Thread(target=hold_the_lock)
+    holding_thread.start()
     assert holding.wait(10)
 
-    async def scenario() -> tuple[int, EventResult]:
-        event = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
+    async def scenario() -> tuple[int, int, list[EventResult]]:
+        late = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
         turns = 0
         while turns < 20:  # the loop turns while the event waits for the lock
             await asyncio.sleep(0.01)
             turns += 1
-        assert not event.done()
+            if turns == 10:
+                later = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "x")))
+        assert not late.done()
         release.set()
-        return turns, await event
+        return threading.get_ident(), turns, list(await asyncio.gather(late, later))
 
-    turns, answer = asyncio.run(scenario())
-    holder.join()
+    loop_thread, turns, answers = asyncio.run(scenario())
+    holding_thread.join()
     assert turns == 20
-    assert (answer.status, answer.seq) == (ACCEPTED, 2)
+    assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, 2), (ACCEPTED, 3)]
+    assert writers == [(loop_thread, ["late", "x"])]  # one group, written on the loop
     groups.close()
     engine.dispose()
     other.dispose()

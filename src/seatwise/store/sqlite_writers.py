@@ -3,7 +3,8 @@ processes on a lock of a file beside the database (``flock``), so that a writer 
 soon as the one before it is done instead of polling in SQLite's busy handler.
 :func:`writers` waits its turn (for a transaction that will write);
 :func:`writer_locks_if_free` takes the turn only if it is free at once (for whoever must not
-wait: the server's event loop)."""
+wait: the server's event loop); :func:`wait_for_turn` waits for it in one thread and
+:func:`in_turn` writes in it in another (the event loop writes once a thread has waited)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ except ImportError:  # pragma: no cover - not a POSIX system: SQLite's busy time
     fcntl = None  # type: ignore[assignment]
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import Engine
@@ -148,3 +149,24 @@ def _take(descriptor: int, seconds: float) -> bool:
             return True
         abandoned = True
     return False
+
+
+def wait_for_turn(engine: Engine, busy_seconds: Callable[[], float]) -> ExitStack:
+    """Wait for the writers' turn (as :func:`writers` does) and keep it: the turn is held
+    until the returned stack is closed, by :func:`in_turn` or directly, from any thread."""
+    turn = ExitStack()
+    turn.enter_context(writers(engine, busy_seconds))
+    return turn
+
+
+@contextmanager
+def in_turn(engine: Engine, turn: ExitStack) -> Iterator[None]:
+    """Write in a turn :func:`wait_for_turn` took (perhaps in another thread): a
+    :func:`~seatwise.store.database.write_transaction` in the block takes no lock again; the
+    turn ends with the block."""
+    token = _HELD_WRITER_LOCKS.set(str(engine.url))
+    try:
+        with turn:
+            yield
+    finally:
+        _HELD_WRITER_LOCKS.reset(token)
