@@ -18,7 +18,9 @@ from seatwise.api.idempotency import write
 from seatwise.api.pagination import After, Limit, Page, page
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.core.errors import FieldError
+from seatwise.core.money import Currency
 from seatwise.core.periods import iso
+from seatwise.core.projection import NextInvoice
 from seatwise.engine import accounts as use
 from seatwise.engine.accounts import AccountChanges, AccountSpec, AccountView, NewMember
 from seatwise.store import repository
@@ -86,6 +88,14 @@ class NextInvoiceOut(BaseModel):
     )
 
 
+def next_invoice_out(coming: NextInvoice | None, cur: Currency) -> NextInvoiceOut | None:
+    """The next invoice as the API answers it (an account's, a projection's)."""
+    if coming is None:
+        return None
+    total = cur.format(coming.total)
+    return NextInvoiceOut(kind=coming.kind, issued_at=iso(coming.at), total=total, due=coming.due)
+
+
 class AccountOut(BaseModel):
     id: str
     plan: str
@@ -141,14 +151,7 @@ def account_out(view: AccountView) -> AccountOut:
         billing_address=address_out(stored.billing_address),
         cancels_at=when(view.cancels_at),
         ended_at=when(view.ended_at),
-        next_invoice=None
-        if upcoming is None
-        else NextInvoiceOut(
-            kind=upcoming.kind,
-            issued_at=iso(upcoming.at),
-            total=cur.format(upcoming.total),
-            due=upcoming.due,
-        ),
+        next_invoice=next_invoice_out(upcoming, cur),
         billing_error=stored.billing_error,
     )
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
 
-from seatwise.api.accounts import NextInvoiceOut
+from seatwise.api.accounts import NextInvoiceOut, next_invoice_out
 from seatwise.api.common import LineOut, line_out
 from seatwise.api.context import Ctx, billing
 from seatwise.api.problems import COMMON_RESPONSES
@@ -59,12 +59,5 @@ def projected(
         lines=[] if invoice is None else [line_out(cur, line, True) for line in invoice.lines],
         total=None if invoice is None else cur.format(invoice.total),
         members=list(projection.members),
-        next_invoice=None
-        if coming is None
-        else NextInvoiceOut(
-            kind=coming.kind,
-            issued_at=iso(coming.at),
-            total=cur.format(coming.total),
-            due=coming.due,
-        ),
+        next_invoice=next_invoice_out(coming, cur),
     )
