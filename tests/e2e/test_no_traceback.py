@@ -210,6 +210,20 @@ CASES: list[tuple[str, list[str], dict[str, str], int, str]] = [
         "credits: -3 is below the minimum of 1",
     ),
     ("negative key id", ["keys", "revoke", "-1", "--database-url", OK], {}, 2, "no key -1"),
+    (  # a number no row can have is of no row, not an overflow of the database
+        "huge key id",
+        ["keys", "revoke", "9999999999999999999999999", "--database-url", OK],
+        {},
+        2,
+        "no key 9999999999999999999999999",
+    ),
+    (
+        "huge endpoint id",
+        ["webhooks", "remove", "9999999999999999999999999", "--database-url", OK],
+        {},
+        2,
+        "no webhook endpoint 9999999999999999999999999",
+    ),
     (
         "bad amount",
         ["credit-note", "INV-000001", "--amount", "1.001", "--reason", "x", "--database-url", OK],

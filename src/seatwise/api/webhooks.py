@@ -19,13 +19,13 @@ from seatwise.api.pagination import After, Limit, Page, page
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.collect.outbox import webhook_event
 from seatwise.core.errors import FieldError
+from seatwise.core.limits import MAX_ID
 from seatwise.core.periods import iso
 from seatwise.engine import payments as use
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store.database import read_connection
 
 router = APIRouter(tags=["webhooks"], responses=COMMON_RESPONSES)
-MAX_ID = 2**63 - 1
 EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

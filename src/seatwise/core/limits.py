@@ -29,6 +29,7 @@ MAX_MEMBER_ID = 200  # member ids and premium content ids
 MAX_ACCOUNT_ID = 100
 MAX_EMAIL = 320
 MAX_TEXT = 1000  # reasons, names
+MAX_ID = 2**63 - 1  # a stored row's number (a key, a webhook endpoint): the largest integer
 MAX_URL = 2000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -140,3 +141,9 @@ def check_url(value: str, field: str = "url") -> str:
     if not re.match(r"^https?://[^\s/?#]+", value):
         raise FieldError(field, f"{value!r} is not an http(s) URL")
     return value
+
+
+def storable_id(number: int) -> bool:
+    """Whether a row's number (a key's, an endpoint's) is one the store can hold: any other
+    is of no row (asked of the store, it would be an overflow, not an answer)."""
+    return 1 <= number <= MAX_ID

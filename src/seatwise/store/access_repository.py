@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from seatwise.core.limits import storable_id
 from seatwise.store import bulk
 from seatwise.store.tables import account_sessions, api_keys, event_ids, idempotency_keys
 
@@ -57,6 +58,9 @@ def keys(connection: Connection) -> list[StoredKey]:
 
 
 def revoke_key(connection: Connection, key_id: int, now: datetime) -> bool:
+    """Revoke a key; False if there is no such key not revoked already."""
+    if not storable_id(key_id):  # no row has it
+        return False
     return bool(
         connection.execute(
             update(api_keys)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from seatwise.core.limits import storable_id
 from seatwise.store import bulk
 from seatwise.store.tables import deliveries, invoices, outbox, webhook_endpoints
 
@@ -250,6 +251,8 @@ def add_endpoint(connection: Connection, url: str, secret: str, now: datetime) -
 
 
 def _change_active_endpoint(connection: Connection, endpoint_id: int, **values: Any) -> bool:
+    if not storable_id(endpoint_id):  # no row has it
+        return False
     return bool(
         connection.execute(
             update(webhook_endpoints)
