@@ -1,16 +1,22 @@
 """The billing core through its Python API, without YAML or a database."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 import seatwise
 from seatwise.core.account import Account, Cancel
 from seatwise.core.billing import generate_invoices
+from seatwise.core.errors import TimelineError
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import Member, MemberChange
 
 
 def at(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
+
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def joins(instant: datetime, *members: str) -> list[MemberChange]:
@@ -116,3 +122,27 @@ def test_no_statement_after_dunning_s_final_action() -> None:
     result = generate_invoices(plan, account, events, datetime(2023, 6, 1, tzinfo=UTC))
     assert [(i.kind, i.issued_at, i.total) for i in result.invoices] == [("initial", start, 12000)]
     assert result.state.status == "suspended"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (MemberChange(T0 + timedelta(days=40), "m1", "activate"), "cannot activate"),
+        (MemberChange(T0 + timedelta(days=40), "ghost", "deactivate"), "does not exist"),
+        (MemberChange(T0 + timedelta(days=400), "m2", "reactivate"), "more than 6 months"),
+    ],
+)
+def test_the_walk_refuses_an_illegal_member_change(change: MemberChange, message: str) -> None:
+    """The walk's sweep validates the timeline (the walk builds no checked timeline of its
+    own): the same refusal as :class:`SeatTimeline`'s, member and instant named."""
+    plan = parse_plan({"preset": "seats-monthly", "price": "10.00"})
+    events = [
+        MemberChange(T0, "m1", "activate"),
+        MemberChange(T0, "m2", "activate"),
+        MemberChange(T0 + timedelta(days=10), "m2", "deactivate"),
+        change,
+    ]
+    with pytest.raises(TimelineError, match=message) as caught:
+        generate_invoices(plan, Account(subscribed_at=T0), events, T0 + timedelta(days=500))
+    assert f"member '{change.member}'" in str(caught.value)
+    assert generate_invoices(plan, Account(subscribed_at=T0), events[:3], change.at).invoices

@@ -25,7 +25,7 @@ from seatwise.core.checkpoint import (
     take_checkpoint,
 )
 from seatwise.core.credits import Assign, BuyCredits, CreditsPaid, Start, Unassign
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import SeatwiseError, TimelineError
 from seatwise.core.invoicing import Invoice
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
@@ -290,3 +290,21 @@ def test_a_checkpoint_keeps_every_part_of_the_walk_s_state() -> None:
         for invoice in generate_invoices(plan, account, events, later).proposed
         if invoice.issued_at > at
     )
+
+
+def test_a_walk_from_a_checkpoint_refuses_what_a_walk_from_the_start_refuses() -> None:
+    """The changes after the checkpoint are validated by the resumed walk's sweep, against
+    the members' states the checkpoint keeps: the same refusal as from the start."""
+    plan, account, events, day, checkpoint = one_member_on_day_40()
+    member = next(e.member for e in events if isinstance(e, MemberChange))
+    later = day + timedelta(days=30)
+    again = [*events, MemberChange(day + timedelta(days=1), member, "activate")]
+    for walk_it in (
+        lambda: resume(plan, account, again, later, checkpoint),
+        lambda: generate_invoices(plan, account, again, later),
+    ):
+        with pytest.raises(TimelineError, match=f"member '{member}'.*cannot activate"):
+            walk_it()
+    backwards = [*events, BuyCredits(day + timedelta(days=2), 5), Cancel(day + timedelta(days=1))]
+    with pytest.raises(TimelineError, match="time goes backwards"):
+        resume(plan, account, backwards, later, checkpoint, only_after=True)

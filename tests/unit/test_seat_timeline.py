@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from seatwise.core.errors import TimelineError
 from seatwise.core.periods import Period
-from seatwise.core.seat_timeline import TRANSITIONS, MemberChange, SeatSweep, SeatTimeline
+from seatwise.core.seat_sweep import SeatSweep
+from seatwise.core.seat_timeline import TRANSITIONS, MemberChange, SeatTimeline
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -154,3 +155,65 @@ def test_a_refused_change_leaves_the_timeline_as_it_was() -> None:
     timeline.apply(MemberChange(start + timedelta(hours=1), "ana", "deactivate"))  # not "backwards"
     assert timeline.state_at("ana", start + timedelta(hours=1)) == "deactivated"
     assert timeline.state_at("bob", start + timedelta(hours=3)) is None
+
+
+# -- one validation: the walk's sweep refuses what the timeline refuses ------------------------
+
+REFUSED = [
+    ([(1, "a", "deactivate")], "cannot deactivate a member who does not exist"),
+    ([(1, "a", "activate"), (2, "a", "activate")], "cannot activate a member who is active"),
+    (
+        [(1, "a", "activate"), (2, "a", "delete"), (3, "a", "reactivate")],
+        "cannot reactivate a member who is deleted",
+    ),
+    ([(1, "a", "invite"), (2, "a", "deactivate")], "cannot deactivate a member who is invited"),
+    ([(1, "a", "activate"), (1, "a", "activate")], "cannot activate a member who is active"),
+    ([(1, "a", "activate"), (1, "a", "shout")], "unknown action 'shout'"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), REFUSED)
+def test_the_sweep_refuses_what_the_timeline_refuses(
+    changes: list[tuple[int, str, str]], message: str
+) -> None:
+    sweep = SeatSweep(count_invited=False)
+    with pytest.raises(TimelineError) as caught:
+        for day, group in groupby(changes, key=lambda change: change[0]):
+            sweep.apply(at(day), [MemberChange(at(day), m, action) for _, m, action in group])
+    assert message in str(caught.value) and "member 'a'" in str(caught.value)
+
+
+def test_the_sweep_refuses_a_reactivation_after_six_months() -> None:
+    t0 = datetime(2024, 1, 31, 9, tzinfo=UTC)
+    sweep = SeatSweep(count_invited=False)
+    sweep.apply(t0, [MemberChange(t0, "ana", "activate"), MemberChange(t0, "ana", "deactivate")])
+    late = datetime(2024, 7, 31, 9, 1, tzinfo=UTC)
+    with pytest.raises(TimelineError, match=r"more than 6 months before \(on 2024-01-31"):
+        sweep.apply(late, [MemberChange(late, "ana", "reactivate")])
+    in_time = datetime(2024, 7, 31, 9, tzinfo=UTC)
+    sweep.apply(in_time, [MemberChange(in_time, "ana", "reactivate")])
+    assert sweep.holders() == ["ana"]
+
+
+@given(member_histories(), st.booleans())
+def test_a_timeline_of_validated_changes_answers_as_one_built_change_by_change(
+    changes: list[MemberChange], count_invited: bool
+) -> None:
+    """``add_validated`` makes its spans when first asked: the same answers, and changes
+    applied after them are checked against them."""
+    checked = SeatTimeline(changes)
+    lazy = SeatTimeline()
+    half = len(changes) // 2
+    lazy.add_validated(changes[:half])
+    lazy.add_validated(changes[half:])
+    whole = Period(at(1), at(25))
+    assert lazy.holders_during(whole, count_invited) == checked.holders_during(whole, count_invited)
+    for change in changes:
+        assert lazy.holders_at(change.at, count_invited) == checked.holders_at(
+            change.at, count_invited
+        )
+        assert lazy.spans_of(change.member) == checked.spans_of(change.member)
+    if changes:
+        last = changes[-1]
+        with pytest.raises(TimelineError, match="time goes backwards"):
+            lazy.apply(MemberChange(last.at - timedelta(hours=1), "new", "activate"))

@@ -27,7 +27,8 @@ from seatwise.core.billing import AccountState
 from seatwise.core.invoicing import Invoice, Line
 from seatwise.core.money import round_half_up
 from seatwise.core.plans import Plan
-from seatwise.core.seat_timeline import MemberChange, SeatSweep
+from seatwise.core.seat_sweep import SeatSweep
+from seatwise.core.seat_timeline import MemberChange
 
 Step = tuple[datetime, int]  # the value from this instant on, until the next step
 SECONDS_PER_DAY = 86_400

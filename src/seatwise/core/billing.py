@@ -41,7 +41,8 @@ from seatwise.core.money import Currency, round_ratio
 from seatwise.core.periods import Period, Schedule, add_days, local_date, make_schedule
 from seatwise.core.plans import Plan
 from seatwise.core.proration import days_remaining, describe_fraction, fraction_remaining
-from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
+from seatwise.core.seat_sweep import SeatSweep
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
 TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
 
@@ -539,7 +540,8 @@ def walk(
     """Walk the timeline up to ``until``; the walk's state is left as it stands then. Events
     after ``until`` have not happened yet as far as the walk knows."""
     ordered = _up_to(events, until)
-    seats = SeatTimeline(e for e in ordered if isinstance(e, MemberChange))
+    seats = SeatTimeline()  # the walk's sweep validates the changes as it takes them
+    seats.add_validated([e for e in ordered if isinstance(e, MemberChange)])
     schedule = make_schedule(
         account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
     )
@@ -590,20 +592,24 @@ def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> 
     """Credit events and members leaving move the wallet in recorded order; then the
     instant's member changes are priced together, and a cancellation takes effect. Dunning's
     final action ends everything at once; after it, member changes are ignored."""
-    run.sweep.apply(at, (event for event in group if isinstance(event, MemberChange)))
-    for event in group:
-        if isinstance(event, Terminate):
-            run.terminate(event)
-        elif isinstance(event, MemberChange):
-            member_left(run, event)
-        elif not isinstance(event, Cancel | Uncancel):
-            apply_credit_event(run, event)
     changes = [event for event in group if isinstance(event, MemberChange)]
-    for event in group:
-        if isinstance(event, Cancel):
-            run.cancel(at)
-        elif isinstance(event, Uncancel):
-            run.uncancel(at)
+    run.sweep.apply(at, changes)
+    if len(changes) == len(group):  # member changes only, the usual instant
+        for change in changes:
+            member_left(run, change)
+    else:
+        for event in group:
+            if isinstance(event, Terminate):
+                run.terminate(event)
+            elif isinstance(event, MemberChange):
+                member_left(run, event)
+            elif not isinstance(event, Cancel | Uncancel):
+                apply_credit_event(run, event)
+        for event in group:
+            if isinstance(event, Cancel):
+                run.cancel(at)
+            elif isinstance(event, Uncancel):
+                run.uncancel(at)
     if changes and run.plan.billing == "advance":
         run.on_member_changes(at, changes)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib import metadata
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -41,11 +42,12 @@ from seatwise.core.billing import (
     result_of,
 )
 from seatwise.core.credits import CreditEntry, Reservation, Wallet
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import SeatwiseError, TimelineError
 from seatwise.core.invoicing import Explanation, Line, lines_total
 from seatwise.core.periods import Period, make_schedule
 from seatwise.core.plans import Plan
-from seatwise.core.seat_timeline import MemberChange, SeatSweep, SeatTimeline
+from seatwise.core.seat_sweep import SeatSweep
+from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
 # Bump when a rule of the walk changes what a saved state means: every checkpoint is then
 # ignored (and replaced after the next run from the start).
@@ -140,9 +142,11 @@ def resume(
         run = _restore(plan, account, checkpoint)
     except (AttributeError, KeyError, TypeError, ValueError) as error:  # JSON errors too
         raise CheckpointError(f"unreadable checkpoint: {error!r}") from None
-    for change in later:  # validated as a walk from the start validates them
-        if isinstance(change, MemberChange):
-            run.seats.apply(change)
+    for earlier, event in pairwise(later):
+        if event.at < earlier.at:
+            raise TimelineError("time goes backwards", at=event.at)
+    # validated by the walk's sweep as a walk from the start validates them
+    run.seats.add_validated([event for event in later if isinstance(event, MemberChange)])
     go_on(run, later, until)
     return run
 

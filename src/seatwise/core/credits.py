@@ -305,6 +305,8 @@ class Wallet:
 
     def member_left(self, at: datetime, member: str) -> tuple[Wallet, list[CreditEntry]]:
         """Release every reservation of a member who is deactivated or deleted."""
+        if not self.open:  # nothing reserved: the usual case, answered without sorting
+            return self, []
         wallet, new = self, []
         for member_id, content in sorted(self.open):
             if member_id == member:

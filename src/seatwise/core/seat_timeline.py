@@ -18,10 +18,10 @@ instant of a period (intervals are half-open; a hold of zero length counts for n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from seatwise.core.errors import TimelineError
@@ -94,11 +94,30 @@ def state_after(before: str | None, change: MemberChange) -> str:
     return after
 
 
+def check_change(before: str | None, change: MemberChange, since: datetime | None) -> str:
+    """The member's state after ``change``, from state ``before`` held since ``since``;
+    :class:`TimelineError` if the change cannot happen then — an illegal transition, or a
+    reactivation after the member's data is gone (SPEC 2.2)."""
+    after = state_after(before, change)
+    if change.action == "reactivate" and since is not None:
+        limit = add_months(since, REACTIVATION_MONTHS, UTC_ZONE)
+        if change.at > limit:
+            raise TimelineError(
+                f"cannot reactivate a member deactivated more than {REACTIVATION_MONTHS} "
+                f"months before (on {iso(since)}): their data is gone; add them as a new "
+                "member",
+                member=change.member,
+                at=change.at,
+            )
+    return after
+
+
 class SeatTimeline:
     """The validated history of every member of one account."""
 
-    def __init__(self, changes: Iterable[MemberChange]) -> None:
-        self._spans: dict[str, list[StateSpan]] = {}
+    def __init__(self, changes: Iterable[MemberChange] = ()) -> None:
+        self._by_member: dict[str, list[StateSpan]] = {}
+        self._unbuilt: list[MemberChange] = []  # validated, spans not made yet (add_validated)
         self._last: datetime | None = None
         for change in changes:
             self.apply(change)
@@ -109,9 +128,9 @@ class SeatTimeline:
         (``(member, state, since)``, members in the order they first appeared): the
         timeline as it stands at a checkpoint, for the changes after it. It answers for
         instants from the latest ``since`` on."""
-        timeline = cls(())
+        timeline = cls()
         for member, state, since in states:
-            timeline._spans[member] = [StateSpan(member, state, since, None)]
+            timeline._by_member[member] = [StateSpan(member, state, since, None)]
             if timeline._last is None or since > timeline._last:
                 timeline._last = since
         return timeline
@@ -122,24 +141,43 @@ class SeatTimeline:
         if self._last is not None and change.at < self._last:
             raise TimelineError("time goes backwards", member=change.member, at=change.at)
         spans = self._spans.get(change.member)
-        after = state_after(spans[-1].state if spans else None, change)
-        if change.action == "reactivate" and spans:
-            limit = add_months(spans[-1].start, REACTIVATION_MONTHS, UTC_ZONE)
-            if change.at > limit:
-                raise TimelineError(
-                    f"cannot reactivate a member deactivated more than {REACTIVATION_MONTHS} "
-                    f"months before (on {iso(spans[-1].start)}): their data is gone; add them "
-                    "as a new member",
-                    member=change.member,
-                    at=change.at,
-                )
-        self._last = change.at
         if spans:
             previous = spans[-1]
+            after = check_change(previous.state, change, previous.start)
             spans[-1] = StateSpan(previous.member, previous.state, previous.start, change.at)
-        self._spans.setdefault(change.member, []).append(
-            StateSpan(change.member, after, change.at, None)
-        )
+        else:
+            after = check_change(None, change, None)
+            spans = self._spans[change.member] = []
+        self._last = change.at
+        spans.append(StateSpan(change.member, after, change.at, None))
+
+    def add_validated(self, changes: Sequence[MemberChange]) -> None:
+        """Record changes that a :class:`~seatwise.core.seat_sweep.SeatSweep` validates (a
+        billing walk's, before anyone can ask this timeline anything), in time order after
+        those recorded: their spans are made only when the timeline is first asked, so a walk
+        whose caller never asks pays nothing for them."""
+        if changes:
+            self._unbuilt.extend(changes)
+            self._last = changes[-1].at
+
+    @property
+    def _spans(self) -> dict[str, list[StateSpan]]:
+        if self._unbuilt:
+            self._build()
+        return self._by_member
+
+    def _build(self) -> None:
+        by_member, changes, self._unbuilt = self._by_member, self._unbuilt, []
+        for change in changes:
+            spans = by_member.get(change.member)
+            if spans:
+                previous = spans[-1]
+                after = TRANSITIONS[change.action][previous.state]
+                spans[-1] = StateSpan(previous.member, previous.state, previous.start, change.at)
+            else:
+                after = TRANSITIONS[change.action][None]
+                spans = by_member[change.member] = []
+            spans.append(StateSpan(change.member, after, change.at, None))
 
     def state_at(self, member: str, instant: datetime) -> str | None:
         """The member's state at ``instant`` (changes at ``instant`` included), None if not yet."""
@@ -194,113 +232,3 @@ class SeatTimeline:
             if period.start < span.start < period.end
         )
         return max(self.occupancy(instant, count_invited) for instant in instants)
-
-
-class SeatSweep:
-    """Occupancy kept as a walk moves forward through time, one group of changes at a time.
-
-    :class:`SeatTimeline` answers questions about any instant by looking at every member;
-    a billing walk only ever asks about the instant it has reached, so it keeps the answers
-    as running state instead: each member's state, how many hold a seat, and, for the cycle
-    under way, the distinct members who held one and the peak. Applying a change is O(1), so
-    walking N changes is O(N). The answers are the timeline's, order included: members in
-    the order they first appeared; a cycle's distinct holders in the order their seat began
-    (ties in the order members first appeared).
-    """
-
-    def __init__(self, count_invited: bool) -> None:
-        self.count_invited = count_invited
-        # the states that hold a seat, by holds_seat's rule, asked of a set on every change
-        self._holding = frozenset(s for s in STATES if holds_seat(s, count_invited))
-        self._state: dict[str, str] = {}  # every member, in the order they first appeared
-        self._since: dict[str, datetime] = {}  # when each member's current state began
-        self._order: dict[str, int] = {}
-        self.count = 0  # members holding a seat now
-        self._cycle_end: datetime | None = None
-        self._cycle_seen: dict[str, datetime] = {}  # holders in the cycle, and since when
-        self._cycle_peak = 0
-
-    def apply(self, at: datetime, changes: Iterable[MemberChange]) -> None:
-        """The changes at ``at`` (validated by a :class:`SeatTimeline`), all at once: a
-        seat held for no time (taken and left at one instant) counts for nothing."""
-        holding, state = self._holding, self._state
-        touched: dict[str, None] = {}
-        for change in changes:
-            member = change.member
-            before = state.get(member)
-            after = TRANSITIONS[change.action][before]
-            self.count += (after in holding) - (before in holding)
-            if before is None:
-                self._order[member] = len(self._order)
-            state[member] = after
-            self._since[member] = at
-            touched[member] = None
-        if self._cycle_end is not None and at >= self._cycle_end:
-            return  # the next cycle's: it begins with whoever holds a seat then
-        seen = self._cycle_seen
-        starting = [m for m in touched if state[m] in holding and m not in seen]
-        if len(starting) > 1:
-            starting.sort(key=self._order.__getitem__)
-        for member in starting:
-            seen[member] = at
-        if self.count > self._cycle_peak:
-            self._cycle_peak = self.count
-
-    def snapshot(self) -> dict[str, Any]:
-        """The sweep as data (a checkpoint's part: :mod:`seatwise.core.checkpoint`), read back
-        by :meth:`from_snapshot`."""
-        return {
-            "state": self._state,
-            "since": self._since,
-            "order": self._order,
-            "count": self.count,
-            "cycle_end": self._cycle_end,
-            "cycle_seen": self._cycle_seen,
-            "cycle_peak": self._cycle_peak,
-        }
-
-    @classmethod
-    def from_snapshot(cls, count_invited: bool, data: dict[str, Any]) -> SeatSweep:
-        """A sweep from :meth:`snapshot`'s data."""
-        sweep = cls(count_invited)
-        sweep._state = {str(member): str(state) for member, state in data["state"].items()}
-        sweep._since = dict(data["since"])
-        sweep._order = {str(member): int(order) for member, order in data["order"].items()}
-        sweep.count = int(data["count"])
-        sweep._cycle_end = data["cycle_end"]
-        sweep._cycle_seen = dict(data["cycle_seen"])
-        sweep._cycle_peak = int(data["cycle_peak"])
-        return sweep
-
-    def state(self, member: str) -> str | None:
-        return self._state.get(member)
-
-    def states(self) -> dict[str, str]:
-        """Every member's state now, in the order they first appeared."""
-        return dict(self._state)
-
-    def since(self, member: str) -> datetime:
-        """When the member's state now began."""
-        return self._since[member]
-
-    def holders(self) -> list[str]:
-        """The members holding a seat now, in the order they first appeared."""
-        holding = self._holding
-        return [member for member, state in self._state.items() if state in holding]
-
-    def begin_cycle(self, end: datetime) -> None:
-        """A cycle begins now and ends at ``end``: whoever holds a seat now is in it."""
-        now = sorted(self.holders(), key=lambda m: (self._since[m], self._order[m]))
-        self._cycle_seen = {member: self._since[member] for member in now}
-        self._cycle_peak = self.count
-        self._cycle_end = end
-
-    def cycle_holders(self, before: datetime | None = None) -> list[str]:
-        """The distinct members who held a seat in the cycle (only those whose seat began
-        before ``before``, if given)."""
-        return [m for m, since in self._cycle_seen.items() if before is None or since < before]
-
-    @property
-    def cycle_peak(self) -> int:
-        """The greatest occupancy at any instant of the cycle so far."""
-        return self._cycle_peak
