@@ -34,7 +34,7 @@ from seatwise.core.periods import Period, add_days, iso
 from seatwise.core.seat_timeline import DEACTIVATED, DELETED, MemberChange
 
 if TYPE_CHECKING:
-    from seatwise.core.billing import BillingWalk
+    from seatwise.core.billing_walk import BillingWalk
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,170 @@
+"""A change of occupancy inside a term of an ``advance`` plan, priced (SPEC 3 and 5): the
+plan's ``increases`` / ``decreases`` rules make pending items — one signed ``delta`` line, or a
+``remaining_time`` / ``unused_time`` pair — prorated for what is left of the term and
+explained by the member changes that caused them; then the items are invoiced at once, or at
+a threshold (:func:`invoice_pending_on_change`), or later by the walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from seatwise.core.invoicing import Explanation, Line
+from seatwise.core.money import round_ratio
+from seatwise.core.periods import Period, local_date
+from seatwise.core.proration import days_remaining, describe_fraction, fraction_remaining
+from seatwise.core.seat_timeline import MemberChange
+
+if TYPE_CHECKING:
+    from seatwise.core.billing_walk import BillingWalk
+
+
+def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberChange]) -> None:
+    """Price a change of occupancy inside the current term of an advance plan."""
+    if not run.started or run.ended or at >= run.term().end:
+        return
+    plan = run.plan
+    target = max(run.occupancy(), run.floor())
+    if plan.seats == "peak":
+        target = max(target, run.paid_seats)
+    old = run.paid_seats
+    if target > old:
+        run.add_pending(price_change(run, old, target, at, changes, increase=True))
+        run.paid_seats = target
+    elif target < old and plan.decreases == "credit":
+        run.add_pending(price_change(run, old, target, at, changes, increase=False))
+        run.paid_seats = target
+    else:
+        return
+    invoice_pending_on_change(run, at)
+
+
+def term_words(run: BillingWalk) -> str:
+    """The current term in words, ``15 Feb 2025 – 15 Feb 2026`` (once per term)."""
+    words = run.term_texts.get(run.term_index)
+    if words is None:
+        term = run.term()
+        words = run.term_texts[run.term_index] = f"{run.day(term.start)} – {run.day(term.end)}"
+    return words
+
+
+def price_of(run: BillingWalk, seats: int) -> tuple[int, int | None]:
+    """C(seats) for a term and the unit price at that count, computed once per count."""
+    found = run.prices.get(seats)
+    if found is None:
+        pricing = run.plan.pricing
+        found = run.prices[seats] = (pricing.cost(seats), pricing.unit_price(seats))
+    return found
+
+
+def proration(run: BillingWalk, at: datetime) -> tuple[Fraction, str]:
+    """The share of the current term left at ``at``, and how it was obtained; by day it
+    depends on the date only, so it is computed once per date."""
+    plan, term, tz = run.plan, run.term(), run.account.timezone
+    if plan.increases.proration == "day":
+        day = local_date(at, tz)
+        key: tuple[int, object] = (run.term_index, day)
+        found = run.prorations.get(key)
+        if found is None:
+            days = run.term_days.get(run.term_index)
+            if days is None:
+                days = local_date(term.start, tz), local_date(term.end, tz)
+                run.term_days[run.term_index] = days
+            found = run.prorations[key] = days_remaining(days, day)
+        return found
+    key = (run.term_index, at)
+    granularity = plan.increases.proration
+    fraction = fraction_remaining(term, at, granularity, tz)
+    how = describe_fraction(fraction, term, at, granularity, tz)
+    run.prorations[key] = (fraction, how)
+    return fraction, how
+
+
+def price_change(
+    run: BillingWalk,
+    old: int,
+    new: int,
+    at: datetime,
+    changes: Sequence[MemberChange],
+    increase: bool,
+) -> list[Line]:
+    plan, term = run.plan, run.term()
+    if increase and plan.increases.charge == "none":
+        return []
+    if increase and plan.increases.charge == "full":
+        fraction, how = Fraction(1), "the full term"
+    else:
+        fraction, how = proration(run, at)
+    span = Period(at, term.end)
+    date = run.day(at)
+    moved = tuple(dict.fromkeys(change.member for change in changes))
+    cause = (
+        f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
+        f"priced for {how} of the term {term_words(run)}."
+    )
+    explanation = Explanation(cause, members=moved, changes=tuple(changes))  # one per change
+
+    def line(kind: str, description: str, quantity: int, cost: int, rate: int | None) -> Line:
+        """A line for ``cost`` (signed, minor units, whole term) times the fraction."""
+        return Line(
+            kind=kind,
+            description=description,
+            quantity=quantity,
+            unit_price=rate,
+            amount=round_ratio(cost * fraction.numerator, fraction.denominator),
+            period=span,
+            explanation=explanation,
+        )
+
+    seat = plan.seat_name
+    new_cost, new_rate = price_of(run, new)
+    old_cost, old_rate = price_of(run, old)
+    if plan.increases.lines == "delta":
+        # One line for C(new) − C(old), signed: with volume tiers more seats can cost less.
+        difference = abs(new - old)
+        rate = new_rate if new_rate == old_rate or old == 0 else None
+        if increase:
+            kind = "additional_seats"
+            text = f"{difference} × Additional {seat.lower()} after {date} ({old} → {new})"
+        else:
+            kind = "unused_time"
+            text = f"Unused time on {difference} × {seat} after {date} ({old} → {new})"
+        return [line(kind, text, difference, new_cost - old_cost, rate)]
+    lines = []
+    if new > 0:
+        text = f"Remaining time on {new} × {seat} after {date}"
+        lines.append(line("remaining_time", text, new, new_cost, new_rate))
+    if old > 0:
+        text = f"Unused time on {old} × {seat} after {date}"
+        lines.append(line("unused_time", text, old, -old_cost, old_rate))
+    return lines
+
+
+def invoice_pending_on_change(run: BillingWalk, at: datetime) -> None:
+    mode = run.plan.pending.invoice
+    total = run.pending_total
+    due_now = mode == "immediately" or (
+        mode == "threshold" and total > 0 and total >= run.plan.pending.threshold
+    )
+    if due_now and run.pending:
+        lines, period = run.take_pending(at)
+        run.issue("interim", at, period, lines)
+
+
+def describe_changes(changes: Sequence[MemberChange], shown: int = 5) -> str:
+    """Member changes in words, grouped by action: ``m81, m82 activated; m3 deleted``."""
+    if not changes:
+        return "no member change"
+    by_action: dict[str, list[str]] = {}
+    for change in changes:
+        by_action.setdefault(change.action, []).append(change.member)
+    parts = []
+    for action, members in by_action.items():
+        names = ", ".join(members[:shown])
+        if len(members) > shown:
+            names += f" and {len(members) - shown} more"
+        parts.append(f"{names} {action}d")
+    return "; ".join(parts)
