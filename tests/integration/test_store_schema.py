@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from seatwise.store import bulk
@@ -81,6 +81,33 @@ def test_instants_come_back_aware_in_utc_and_money_exact(database_url: str) -> N
         row = connection.execute(select(invoices.c.issued_at, invoices.c.total)).one()
     assert row.issued_at == NOW and row.issued_at.tzinfo == UTC
     assert row.total == 9_007_199_254_740_993  # beyond a float's exact integers
+    engine.dispose()
+
+
+def test_instants_read_back_exactly_whatever_their_digits(database_url: str) -> None:
+    """Whole seconds, microseconds, the last microsecond of a year, and a maximum over a
+    column: each read back as the same instant, aware in UTC (on SQLite the stored text is
+    parsed in one step, not by SQLAlchemy's parser)."""
+    seed(database_url)
+    instants = [
+        datetime(2024, 4, 1, 0, 30, tzinfo=UTC),
+        datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC),
+        datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 6, 1, 12, 0, 0, 1, tzinfo=UTC),
+    ]
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for index, instant in enumerate(instants):
+            connection.execute(
+                insert(invoices).values(
+                    invoice_row(f"INV-{index}", issued_at=instant, period_start=instant)
+                )
+            )
+        read = connection.execute(select(invoices.c.issued_at).order_by(invoices.c.id)).scalars()
+        latest = connection.execute(select(func.max(invoices.c.issued_at))).scalar_one()
+    as_read = list(read)
+    assert as_read == instants and latest == instants[3]
+    assert all(instant.utcoffset() == timedelta(0) for instant in [*as_read, latest])
     engine.dispose()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        """On SQLite, the stored text is read as an aware instant in one step (SQLAlchemy's
+        parser and then ``replace(tzinfo=UTC)`` took six times as long, and a billing run
+        reads an instant per event); elsewhere :meth:`process_result_value`."""
+        if dialect.name == "sqlite":
+            return _read_sqlite_instant
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -48,3 +59,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _read_sqlite_instant(value: Any) -> datetime | None:
+    """What :meth:`UTCDateTime.sqlite_text` stored (naive UTC text), read back aware in UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value + "+00:00")
+    assert isinstance(value, datetime)  # a driver that parsed it already
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
