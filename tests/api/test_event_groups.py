@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from seatwise.api import create_app, event_groups
@@ -24,6 +25,7 @@ from seatwise.engine.accounts import AccountSpec, NewMember, create_account
 from seatwise.engine.clock import Clock, FixedClock
 from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult, record_events
 from seatwise.engine.plans import create_plan
+from seatwise.store import repository
 from seatwise.store.database import make_engine, migrate, write_transaction
 from seatwise.store.repository.scope import account_scope
 
@@ -161,6 +163,94 @@ def test_events_waiting_while_a_group_commits_form_the_next_group_in_their_order
         ("m4", 4),
     ]
     groups.close()
+
+
+def test_with_groups_in_flight_the_next_group_is_written_while_one_still_commits() -> None:
+    """PostgreSQL's way (``in_flight`` > 1): the events sent while a group is being written
+    form the next group, written at once by another thread, not after the first."""
+    held = Held()
+    groups = EventGroups(
+        make_engine("sqlite://"), FixedClock(NOW), record=held, inline=False, in_flight=2
+    )
+
+    async def scenario() -> list[EventResult]:
+        first = asyncio.ensure_future(groups.record(request("first")))
+        await asyncio.to_thread(held.entered.wait, 10)
+        rest = [asyncio.ensure_future(groups.record(request(f"m{n}"))) for n in range(3)]
+        written = await asyncio.wait_for(asyncio.gather(*rest), 10)  # the first still held
+        assert not first.done()
+        assert held.calls == [["first"], ["m0", "m1", "m2"]]
+        held.release.set()
+        return [await first, *written]
+
+    answers = asyncio.run(scenario())
+    assert [(a.reason, a.seq) for a in answers] == [("first", 0), ("m0", 0), ("m1", 1), ("m2", 2)]
+    groups.close()
+
+
+def test_groups_in_flight_that_name_one_account_take_its_lock_in_turn(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first group holds account a1's lock (it waits inside its transaction); the next
+    group, written meanwhile by another thread, names a1 too, with a retry of the first's id:
+    it waits for the lock, then finds the first answer (replayed, the same seq) and numbers
+    its own event after it. a2's event, in the same group, is recorded with it."""
+    engine, clock, _ = store(database_url)
+    started: list[float] = []  # when each group's write began
+    viewed: list[float] = []  # when each group, holding its accounts' locks, read them
+    views = repository.ingest_views
+
+    def slow_first(connection: Connection, named: dict[str, list[str]]) -> object:
+        viewed.append(time.monotonic())
+        if len(viewed) == 1:  # the first group: a1 is locked by now
+            time.sleep(0.4)
+        return views(connection, named)
+
+    def timed(engine: Engine, requests: Sequence[EventRequest], clock: Clock) -> list[EventResult]:
+        started.append(time.monotonic())
+        return record_events(engine, requests, clock)
+
+    monkeypatch.setattr(repository, "ingest_views", slow_first)
+    groups = EventGroups(engine, clock, record=timed, inline=False, in_flight=3)
+
+    async def scenario() -> list[EventResult]:
+        first = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "x", id="e1")))
+        while not viewed:
+            await asyncio.sleep(0.01)
+        rest = [
+            groups.record(EventRequest("a1", "activate", "x", id="e1")),  # a retry
+            groups.record(EventRequest("a1", "activate", "y", id="e2")),
+            groups.record(EventRequest("a2", "activate", "z", id="e3")),
+        ]
+        return list(await asyncio.gather(first, *rest))
+
+    one, retry, two, other = asyncio.run(scenario())
+    groups.close()
+    assert len(started) == 2 and started[1] - viewed[0] < 0.3  # the second began meanwhile…
+    assert viewed[1] - viewed[0] >= 0.4  # …and read a1 once the first had let it go
+    assert (one.status, one.replayed, retry.replayed, retry.seq) == (ACCEPTED, False, True, one.seq)
+    assert one.seq is not None and two.seq == one.seq + 1
+    assert (two.status, other.status) == (ACCEPTED, ACCEPTED)
+    with engine.connect() as connection:
+        recorded = connection.execute(
+            text(
+                "SELECT account_id, member_id, seq FROM timeline_events "
+                "WHERE member_id IN ('x', 'y', 'z') ORDER BY account_id, seq"
+            )
+        ).all()
+    assert [tuple(row) for row in recorded] == [
+        ("a1", "x", one.seq),
+        ("a1", "y", two.seq),
+        ("a2", "z", other.seq),
+    ]
+    engine.dispose()
+
+
+def test_postgresql_writes_groups_in_flight_and_sqlite_one_at_a_time(database_url: str) -> None:
+    engine = make_engine(database_url)
+    expected = event_groups.IN_FLIGHT if engine.dialect.name == "postgresql" else 1
+    assert EventGroups(engine, FixedClock(NOW)).in_flight == expected
+    engine.dispose()
 
 
 def test_a_group_that_fails_fails_each_request_and_the_writer_goes_on() -> None:
