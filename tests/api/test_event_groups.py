@@ -215,8 +215,11 @@ def test_groups_in_flight_that_name_one_account_take_its_lock_in_turn(
 
     async def scenario() -> list[EventResult]:
         first = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "x", id="e1")))
-        while not viewed:
+        for _ in range(1000):  # until the first group has locked a1 and read it (≤ 10 s)
+            if viewed:
+                break
             await asyncio.sleep(0.01)
+        assert viewed, "the first group never read its accounts"
         rest = [
             groups.record(EventRequest("a1", "activate", "x", id="e1")),  # a retry
             groups.record(EventRequest("a1", "activate", "y", id="e2")),

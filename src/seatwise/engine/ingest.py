@@ -114,6 +114,9 @@ def record_events(
             events[index] = checked
             by_account.setdefault(request.account_id, []).append(index)
     with write_transaction(engine) as connection:
+        # the locks first, by a statement of their own: on PostgreSQL a statement that waits
+        # for a lock still answers from the snapshot it began with (an account's last seq
+        # read with its lock would miss what the writer it waited for committed)
         known = repository.lock_accounts(connection, sorted(by_account))
         for account_id in [a for a in by_account if a not in known]:
             for index in by_account.pop(account_id):
