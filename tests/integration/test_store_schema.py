@@ -103,11 +103,20 @@ def test_instants_read_back_exactly_whatever_their_digits(database_url: str) -> 
                     invoice_row(f"INV-{index}", issued_at=instant, period_start=instant)
                 )
             )
-        read = connection.execute(select(invoices.c.issued_at).order_by(invoices.c.id)).scalars()
+        query = select(invoices.c.issued_at).order_by(invoices.c.id)
+        as_read = list(connection.execute(query).scalars())
         latest = connection.execute(select(func.max(invoices.c.issued_at))).scalar_one()
-    as_read = list(read)
+        # written by raw SQL with an offset of its own (SQLite: the driver's text for it)
+        connection.execute(
+            text("UPDATE invoices SET due_at = :at WHERE number = 'INV-0'"),
+            {"at": datetime(2024, 4, 1, 2, 30, tzinfo=timezone(timedelta(hours=2)))},
+        )
+        due = connection.execute(
+            select(invoices.c.due_at).where(invoices.c.number == "INV-0")
+        ).scalar_one()
     assert as_read == instants and latest == instants[3]
-    assert all(instant.utcoffset() == timedelta(0) for instant in [*as_read, latest])
+    assert due == datetime(2024, 4, 1, 0, 30, tzinfo=UTC)
+    assert all(instant.utcoffset() == timedelta(0) for instant in [*as_read, latest, due])
     engine.dispose()
 
 

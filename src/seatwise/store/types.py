@@ -66,6 +66,9 @@ def _read_sqlite_instant(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")
-    assert isinstance(value, datetime)  # a driver that parsed it already
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # text written otherwise (raw SQL), perhaps with its own offset
+            value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)  # a driver that parsed it already, or the text above
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
