@@ -32,8 +32,8 @@ from seatwise.core.limits import (
 from seatwise.core.periods import iso
 from seatwise.core.projection import NextInvoice, next_invoice
 from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.engine.account_billing import bill_account
 from seatwise.engine.addresses import address_data, check_address
-from seatwise.engine.billing_run import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.credits import WalletView, wallet_of

@@ -173,7 +173,7 @@ def buy_credits(
     default) charges it at once to the payment method on file, whatever the plan's
     collection, and is refused when there is none; ``send_invoice`` sells the credits on an
     invoice to be paid by transfer. The credits reach the wallet when the invoice is paid."""
-    from seatwise.engine.billing_run import bill_account  # billing runs record purchases too
+    from seatwise.engine.account_billing import bill_account  # billing runs record purchases too
 
     check_count(credits, "credits", MAX_CREDITS, minimum=1)
     if collection not in (CHECKOUT, ON_INVOICE):

@@ -18,7 +18,7 @@ from seatwise.core.gateway import TEST_METHODS, PaymentGateway, TestGateway
 from seatwise.core.limits import check_url
 from seatwise.core.money import Currency, currency
 from seatwise.core.periods import iso
-from seatwise.engine.billing_run import bill_account
+from seatwise.engine.account_billing import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.collection import configured_gateway
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND

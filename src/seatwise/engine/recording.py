@@ -36,7 +36,7 @@ from seatwise.core.limits import (
 )
 from seatwise.core.periods import iso
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange, SeatTimeline
-from seatwise.engine.billing_run import bill_account
+from seatwise.engine.account_billing import bill_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.credits import CreditsRefused, sync_ledger
 from seatwise.engine.messages import tell_credit_alert

@@ -17,7 +17,7 @@ from seatwise.core.dunning import ManualPayment, PaymentError
 from seatwise.core.errors import TimelineError
 from seatwise.core.invoice_states import PAID, InvoiceStateError
 from seatwise.core.notifications import Notification, order_key
-from seatwise.engine.billing_run import bill_account
+from seatwise.engine.account_billing import bill_account
 from seatwise.engine.credits import sync_ledger
 from seatwise.engine.importing import import_scenario
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND, LifecycleRefused, move
