@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 
 from seatwise.api.app import create_app
-from seatwise.engine.collection import configured_gateway
+from seatwise.engine.gateways import configured_gateway
 from seatwise.store.database import open_store
 
 

@@ -35,8 +35,8 @@ from seatwise.core.seat_timeline import Member, MemberChange
 from seatwise.engine.account_billing import bill_account
 from seatwise.engine.addresses import address_data, check_address
 from seatwise.engine.clock import Clock
-from seatwise.engine.collection import configured_gateway
 from seatwise.engine.credits import WalletView, wallet_of
+from seatwise.engine.gateways import configured_gateway
 from seatwise.engine.payments import MethodUpdated, set_payment_method
 from seatwise.engine.queries import recompute
 from seatwise.engine.recording import Recorded, record_event

@@ -11,7 +11,7 @@ the unique (account, kind, period) key is the last guard.
 
 **Only what is due**: a run takes the accounts whose stored ``next_due_at`` is by its
 ``until`` or unknown (cleared by anything recorded for them since); see
-:meth:`~seatwise.engine.collection.AccountRun.next_due`.
+:func:`~seatwise.engine.run_end.next_due`.
 
 **One lock order everywhere**: accounts (in id order) before the number sequences. Every use
 case that numbers something (a purchase, a payment method charging at once, finalizing, a

@@ -32,17 +32,15 @@ charging and run again charges once with a gateway that honours the key.
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from seatwise.core.account import RETENTION_DAYS, Cancel, Terminate, Uncancel
-from seatwise.core.billing import BillingResult, TimelineEvent
+from seatwise.core.account import Terminate
+from seatwise.core.billing import BillingResult
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
     Attempt,
@@ -56,25 +54,20 @@ from seatwise.core.dunning import (
     next_action,
     rank,
 )
-from seatwise.core.errors import SeatwiseError
-from seatwise.core.gateway import ChargeRequest, PaymentGateway, TestGateway
+from seatwise.core.gateway import ChargeRequest, PaymentGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle, settle_one
 from seatwise.core.payments import purchases_collection, receivable
-from seatwise.core.periods import iso, make_schedule
-from seatwise.core.seat_timeline import MemberChange
+from seatwise.core.periods import iso
 from seatwise.engine import messages
 from seatwise.engine.account_walk import AccountWalk
 from seatwise.engine.batch import Batch, Preloaded, is_provisional
-from seatwise.engine.credits import sync_ledger
-from seatwise.store import outbox_repository as outbox_store
+from seatwise.engine.gateways import configured_gateway
+from seatwise.engine.run_end import finish
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.outbox_repository import Endpoint
-from seatwise.store.repository import AccountAfterBilling, NewInvoice, StoredAccount
-
-NOTHING_DUE = datetime(2199, 12, 31, tzinfo=UTC)  # the last day an instant may be (limits)
-RESOLUTION = timedelta(microseconds=1)
+from seatwise.store.repository import NewInvoice, StoredAccount
 
 
 @dataclass
@@ -86,36 +79,6 @@ class _Unpaid:
     amount: int
     entry: NewInvoice | None = None  # issued by this run (not stored yet)
     stored_id: int | None = None
-
-
-def configured_gateway(env: Mapping[str, str] = os.environ) -> PaymentGateway:
-    """The gateway billing runs charge through: ``SEATWISE_GATEWAY=module:factory`` names a
-    callable returning a :class:`~seatwise.core.gateway.PaymentGateway` (the vendor's adapter
-    to its payment provider); unset, the built-in test gateway."""
-    spec = env.get("SEATWISE_GATEWAY", "").strip()
-    if not spec:
-        return TestGateway()
-    module_name, _, name = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), name or "gateway")
-    except (ImportError, AttributeError) as error:
-        raise SeatwiseError(
-            f"SEATWISE_GATEWAY: cannot load {spec!r} (module:factory): {error}"
-        ) from None
-    gateway: PaymentGateway = factory()
-    return gateway
-
-
-def acts_at_once(stored: StoredAccount, event: TimelineEvent) -> bool:
-    """Whether billing may have something to do at the instant of ``event`` itself (rather
-    than at the next anniversary): a credit event (a checkout, an overage, an alert), or a
-    member change under an advance plan that invoices its prorations at once or at a
-    threshold. Cancellations end terms on anniversaries; arrears plans and monthly or
-    at-renewal prorations invoice on anniversaries."""
-    if isinstance(event, MemberChange):
-        plan = stored.plan
-        return plan.billing == "advance" and plan.pending.invoice in ("immediately", "threshold")
-    return not isinstance(event, Cancel | Uncancel)
 
 
 class AccountRun:
@@ -211,7 +174,7 @@ class AccountRun:
             if self.perform(result, action):  # the timeline changed: recompute
                 self.walk.read_again()
                 result, to_issue = self.walk.recompute()
-        self.finish(result)
+        finish(self, result)
 
     # -- collection state, loaded when first needed -----------------------------------------
 
@@ -401,85 +364,3 @@ class AccountRun:
             self.stored, self.walk.seats_for(result, at), self.endpoints, at, kind, number, invoice,
             amount_due, **details,
         )  # fmt: skip
-
-    # -- the end of the run -----------------------------------------------------------------
-
-    def finish(self, result: BillingResult) -> None:
-        stored, connection = self.stored, self.connection
-        state = result.state
-        ended_at = state.ends_at if state.status != "active" else None
-        self.batch.accounts.append(  # written with the batch, with its other accounts
-            AccountAfterBilling(
-                self.account_id,
-                state.status,
-                self.balance,
-                ended_at,
-                self.until,
-                self.next_due(result),
-            )
-        )
-        self.tell_alerts(result)
-        self.batch.checkpoints.append((self.account_id, self.walk.checkpoint_after(result)))
-        if stored.plan.credits is not None:  # credit movements up to `until` join the ledger
-            sync_ledger(connection, self.account_id, self.until, state.wallet.entries)
-        if (
-            state.status in ("cancelled", "deleted")
-            and ended_at is not None
-            and ended_at + timedelta(days=RETENTION_DAYS) <= self.until
-        ):
-            end = payments.account_end(connection, self.account_id)
-            if end.purged_at is None:
-                at = ended_at + timedelta(days=RETENTION_DAYS)
-                removed = payments.purge_account(
-                    connection, self.account_id, at, ended_at, self.until
-                )
-                for purged in messages.tell(
-                    stored, self.walk.seats_for(result, at), self.endpoints, at, "account_purged",
-                    None, None,
-                ):  # fmt: skip
-                    purged.payload["data"].update(
-                        ended_at=iso(ended_at), purged_at=iso(at), removed=removed
-                    )
-                    self.batch.messages.append(purged)
-
-    def next_due(self, result: BillingResult) -> datetime:
-        """The first instant after ``until`` at which a run could have anything to do for the
-        account if nothing new is recorded: its next timeline event (one recorded ahead of the
-        run's ``until``), its next monthly anniversary (renewals, cycles, statements, monthly
-        interims and the end of a cancelled term all fall on one), its next collection action
-        (charge, retry, reminder, final action), its purge. Events,
-        payment methods and invoice changes recorded later clear it (the next run recomputes).
-        :data:`NOTHING_DUE` when nothing will ever be."""
-        stored, state = self.stored, result.state
-        found = [NOTHING_DUE]
-        later = (e.at for e in stored.events if e.at > self.until and acts_at_once(stored, e))
-        found.append(next(later, NOTHING_DUE))  # a recorded event the run has not reached
-        if state.status == "active":
-            plan, account = stored.plan, stored.account
-            schedule = make_schedule(
-                account.service_start, plan.anchor_delay_hours, plan.interval, account.timezone
-            )
-            month = 0
-            while schedule.anniversary(month) <= self.until:
-                month += 1
-            found.append(schedule.anniversary(month))
-        action = self.next_action((), NOTHING_DUE)
-        if action is not None:
-            found.append(max(action.at, self.until + RESOLUTION))
-        if state.status in ("cancelled", "deleted") and state.ends_at is not None:
-            purge_at = state.ends_at + timedelta(days=RETENTION_DAYS)
-            if purge_at > self.until:
-                found.append(purge_at)
-        return min(found)
-
-    def tell_alerts(self, result: BillingResult) -> None:
-        """Credit alerts up to ``until`` not told yet (recording tells most as they happen)."""
-        if not result.alerts:
-            return
-        told = outbox_store.told_alerts(self.connection, self.account_id)
-        for alert in result.alerts:
-            if alert.at not in told:
-                self.tell(
-                    result, alert.at, "credit_alert", None, None,
-                    balance=alert.balance, assigned=alert.assigned,
-                )  # fmt: skip

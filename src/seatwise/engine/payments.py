@@ -20,7 +20,7 @@ from seatwise.core.money import Currency, currency
 from seatwise.core.periods import iso
 from seatwise.engine.account_billing import bill_account
 from seatwise.engine.clock import Clock
-from seatwise.engine.collection import configured_gateway
+from seatwise.engine.gateways import configured_gateway
 from seatwise.engine.invoice_lifecycle import PAID_BY_HAND
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import page_repository as pages

@@ -20,8 +20,8 @@ from seatwise.core.money import Currency
 from seatwise.core.seat_timeline import UTC_ZONE
 from seatwise.engine.billing_access import PAGE_SESSION_HOURS, open_billing_link
 from seatwise.engine.billing_page import BillingOverview, account_basics, billing_overview
-from seatwise.engine.collection import configured_gateway
 from seatwise.engine.credits import PriceQuote, quote_credits, wallet
+from seatwise.engine.gateways import configured_gateway
 from seatwise.engine.queries import explain_invoice
 from seatwise.web.app import COOKIE, Formats, WebState, render, web_state
 from seatwise.web.session import CurrentViewer, Viewer, render_for, viewer_formats
