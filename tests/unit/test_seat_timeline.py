@@ -38,18 +38,23 @@ def test_states_over_time() -> None:
     assert seats.state_at("a", datetime(2024, 2, 1, tzinfo=UTC)) is None
 
 
+# changes a timeline and a walk's sweep both refuse, and the reason they give
+REFUSED = [
+    ([(1, "a", "deactivate")], "cannot deactivate a member who does not exist"),
+    ([(1, "a", "activate"), (2, "a", "activate")], "cannot activate a member who is active"),
+    (
+        [(1, "a", "activate"), (2, "a", "delete"), (3, "a", "reactivate")],
+        "cannot reactivate a member who is deleted",
+    ),
+    ([(1, "a", "invite"), (2, "a", "deactivate")], "cannot deactivate a member who is invited"),
+    ([(1, "a", "activate"), (1, "a", "activate")], "cannot activate a member who is active"),
+    ([(1, "a", "activate"), (1, "a", "shout")], "unknown action 'shout'"),
+]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [
-        ([(1, "a", "deactivate")], "cannot deactivate a member who does not exist"),
-        ([(1, "a", "activate"), (2, "a", "activate")], "cannot activate a member who is active"),
-        (
-            [(1, "a", "activate"), (2, "a", "delete"), (3, "a", "reactivate")],
-            "cannot reactivate a member who is deleted",
-        ),
-        ([(1, "a", "invite"), (2, "a", "deactivate")], "cannot deactivate a member who is invited"),
-        ([(2, "a", "activate"), (1, "b", "activate")], "time goes backwards"),
-    ],
+    [*REFUSED, ([(2, "a", "activate"), (1, "b", "activate")], "time goes backwards")],
 )
 def test_illegal_transitions_name_member_and_instant(
     changes: list[tuple[int, str, str]], message: str
@@ -158,18 +163,6 @@ def test_a_refused_change_leaves_the_timeline_as_it_was() -> None:
 
 
 # -- one validation: the walk's sweep refuses what the timeline refuses ------------------------
-
-REFUSED = [
-    ([(1, "a", "deactivate")], "cannot deactivate a member who does not exist"),
-    ([(1, "a", "activate"), (2, "a", "activate")], "cannot activate a member who is active"),
-    (
-        [(1, "a", "activate"), (2, "a", "delete"), (3, "a", "reactivate")],
-        "cannot reactivate a member who is deleted",
-    ),
-    ([(1, "a", "invite"), (2, "a", "deactivate")], "cannot deactivate a member who is invited"),
-    ([(1, "a", "activate"), (1, "a", "activate")], "cannot activate a member who is active"),
-    ([(1, "a", "activate"), (1, "a", "shout")], "unknown action 'shout'"),
-]
 
 
 @pytest.mark.parametrize(("changes", "message"), REFUSED)
