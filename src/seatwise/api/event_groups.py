@@ -28,7 +28,7 @@ the next one, and up to :data:`IN_FLIGHT` groups are written at once by as many 
 group's write is mostly waiting for the database's answers, and the requests that come
 meanwhile need not wait for it to end (single events, 8 clients: +11–36%, 32: +6–15%,
 measured). Groups written at once that name the same account take its lock in turn, as any
-two writers do; locks are taken in account order, so two groups never wait for each other.
+two writers do; every writer takes its locks in account order, so none waits in a circle.
 
 Nothing here decides anything about an event: this module only carries requests to the use
 case and answers back. A failure of the whole group (the database is unavailable) is each
