@@ -39,6 +39,9 @@ def acts_at_once(stored: StoredAccount, event: TimelineEvent) -> bool:
 
 
 def finish(run: AccountRun, result: BillingResult) -> None:
+    """Once nothing more is due by ``until``: the account's state after the run and its next
+    due instant (written with the batch), its credit alerts, its checkpoint, its ledger, and
+    its purge when its data's time is up."""
     stored, connection = run.stored, run.connection
     state = result.state
     ended_at = state.ends_at if state.status != "active" else None
