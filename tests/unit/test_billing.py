@@ -145,4 +145,8 @@ def test_the_walk_refuses_an_illegal_member_change(change: MemberChange, message
     with pytest.raises(TimelineError, match=message) as caught:
         generate_invoices(plan, Account(subscribed_at=T0), events, T0 + timedelta(days=500))
     assert f"member '{change.member}'" in str(caught.value)
-    assert generate_invoices(plan, Account(subscribed_at=T0), events[:3], change.at).invoices
+    legal = generate_invoices(plan, Account(subscribed_at=T0), events[:3], T0 + timedelta(days=40))
+    assert [(i.kind, i.issued_at, i.total) for i in legal.invoices] == [
+        ("initial", T0, 2000),  # m1 and m2 at 10.00
+        ("renewal", datetime(2025, 2, 1, tzinfo=UTC), 1000),  # m2 left on 11 Jan
+    ]
