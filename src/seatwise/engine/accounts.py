@@ -198,7 +198,7 @@ def view_of(connection: Connection, stored: StoredAccount, at: datetime) -> Acco
         state = replace(state, status=stored.status)
     upcoming = None
     if state.status == "active":
-        upcoming = _not_issued_yet(connection, stored, result.proposed or result.invoices)
+        upcoming = _not_issued_yet(connection, stored, result.proposed)
         if upcoming is None:
             upcoming = next_invoice(stored.plan, stored.account, stored.events, at)
     return AccountView(stored, at, state, wallet_of(connection, stored, at), ended_at, upcoming)
@@ -213,11 +213,7 @@ def _not_issued_yet(
     candidates = [i for i in due if since is None or i.issued_at > since]
     if not candidates:  # billed up to after the last of them: none can be missing
         return None
-    issued = {
-        entry.invoice.key
-        for drafts in (False, True)
-        for entry in repository.issued_invoices(connection, stored.id, drafts)
-    }
+    issued = repository.invoice_keys(connection, stored.id)  # drafts too
     for invoice in candidates:
         if invoice.key not in issued:
             return NextInvoice(invoice.kind, invoice.issued_at, invoice.total, due=True)

@@ -259,6 +259,19 @@ def last_issued_at(connection: Connection, account_id: str) -> datetime | None:
     ).scalar()
 
 
+def invoice_keys(connection: Connection, account_id: str) -> set[tuple[str, datetime, datetime]]:
+    """The key (kind, period start, period end: :attr:`Invoice.key`) of every invoice of the
+    account, drafts included, in one query without their lines."""
+    if not in_scope(account_id):
+        return set()
+    rows = connection.execute(
+        select(invoices.c.kind, invoices.c.period_start, invoices.c.period_end).where(
+            invoices.c.account_id == account_id
+        )
+    )
+    return {(row.kind, row.period_start, row.period_end) for row in rows}
+
+
 def latest_draft_issue(connection: Connection, account_id: str) -> datetime | None:
     """When the account's latest draft would be issued; None without drafts."""
     return connection.execute(
