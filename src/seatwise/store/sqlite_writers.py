@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 
@@ -72,14 +73,22 @@ def writers(engine: Engine, busy_seconds: Callable[[], float]) -> Iterator[None]
         yield
 
 
+def _open_lock_file(database: str | None) -> BinaryIO | None:
+    """The file beside the database whose ``flock`` orders the processes; None where there
+    is none (an in-memory database, no ``fcntl``, a file that cannot be opened): SQLite's own
+    lock orders the writers then."""
+    if not database or database == ":memory:" or fcntl is None:
+        return None
+    try:
+        return open(f"{database}-writer.lock", "a+b")  # the caller closes it
+    except OSError:
+        return None
+
+
 @contextmanager
 def _file_lock(database: str | None, busy_seconds: Callable[[], float]) -> Iterator[None]:
-    if not database or database == ":memory:" or fcntl is None:
-        yield
-        return
-    try:
-        handle = open(f"{database}-writer.lock", "a+b")  # noqa: SIM115 - held for the block
-    except OSError:
+    handle = _open_lock_file(database)
+    if handle is None:
         yield
         return
     with handle:
@@ -93,13 +102,9 @@ def _file_lock(database: str | None, busy_seconds: Callable[[], float]) -> Itera
 
 @contextmanager
 def _file_lock_if_free(database: str | None) -> Iterator[bool]:
-    if not database or database == ":memory:" or fcntl is None:
+    handle = _open_lock_file(database)
+    if handle is None:
         yield True
-        return
-    try:
-        handle = open(f"{database}-writer.lock", "a+b")  # noqa: SIM115 - held for the block
-    except OSError:
-        yield True  # as _file_lock: SQLite's own lock orders the writers
         return
     with handle:
         try:
