@@ -60,8 +60,8 @@ _Waiting = tuple[EventRequest, asyncio.Future[EventResult]]
 
 @dataclass
 class _Gathering:
-    """The events one event loop has gathered, and whether a group of its is being written
-    by the thread (the next one gathers meanwhile)."""
+    """The events one event loop has gathered, and how many of its groups threads are
+    writing (the next one gathers meanwhile)."""
 
     waiting: list[_Waiting] = field(default_factory=list)
     scheduled: bool = False
