@@ -28,8 +28,10 @@ from seatwise.collect.outbox import LEASE, deliver_due
 from seatwise.core.notifications import order_key
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
+from seatwise.engine.batch import MARK
 from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
+from seatwise.engine.collection import AccountRun
 from seatwise.engine.importing import import_scenario
 from seatwise.engine.payments import (
     PaymentRefused,
@@ -154,6 +156,44 @@ def test_billing_runs_on_several_days_collect_in_time_order_and_purge(engine: En
     with engine.connect() as connection:
         assert outbox_store.outbox_of(connection, "acme")[-1].message.kind == "account_purged"
     assert bill(engine, at(2024, 7, 1)).invoices == 0
+
+
+def test_a_run_asks_what_is_due_once_per_action_it_performs(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issuing the invoices that come before an action changes nothing the action was found
+    from: the run performs it without asking again (one question per action, and one that
+    finds nothing more), and ends where the core's simulation ends."""
+    scenario = load(engine, NEVER_PAYS)
+    asked: list[object] = []
+    performed: list[object] = []
+    ask, perform = AccountRun.next_action, AccountRun.perform
+
+    def counted_ask(self: AccountRun, to_issue: Any, now: datetime | None = None) -> Any:
+        found = ask(self, to_issue, now)
+        if now is None:  # not the run's end asking when anything is due next (run_end)
+            asked.append(found)
+        return found
+
+    def counted_perform(self: AccountRun, result: Any, action: Any) -> bool:
+        performed.append(action)
+        return perform(self, result, action)
+
+    monkeypatch.setattr(AccountRun, "next_action", counted_ask)
+    monkeypatch.setattr(AccountRun, "perform", counted_perform)
+    bill(engine, at(2024, 3, 9))
+    compare_with_the_core(engine, scenario, at(2024, 3, 9))
+    # each names the invoice by the number it was issued with (its number until commit;
+    # the first charge was found before the invoice was issued)
+    first = f"{MARK}1{MARK}"
+    assert [(type(a).__name__, a.at, a.invoice) for a in performed] == [
+        ("Charge", at(2024, 2, 8, 10), first),
+        ("Charge", at(2024, 2, 10, 10), first),
+        ("Charge", at(2024, 2, 12, 10), first),
+        ("FinalAction", at(2024, 2, 15, 10), first),
+    ]
+    # the first charge was found as the charge of the first invoice about to be issued
+    assert asked == [replace(performed[0], invoice="~0"), *performed[1:], None]
 
 
 def test_a_new_payment_method_is_charged_at_once(engine: Engine) -> None:

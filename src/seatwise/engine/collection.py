@@ -33,7 +33,7 @@ charging and run again charges once with a gateway that honours the key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ from seatwise.core.account import Terminate
 from seatwise.core.billing import BillingResult
 from seatwise.core.credits import CreditsPaid
 from seatwise.core.dunning import (
+    Action,
     Attempt,
     Charge,
     FinalAction,
@@ -68,6 +69,16 @@ from seatwise.store import payments_repository as payments
 from seatwise.store import repository
 from seatwise.store.outbox_repository import Endpoint
 from seatwise.store.repository import NewInvoice, StoredAccount
+
+UPCOMING = "~"  # an invoice about to be issued, as collection sees it: ~0, ~1, … in order
+
+
+def _numbered(action: Action, numbers: Sequence[str]) -> Action:
+    """The action, for the invoice numbered ``numbers[k]`` where it named ``~k``, the k-th
+    of the invoices to issue when it was found (they have been issued since)."""
+    if not action.invoice.startswith(UPCOMING):
+        return action
+    return replace(action, invoice=numbers[int(action.invoice.removeprefix(UPCOMING))])
 
 
 @dataclass
@@ -166,9 +177,13 @@ class AccountRun:
                     len(to_issue),
                 )
             if due:
-                self.issue(result, to_issue[:due])
+                numbers = self.issue(result, to_issue[:due])
                 to_issue = to_issue[due:]
-                continue
+                if action is None:
+                    break  # and nothing is due after them: they were all considered
+                # Issuing them changed nothing the action was found from (they were read
+                # as upcoming, settled alike): asking again finds it again, numbered.
+                action = _numbered(action, numbers)
             if action is None:
                 break
             if self.perform(result, action):  # the timeline changed: recompute
@@ -237,15 +252,18 @@ class AccountRun:
         balance, plan = self.balance, self.stored.plan
         for index, invoice in enumerate(to_issue):
             settled, balance = settle_one(invoice, balance, plan.currency)
-            yield receivable(plan, f"~{index}", settled, purchases)
+            yield receivable(plan, f"{UPCOMING}{index}", settled, purchases)
 
     # -- issuing ----------------------------------------------------------------------------
 
-    def issue(self, result: BillingResult, due: list[Invoice]) -> None:
+    def issue(self, result: BillingResult, due: list[Invoice]) -> list[str]:
+        """Issue ``due``, in order; their (provisional) numbers, in the same order."""
         plan, code = self.stored.plan, self.stored.plan.currency.code
         settled, self.balance = settle(due, self.balance, plan.currency)
+        numbers = []
         for invoice in settled:  # numbered when the batch is written (engine.batch)
             number = self.batch.provisional_number()
+            numbers.append(number)
             nothing_due = invoice.total <= 0
             entry = NewInvoice(
                 self.account_id, code, number, PAID if nothing_due else OPEN, invoice
@@ -258,6 +276,7 @@ class AccountRun:
                     self.record_event(CreditsPaid(invoice.issued_at, invoice.period.start))
             else:
                 self.unpaid[number] = _Unpaid(number, invoice, invoice.total, entry=entry)
+        return numbers
 
     # -- collecting -------------------------------------------------------------------------
 
