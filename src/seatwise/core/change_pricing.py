@@ -24,21 +24,19 @@ if TYPE_CHECKING:
 
 def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberChange]) -> None:
     """Price a change of occupancy inside the current term of an advance plan."""
-    if not run.started or run.ended or at >= run.term().end:
+    if not run.started or run.ended:
         return
-    plan = run.plan
+    plan, old = run.plan, run.paid_seats
     target = max(run.occupancy(), run.floor())
     if plan.seats == "peak":
-        target = max(target, run.paid_seats)
-    old = run.paid_seats
-    if target > old:
-        run.add_pending(price_change(run, old, target, at, changes, increase=True))
-        run.paid_seats = target
-    elif target < old and plan.decreases == "credit":
-        run.add_pending(price_change(run, old, target, at, changes, increase=False))
-        run.paid_seats = target
-    else:
+        target = max(target, old)
+    increase = target > old
+    if not increase and (target == old or plan.decreases != "credit"):
+        return  # the seats paid for stay as they are: the usual change, settled first
+    if at >= run.term().end:
         return
+    run.add_pending(price_change(run, old, target, at, changes, increase=increase))
+    run.paid_seats = target
     invoice_pending_on_change(run, at)
 
 
