@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import groupby, pairwise
+from itertools import pairwise
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.billing_walk import AccountState, BillingWalk, TimelineEvent, format_day
@@ -134,7 +134,15 @@ def go_on(run: BillingWalk, ordered: Sequence[TimelineEvent], until: datetime) -
     that instant up to ``until``, in time order (a walk resumed from a checkpoint takes the
     events after the checkpoint's instant: :mod:`seatwise.core.checkpoint`)."""
     schedule = run.schedule
-    groups = [(at, list(group)) for at, group in groupby(ordered, key=lambda e: e.at)]
+    groups: list[tuple[datetime, list[TimelineEvent]]] = []
+    group: list[TimelineEvent] = []
+    instant: datetime | None = None
+    for event in ordered:  # grouped by instant (a loop: groupby's groups cost more, per event)
+        if event.at == instant:
+            group.append(event)
+        else:
+            instant, group = event.at, [event]
+            groups.append((instant, group))
     run.events_by_instant = dict(groups)
     next_group = 0
     while not run.ended:
@@ -155,11 +163,16 @@ def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> 
     """Credit events and members leaving move the wallet in recorded order; then the
     instant's member changes are priced together, and a cancellation takes effect. Dunning's
     final action ends everything at once; after it, member changes are ignored."""
-    changes = [event for event in group if isinstance(event, MemberChange)]
+    first = group[0]
+    if len(group) == 1 and isinstance(first, MemberChange):
+        changes = [first]  # the usual instant (a comprehension costs a call of its own)
+    else:
+        changes = [event for event in group if isinstance(event, MemberChange)]
     run.sweep.apply(at, changes)
     if len(changes) == len(group):  # member changes only, the usual instant
-        for change in changes:
-            member_left(run, change)
+        if run.wallet.open:  # members leaving release what they had reserved
+            for change in changes:
+                member_left(run, change)
     else:
         for event in group:
             if isinstance(event, Terminate):
