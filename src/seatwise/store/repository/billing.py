@@ -246,11 +246,12 @@ def _timelines(
     # effective time first: an event reported late sorts where it happened
     query = query.order_by(table.c.account_id, table.c.at, table.c.seq)
     for row in connection.execute(query):
-        account_id = row.account_id
+        account_id, seq = row.account_id, row.seq
         events[account_id].append(event_of_row(row))
-        last_seq[account_id] = max(last_seq[account_id], row.seq)
+        if seq > last_seq[account_id]:
+            last_seq[account_id] = seq
         checkpoint = since.get(account_id)
-        if checkpoint is not None and row.seq > checkpoint.last_seq and row.at <= checkpoint.at:
+        if checkpoint is not None and seq > checkpoint.last_seq and row.at <= checkpoint.at:
             late.add(account_id)  # recorded since the checkpoint, dated before it
     return events, last_seq, late
 
