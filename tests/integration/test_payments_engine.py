@@ -27,6 +27,7 @@ from seatwise.collect.email import SmtpMailer, SmtpSettings
 from seatwise.collect.outbox import LEASE, deliver_due
 from seatwise.core.notifications import order_key
 from seatwise.core.seat_timeline import MemberChange
+from seatwise.engine import collection
 from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine.batch import MARK
 from seatwise.engine.billing_run import bill
@@ -167,7 +168,7 @@ def test_a_run_asks_what_is_due_once_per_action_it_performs(
     scenario = load(engine, NEVER_PAYS)
     asked: list[object] = []
     performed: list[object] = []
-    ask, perform = AccountRun.next_action, AccountRun.perform
+    ask, perform = AccountRun.next_action, collection.perform
 
     def counted_ask(self: AccountRun, to_issue: Any, now: datetime | None = None) -> Any:
         found = ask(self, to_issue, now)
@@ -175,12 +176,12 @@ def test_a_run_asks_what_is_due_once_per_action_it_performs(
             asked.append(found)
         return found
 
-    def counted_perform(self: AccountRun, result: Any, action: Any) -> bool:
+    def counted_perform(run: AccountRun, result: Any, action: Any) -> bool:
         performed.append(action)
-        return perform(self, result, action)
+        return perform(run, result, action)
 
     monkeypatch.setattr(AccountRun, "next_action", counted_ask)
-    monkeypatch.setattr(AccountRun, "perform", counted_perform)
+    monkeypatch.setattr(collection, "perform", counted_perform)
     bill(engine, at(2024, 3, 9))
     compare_with_the_core(engine, scenario, at(2024, 3, 9))
     # each names the invoice by the number it was issued with (its number until commit;

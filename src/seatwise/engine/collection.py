@@ -7,8 +7,8 @@ For one account, under its lock, up to ``until``:
 2. the pure collection rule (:func:`seatwise.core.dunning.next_action`) says what is due next
    among the unpaid invoices — stored ones, ones issued by this run, and the ones about to be;
 3. the invoices due before that action are issued (settled against the balance, numbered,
-   told about), then the action is performed: a charge through the payment gateway, a
-   reminder, or dunning's final action;
+   told about), then the action is performed (:mod:`seatwise.engine.run_actions`): a
+   charge through the payment gateway, a reminder, or dunning's final action;
 4. a charge that pays a credits purchase, and a final action, are timeline events
    (``CreditsPaid``, ``Terminate``): they are recorded and the core recomputes from step 1;
    anything else goes on with step 2, until nothing is due.
@@ -50,20 +50,19 @@ from seatwise.core.dunning import (
     MethodChange,
     Receivable,
     Remind,
-    charges_since_set,
     invoice_collection,
     next_action,
     rank,
 )
-from seatwise.core.gateway import ChargeRequest, PaymentGateway
+from seatwise.core.gateway import PaymentGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle, settle_one
 from seatwise.core.payments import purchases_collection, receivable
-from seatwise.core.periods import iso
 from seatwise.engine import messages
 from seatwise.engine.account_walk import AccountWalk
-from seatwise.engine.batch import Batch, Preloaded, is_provisional
+from seatwise.engine.batch import Batch, Preloaded
 from seatwise.engine.gateways import configured_gateway
+from seatwise.engine.run_actions import perform
 from seatwise.engine.run_end import finish
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -186,7 +185,7 @@ class AccountRun:
                 action = _numbered(action, numbers)
             if action is None:
                 break
-            if self.perform(result, action):  # the timeline changed: recompute
+            if perform(self, result, action):  # the timeline changed: recompute
                 self.walk.read_again()
                 result, to_issue = self.walk.recompute()
         finish(self, result)
@@ -277,91 +276,6 @@ class AccountRun:
             else:
                 self.unpaid[number] = _Unpaid(number, invoice, invoice.total, entry=entry)
         return numbers
-
-    # -- collecting -------------------------------------------------------------------------
-
-    def perform(self, result: BillingResult, action: Charge | FinalAction | Remind) -> bool:
-        """Do it; True when it recorded a timeline event (so billing must be recomputed)."""
-        if isinstance(action, Remind):
-            unpaid = self.unpaid[action.invoice]
-            self.reminded.add((action.invoice, action.days_before))
-            self.batch.reminders.append(
-                (action.invoice, action.days_before, self.account_id, action.at)
-            )
-            self.tell(
-                result, action.at, "reminder", action.invoice, unpaid.invoice, unpaid.amount,
-                days_before=action.days_before,
-            )  # fmt: skip
-            return False
-        if isinstance(action, FinalAction):
-            event = Terminate(action.at, action.action)
-            self.record_event(event)
-            unpaid = self.unpaid[action.invoice]
-            self.tell(
-                result, action.at, f"account_{event.status}", action.invoice, unpaid.invoice,
-                unpaid.amount,
-            )  # fmt: skip
-            return True
-        return self.charge(result, action)
-
-    def charge(self, result: BillingResult, action: Charge) -> bool:
-        unpaid = self.unpaid[action.invoice]
-        plan = self.stored.plan
-        number = sum(1 for a in self.attempts if a.invoice == action.invoice) + 1
-        request = ChargeRequest(
-            self.account_id,
-            "" if is_provisional(action.invoice) else action.invoice,  # numbered at commit
-            number,
-            action.method,
-            unpaid.amount,
-            plan.currency.code,
-            action.at,
-            charges_since_set(self.attempts, self.methods, action.method, action.at),
-            invoice_key="/".join(
-                (self.account_id, unpaid.invoice.kind, iso(unpaid.invoice.period.start),
-                 iso(unpaid.invoice.period.end))
-            ),
-        )  # fmt: skip
-        outcome = self.gateway.charge(request)
-        self.attempts.append(
-            Attempt(action.invoice, action.at, action.method, outcome.succeeded, outcome.reason)
-        )
-        self.batch.attempts.append(
-            [
-                self.account_id,
-                action.invoice,
-                number,
-                action.at,
-                action.method,
-                unpaid.amount,
-                outcome.succeeded,
-                outcome.reason,
-                outcome.reference,
-                None,  # the receipt, numbered when the batch is written
-                self.until,
-            ]
-        )
-        if not outcome.succeeded:
-            self.tell(
-                result, action.at, "payment_failed", action.invoice, unpaid.invoice,
-                unpaid.amount, attempt=number, reason=outcome.reason,
-            )  # fmt: skip
-            return False
-        del self.unpaid[action.invoice]
-        reason = f"charged to {action.method} (attempt {number})"
-        if unpaid.entry is not None:
-            unpaid.entry.status = PAID
-            unpaid.entry.paid = (action.at, reason)
-        else:
-            assert unpaid.stored_id is not None
-            repository.change_status(
-                self.connection, unpaid.stored_id, OPEN, PAID, action.at, reason
-            )
-        self.tell(result, action.at, "invoice_paid", action.invoice, unpaid.invoice, 0)
-        if unpaid.invoice.kind == "credits":
-            self.record_event(CreditsPaid(action.at, unpaid.invoice.period.start))
-            return True
-        return False
 
     def record_event(self, event: CreditsPaid | Terminate) -> None:
         seq = repository.next_event_seq(self.connection, self.account_id)
