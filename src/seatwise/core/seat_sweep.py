@@ -123,7 +123,10 @@ class SeatSweep:
 
     def begin_cycle(self, end: datetime) -> None:
         """A cycle begins now and ends at ``end``: whoever holds a seat now is in it."""
-        now = sorted(self.holders(), key=lambda m: (self._since[m], self._order[m]))
+        # by when their seat began, ties in the order they first appeared (two stable sorts
+        # keyed by the dicts themselves: a key function of Python's cost a call per holder)
+        now = sorted(self.holders(), key=self._order.__getitem__)
+        now.sort(key=self._since.__getitem__)
         self._cycle_seen = {member: self._since[member] for member in now}
         self._cycle_peak = self.count
         self._cycle_end = end
