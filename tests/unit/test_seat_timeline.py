@@ -6,9 +6,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seatwise.core.errors import TimelineError
-from seatwise.core.periods import Period
+from seatwise.core.periods import Period, add_months
 from seatwise.core.seat_sweep import SeatSweep
-from seatwise.core.seat_timeline import TRANSITIONS, MemberChange, SeatTimeline
+from seatwise.core.seat_timeline import (
+    REACTIVATION_MONTHS,
+    SURELY_WITHIN_REACTIVATION,
+    TRANSITIONS,
+    UTC_ZONE,
+    MemberChange,
+    SeatTimeline,
+)
 
 
 def at(day: int, hour: int = 0) -> datetime:
@@ -174,6 +181,28 @@ def test_the_sweep_refuses_what_the_timeline_refuses(
         for day, group in groupby(changes, key=lambda change: change[0]):
             sweep.apply(at(day), [MemberChange(at(day), m, action) for _, m, action in group])
     assert message in str(caught.value) and "member 'a'" in str(caught.value)
+
+
+def test_six_calendar_months_are_never_shorter_than_the_shortcut_assumes() -> None:
+    """A reactivation at most SURELY_WITHIN_REACTIVATION after the deactivation is taken as
+    within six months without working them out: true from every day of the Gregorian
+    calendar's 400-year cycle, and exactly so from 31 August 2022 (28 February 2023 is 181
+    days later, clamped)."""
+    start = datetime(2000, 1, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    shortest = min(
+        add_months(day, REACTIVATION_MONTHS, UTC_ZONE) - day
+        for day in (start + timedelta(days=n) for n in range(146_097))
+    )
+    assert shortest == SURELY_WITHIN_REACTIVATION == timedelta(days=181)
+    t0 = datetime(2022, 8, 31, 12, tzinfo=UTC)
+    base = [MemberChange(t0, "ana", "activate"), MemberChange(t0, "ana", "deactivate")]
+    limit = datetime(2023, 2, 28, 12, tzinfo=UTC)  # the shortcut's bound, and the rule's
+    assert SeatTimeline([*base, MemberChange(limit, "ana", "reactivate")]).holders_at(
+        limit, False
+    ) == ["ana"]
+    later = limit + timedelta(microseconds=1)
+    with pytest.raises(TimelineError, match=r"more than 6 months before \(on 2022-08-31"):
+        SeatTimeline([*base, MemberChange(later, "ana", "reactivate")])
 
 
 def test_the_sweep_refuses_a_reactivation_after_six_months() -> None:

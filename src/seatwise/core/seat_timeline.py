@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,9 @@ TRANSITIONS: dict[str, dict[str | None, str]] = {
 }
 MEMBER_ACTIONS = tuple(TRANSITIONS)
 REACTIVATION_MONTHS = 6
+# Six calendar months are never shorter than this (September to March, or 31 August to 28
+# February, clamped): a reactivation this soon is within them without working them out.
+SURELY_WITHIN_REACTIVATION = timedelta(days=181)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,11 @@ def check_change(before: str | None, change: MemberChange, since: datetime | Non
     :class:`TimelineError` if the change cannot happen then — an illegal transition, or a
     reactivation after the member's data is gone (SPEC 2.2)."""
     after = state_after(before, change)
-    if change.action == "reactivate" and since is not None:
+    if (
+        change.action == "reactivate"
+        and since is not None
+        and change.at - since > SURELY_WITHIN_REACTIVATION  # else within it, by any calendar
+    ):
         limit = add_months(since, REACTIVATION_MONTHS, UTC_ZONE)
         if change.at > limit:
             raise TimelineError(
