@@ -98,24 +98,19 @@ def price_change(
         fraction, how = proration(run, at)
     span = Period(at, term.end)
     date = run.day(at)
-    moved = tuple(dict.fromkeys(change.member for change in changes))
+    moved = tuple(dict.fromkeys([change.member for change in changes]))
     cause = (
         f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
         f"priced for {how} of the term {term_words(run)}."
     )
-    explanation = Explanation(cause, members=moved, changes=tuple(changes))  # one per change
+    explanation = Explanation(cause, moved, tuple(changes))  # one per change
+    numerator, denominator = fraction.numerator, fraction.denominator
 
     def line(kind: str, description: str, quantity: int, cost: int, rate: int | None) -> Line:
         """A line for ``cost`` (signed, minor units, whole term) times the fraction."""
-        return Line(
-            kind=kind,
-            description=description,
-            quantity=quantity,
-            unit_price=rate,
-            amount=round_ratio(cost * fraction.numerator, fraction.denominator),
-            period=span,
-            explanation=explanation,
-        )
+        amount = round_ratio(cost * numerator, denominator)
+        # by position: a frozen record's keyword arguments cost a third more, twice a change
+        return Line(kind, description, quantity, rate, amount, span, explanation)
 
     seat = plan.seat_name
     new_cost, new_rate = price_of(run, new)
@@ -154,6 +149,8 @@ def invoice_pending_on_change(run: BillingWalk, at: datetime) -> None:
 
 def describe_changes(changes: Sequence[MemberChange], shown: int = 5) -> str:
     """Member changes in words, grouped by action: ``m81, m82 activated; m3 deleted``."""
+    if len(changes) == 1:  # the usual change: one member's
+        return f"{changes[0].member} {changes[0].action}d"
     if not changes:
         return "no member change"
     by_action: dict[str, list[str]] = {}
