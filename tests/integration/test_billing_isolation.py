@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from seatwise.cli import example_files
+from seatwise.core.gateway import ChargeOutcome, ChargeRequest, TestGateway
+from seatwise.engine import billing_run
 from seatwise.engine.billing_run import bill
 from seatwise.engine.importing import import_scenario
 from seatwise.scenario import parse_scenario
@@ -108,3 +110,67 @@ def test_workers_report_a_poison_account_without_a_traceback(
     with engine.connect() as connection:
         billed = [a for a in everyone if repository.issued_invoices(connection, a)]
     assert len(billed) == 59 and POISON not in billed
+
+
+class _Recording(TestGateway):
+    """The test gateway, remembering each request it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[ChargeRequest] = []
+
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        self.requests.append(request)
+        return super().charge(request)
+
+
+def test_an_account_failing_after_others_charged_rolls_back_and_they_are_billed_once(
+    database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """acc003 fails in the middle of its transaction, after acc000–acc002 were charged: the
+    transaction is rolled back, acc003 is billed alone (and fails, marked), the five others
+    together again — their charges sent again with the same idempotency keys, so a gateway
+    that honours them charges once — and they end as a store without acc003 ends."""
+    everyone = [f"acc{n:03d}" for n in range(6)]
+    engine = vendor(database_url, everyone)
+    real = billing_run.prepare_account
+
+    def failing(connection: Any, account_id: str, *args: Any, **kwargs: Any) -> None:
+        if account_id == "acc003":
+            raise RuntimeError("boom")
+        real(connection, account_id, *args, **kwargs)
+
+    monkeypatch.setattr(billing_run, "prepare_account", failing)
+    gateway = _Recording()
+    report = bill(engine, UNTIL, gateway=gateway)
+    assert [(f.account_id, f.reason) for f in report.failed] == [("acc003", "RuntimeError: boom")]
+    assert report.accounts == 6
+
+    others = [account_id for account_id in everyone if account_id != "acc003"]
+    reference = vendor(f"sqlite:///{tmp_path / 'reference.db'}", others)
+    alone = _Recording()
+    bill(reference, UNTIL, gateway=alone)
+    for account_id in others:  # the same invoices, numbers included: no gap where it failed
+        assert invoices_of(engine, account_id) == invoices_of(reference, account_id), account_id
+    keys = [r.idempotency_key for r in alone.requests]
+    assert keys and len(set(keys)) == len(keys)
+    sent = [r.idempotency_key for r in gateway.requests]
+    # acc000–acc002's charges twice (before the rollback and after), under the same keys
+    repeated = [key for key in keys if key.split("/")[0] in ("acc000", "acc001", "acc002")]
+    assert repeated and sorted(sent) == sorted(keys + repeated)
+    with engine.connect() as connection:
+        (marked,) = repository.account_rows(connection, "billing_error")
+        assert marked.id == "acc003" and repository.issued_invoices(connection, "acc003") == []
+
+
+def test_a_billing_run_takes_no_savepoint_per_account(database_url: str) -> None:
+    """Six accounts billed in one transaction: one savepoint (reading them together, so a
+    bad one can be read alone), not one more per account."""
+    engine = vendor(database_url, [f"acc{n:03d}" for n in range(6)])
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(*args: Any) -> None:
+        statements.append(str(args[2]).split()[0].upper())
+
+    assert bill(engine, UNTIL).accounts == 6
+    assert statements.count("SAVEPOINT") == 1

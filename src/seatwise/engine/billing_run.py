@@ -17,13 +17,14 @@ the unique (account, kind, period) key is the last guard.
 case that numbers something (a purchase, a payment method charging at once, finalizing, a
 payment or credit note by hand) locks its account first, so none can deadlock with a run.
 
-**One bad account never stops the others.** Each account of a transaction is billed in a
-savepoint of its own: if anything fails while billing it, what it did is rolled back to the
-savepoint (its rows are dropped from the batch, so the others' numbers have no gap), it is
-marked with the reason (``billing_error``, shown by ``seatwise accounts``) and reported, and
-the transaction goes on with the others. Should the batch's write itself fail, the
-transaction is rolled back and its accounts are billed again one per transaction. The next
-run bills a failed account again (and clears the mark once it succeeds). A database that
+**One bad account never stops the others.** If anything fails while billing an account of
+a transaction, the transaction is rolled back; the account is billed again alone, in a
+transaction of its own, and if it fails again it is marked with the reason
+(``billing_error``, shown by ``seatwise accounts``) and reported; the others are billed
+together again (charges made before the rollback are sent again with the same idempotency
+keys). Nothing of the rolled-back transaction stays, so the others' numbers have no gap.
+Should the batch's write itself fail, its accounts are billed again one per transaction. The
+next run bills a failed account again (and clears the mark once it succeeds). A database that
 cannot be reached stops the run: that is no account's fault.
 """
 
@@ -31,9 +32,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -148,12 +148,8 @@ def bill(
                 done = _bill_claimed(engine, claim, until, drafts, gateway, endpoints)
             except (OperationalError, InterfaceError):
                 raise  # the database failed: no account's fault, the run stops (re-run it)
-            except _ChunkFailed as chunk_failed:
-                done = BillingReport(0, 0, 0)
-                for account_id in chunk_failed.chunk:  # each alone: the others are billed
-                    done += _bill_alone(
-                        engine, account_id, claim, until, drafts, gateway, endpoints
-                    )
+            except _ChunkFailed as chunk_failed:  # rolled back: the others are billed still
+                done = _bill_again(engine, claim, chunk_failed, until, drafts, gateway, endpoints)
             failed.update(failure.account_id for failure in done.failed)
             report += done
             if progress is not None and done.accounts:
@@ -206,11 +202,13 @@ class _Claim:
 
 
 class _ChunkFailed(Exception):
-    """Billing a transaction's accounts failed (it was rolled back): bill them one by one."""
+    """Billing a transaction's accounts failed and it was rolled back: ``culprit`` is the
+    account whose billing failed, None when the batch's write did (no account to blame)."""
 
-    def __init__(self, chunk: list[str]) -> None:
+    def __init__(self, chunk: list[str], culprit: str | None) -> None:
         super().__init__(f"{len(chunk)} account(s)")
         self.chunk = chunk
+        self.culprit = culprit
 
 
 def _bill_claimed(
@@ -221,11 +219,11 @@ def _bill_claimed(
     gateway: PaymentGateway | None,
     endpoints: list[Endpoint],
 ) -> BillingReport:
-    """One transaction of a run: claim the next accounts, read them together, bill each in a
-    savepoint of its own (one that fails is rolled back to it, marked and reported, and the
-    transaction goes on with the others, still holding them all), write, commit."""
+    """One transaction of a run: claim the next accounts, read them together, bill each,
+    write, commit. An account that cannot be billed rolls the transaction back
+    (:class:`_ChunkFailed`, :func:`_bill_again`): failing is rare, and a savepoint per
+    account, taken so that one could be undone alone, cost every account two statements."""
     batch = Batch()
-    failed: list[AccountFailure] = []
     with write_transaction(engine) as connection:
         chunk = claim.take(connection)
         if not chunk:
@@ -233,19 +231,49 @@ def _bill_claimed(
         try:
             preloaded = _read_together(connection, chunk)
             for account_id in chunk:
-                error = in_savepoint(
-                    connection, batch,
-                    partial(prepare_account, connection, account_id, until, drafts, batch,
-                            gateway, endpoints, preloaded),
-                )  # fmt: skip
-                if error is not None:
-                    failed.append(_failed(connection, account_id, until, error))
+                try:
+                    prepare_account(connection, account_id, until, drafts, batch, gateway,
+                                    endpoints, preloaded)  # fmt: skip
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    raise _ChunkFailed(chunk, account_id) from error
             batch.write(connection, until)
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, _ChunkFailed):
             raise
         except Exception as error:  # the batch's write: no account to blame
-            raise _ChunkFailed(chunk) from error
-    return replace(_report(chunk, batch), failed=tuple(failed))
+            raise _ChunkFailed(chunk, None) from error
+    return _report(chunk, batch)
+
+
+def _bill_again(
+    engine: Engine,
+    claim: _Claim,
+    failure: _ChunkFailed,
+    until: datetime,
+    drafts: bool,
+    gateway: PaymentGateway | None,
+    endpoints: list[Endpoint],
+) -> BillingReport:
+    """After a transaction was rolled back: the account that failed alone (marked and
+    reported if it fails again), the others together in a transaction of their own (again,
+    until none fails); each alone when the batch's write failed. Charges made before the
+    rollback are made again with the same idempotency keys (:mod:`engine.collection`)."""
+    done = BillingReport(0, 0, 0)
+    while failure.culprit is not None:
+        culprit = failure.culprit
+        done += _bill_alone(engine, culprit, claim, until, drafts, gateway, endpoints)
+        rest = [account_id for account_id in failure.chunk if account_id != culprit]
+        if not rest:
+            return done
+        try:
+            again = _Claim(claim.due_by, rest, claim.skip_locked)  # those of them still due
+            return done + _bill_claimed(engine, again, until, drafts, gateway, endpoints)
+        except _ChunkFailed as another:
+            failure = another
+    for account_id in failure.chunk:
+        done += _bill_alone(engine, account_id, claim, until, drafts, gateway, endpoints)
+    return done
 
 
 def in_savepoint(
@@ -315,7 +343,7 @@ def _bill_alone(
     gateway: PaymentGateway | None,
     endpoints: list[Endpoint],
 ) -> BillingReport:
-    """Bill one account of a transaction whose write failed, in a transaction of its own
+    """Bill one account of a transaction that was rolled back, in a transaction of its own
     (unless another run has taken it meanwhile, or billed it: nothing to do)."""
     batch = Batch()
     try:
