@@ -3,18 +3,20 @@ billing run itself in one transaction that is rolled back; nothing is stored or 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from seatwise.core.gateway import ChargeOutcome, ChargeRequest, PaymentGateway, TestGateway
 from seatwise.core.invoicing import Invoice
 from seatwise.core.limits import check_instant
 from seatwise.engine.account_billing import prepare_account
 from seatwise.engine.batch import Batch
-from seatwise.engine.billing_run import AccountFailure, in_savepoint, one_line
+from seatwise.engine.billing_run import AccountFailure, one_line
 from seatwise.engine.gateways import configured_gateway
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
@@ -65,7 +67,7 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
         try:
             endpoints = outbox_store.endpoints(connection)
             for account_id in repository.account_ids(connection):
-                error = in_savepoint(
+                error = _in_savepoint(
                     connection, batch,
                     partial(prepare_account, connection, account_id, until, False, batch,
                             looking, endpoints),
@@ -87,3 +89,22 @@ def preview(engine: Engine, until: datetime, gateway: PaymentGateway | None = No
         len(batch.messages),
         tuple(failed),
     )
+
+
+def _in_savepoint(
+    connection: Connection, batch: Batch, bill_one: Callable[[], None]
+) -> Exception | None:
+    """Bill one account in a savepoint of its own; if it fails (not the database: that stops
+    the run), roll back to the savepoint, drop what it added to the batch, and say why."""
+    mark = batch.mark()
+    savepoint = connection.begin_nested()
+    try:
+        bill_one()
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as error:
+        savepoint.rollback()
+        batch.undo(mark)
+        return error
+    savepoint.commit()
+    return None

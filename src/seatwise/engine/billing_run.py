@@ -276,25 +276,6 @@ def _bill_again(
     return done
 
 
-def in_savepoint(
-    connection: Connection, batch: Batch, bill_one: Callable[[], None]
-) -> Exception | None:
-    """Bill one account in a savepoint of its own; if it fails (not the database: that stops
-    the run), roll back to the savepoint, drop what it added to the batch, and say why."""
-    mark = batch.mark()
-    savepoint = connection.begin_nested()
-    try:
-        bill_one()
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception as error:
-        savepoint.rollback()
-        batch.undo(mark)
-        return error
-    savepoint.commit()
-    return None
-
-
 def _read_together(connection: Connection, chunk: list[str]) -> Preloaded | None:
     """Drop the claimed accounts' drafts and read them all; None (nothing done) when one of
     them cannot be read: each is then read alone, and the bad one fails alone."""
