@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, update
+from test_workers import RecordingGateway
 
 from seatwise.cli import example_files
-from seatwise.core.gateway import ChargeOutcome, ChargeRequest, TestGateway
 from seatwise.engine import billing_run
 from seatwise.engine.billing_run import bill
 from seatwise.engine.importing import import_scenario
@@ -112,17 +112,6 @@ def test_workers_report_a_poison_account_without_a_traceback(
     assert len(billed) == 59 and POISON not in billed
 
 
-class _Recording(TestGateway):
-    """The test gateway, remembering each request it was sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[ChargeRequest] = []
-
-    def charge(self, request: ChargeRequest) -> ChargeOutcome:
-        self.requests.append(request)
-        return super().charge(request)
-
-
 def test_an_account_failing_after_others_charged_rolls_back_and_they_are_billed_once(
     database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,14 +129,14 @@ def test_an_account_failing_after_others_charged_rolls_back_and_they_are_billed_
         real(connection, account_id, *args, **kwargs)
 
     monkeypatch.setattr(billing_run, "prepare_account", failing)
-    gateway = _Recording()
+    gateway = RecordingGateway()
     report = bill(engine, UNTIL, gateway=gateway)
     assert [(f.account_id, f.reason) for f in report.failed] == [("acc003", "RuntimeError: boom")]
     assert report.accounts == 6
 
     others = [account_id for account_id in everyone if account_id != "acc003"]
     reference = vendor(f"sqlite:///{tmp_path / 'reference.db'}", others)
-    alone = _Recording()
+    alone = RecordingGateway()
     bill(reference, UNTIL, gateway=alone)
     for account_id in others:  # the same invoices, numbers included: no gap where it failed
         assert invoices_of(engine, account_id) == invoices_of(reference, account_id), account_id

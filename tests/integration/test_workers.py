@@ -63,7 +63,7 @@ def test_transactions_at_once_claim_different_accounts(engine: Engine) -> None:
         assert later.ids[0].endswith("-050") and later.reached == later.ids[-1]
 
 
-class _RecordingGateway(TestGateway):
+class RecordingGateway(TestGateway):
     """The test gateway, remembering what it was asked."""
 
     def __init__(self) -> None:
@@ -79,7 +79,7 @@ def test_the_gateway_is_told_a_number_once_the_invoice_has_one(engine: Engine) -
     issues it: the gateway gets no number ("") and the invoice's key; billed up to 11 Feb, its
     retry of 10 Feb names INV-000001. The stored attempt and the messages carry the number."""
     import_copies(engine, THIRD_ATTEMPT, 1)
-    gateway = _RecordingGateway()
+    gateway = RecordingGateway()
     bill(engine, datetime(2024, 2, 9, tzinfo=UTC), gateway=gateway)
     bill(engine, datetime(2024, 2, 11, tzinfo=UTC), gateway=gateway)
     key = "payment_succeeds_on_third_attempt-000/arrears/2024-01-07T10:00:00Z/2024-02-08T10:00:00Z"
