@@ -17,6 +17,12 @@ count, and ``bill_with_workers`` (``seatwise bill --workers N``) bills the year;
 reports each count's seconds and its speedup over one worker (measured the same way, in the
 same run; a worker is a process, so one worker includes a process's start too).
 
+Beside each billing phase, before and after it, the plain loop of ``bench/core_scaling.py``
+is timed over 20,000 member events (``plain_loop_seconds``): pure Python that no change to
+the billing code touches, so it says how fast the processor was then, and
+``accounts_per_plain_loop`` (accounts/s × those seconds, their mean) compares runs made on
+a machine whose speed moves.
+
 This is a measurement, not a test: nothing here asserts a time.
 """
 
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from arguments import counts_or_none, databases, positive
+from core_scaling import member_events, reference
 from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, text
 
 from seatwise.core.account import Account
@@ -191,6 +198,23 @@ def raw_line_rate(engine: Engine) -> tuple[int, float, str]:
     return len(rows), len(rows) / elapsed, method
 
 
+PLAIN_LOOP_EVENTS = member_events(20_000)
+
+
+def plain_loop_seconds() -> float:
+    """The plain loop of ``bench/core_scaling.py`` over 20,000 member events, best of 5: pure
+    Python that no change to Seatwise's billing touches. Measured beside each phase, it says
+    how fast this machine's processor was then, so that runs can be compared where the
+    machine's speed moves: accounts/s × these seconds (the raw write paths measure the disk
+    and C, not the Python a billing run spends most of its time in)."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        reference(PLAIN_LOOP_EVENTS)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def run(url: str, count: int, seed: int) -> dict[str, Any]:
     migrate(url)
     engine = make_engine(url)
@@ -199,10 +223,12 @@ def run(url: str, count: int, seed: int) -> dict[str, Any]:
     load_seconds = time.perf_counter() - started
 
     timer = WriteTimer()
+    loop_before = plain_loop_seconds()
     started = time.perf_counter()
     with timer.measuring():
         report = billing_run.bill(engine, YEAR_END)
     seconds = time.perf_counter() - started
+    loop_after = plain_loop_seconds()
     store_seconds = timer.seconds
 
     rows, raw_rate, method = raw_line_rate(engine)
@@ -218,6 +244,10 @@ def run(url: str, count: int, seed: int) -> dict[str, Any]:
         "load_seconds": round(load_seconds, 2),
         "bill_seconds": round(seconds, 2),
         "accounts_per_second": round(report.accounts / seconds, 1),
+        "plain_loop_seconds": [round(loop_before, 5), round(loop_after, 5)],
+        "accounts_per_plain_loop": round(
+            report.accounts / seconds * (loop_before + loop_after) / 2, 3
+        ),
         "invoices_per_second": round(report.invoices / seconds, 1),
         "lines_per_second": round(report.lines / seconds, 1),
         "store_write_seconds": round(store_seconds, 2),
@@ -240,9 +270,11 @@ def run_workers(url: str, count: int, seed: int, workers: list[int]) -> list[dic
         engine = make_engine(url)
         load_accounts(engine, count, seed)
         print(f"  {number} worker(s) …", file=sys.stderr)
+        loop_before = plain_loop_seconds()
         started = time.perf_counter()
         report = bill_with_workers(engine, YEAR_END, number)
         seconds = time.perf_counter() - started
+        loop_after = plain_loop_seconds()
         engine.dispose()
         assert not report.failed, report.failed
         measured.append(
@@ -252,6 +284,7 @@ def run_workers(url: str, count: int, seed: int, workers: list[int]) -> list[dic
                 "invoices": report.invoices,
                 "bill_seconds": round(seconds, 2),
                 "accounts_per_second": round(report.accounts / seconds, 1),
+                "plain_loop_seconds": [round(loop_before, 5), round(loop_after, 5)],
                 "speedup": round(measured[0]["bill_seconds"] / seconds, 2) if measured else 1.0,
             }
         )
