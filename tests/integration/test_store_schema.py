@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -143,11 +144,24 @@ def test_one_invoice_per_account_kind_and_period(database_url: str) -> None:
     engine.dispose()
 
 
-def test_bulk_writes_store_exactly_what_sqlalchemy_stores(database_url: str) -> None:
-    """The billing run's bulk path and SQLAlchemy's statements give byte-identical rows."""
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC),
+        datetime(2025, 3, 15, 9, 30, tzinfo=UTC),  # no microseconds: still written, as zeros
+        datetime(2025, 3, 15, 10, 30, 0, 5, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2025, 3, 15, 4, 30, 0, 999999, tzinfo=ZoneInfo("America/New_York")),
+        datetime(2025, 3, 15, 9, 30, 0, 1, tzinfo=ZoneInfo("UTC")),
+    ],
+    ids=["utc", "utc-whole-second", "fixed-offset", "zone", "zoneinfo-utc"],
+)
+def test_bulk_writes_store_exactly_what_sqlalchemy_stores(
+    database_url: str, instant: datetime
+) -> None:
+    """The billing run's bulk path and SQLAlchemy's statements give byte-identical rows,
+    whatever zone the instant is given in."""
     seed(database_url)
     engine = make_engine(database_url)
-    instant = datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC)
     with engine.begin() as connection:
         connection.execute(insert(invoices), [invoice_row("INV-1", period_start=instant)])
         (bulk_id,) = bulk.reserve_ids(connection, invoices, 1)

@@ -164,6 +164,10 @@ _NEWS = (
 )
 
 
+_NONE = (None, None, None, None)  # a member change's content, credits, ref_at, collection
+assert EVENT_COLUMNS[3:6] == ("at", "action", "member_id") and len(EVENT_COLUMNS) == 6 + len(_NONE)
+
+
 def append_events_of_accounts(
     connection: Connection,
     events: Sequence[tuple[str, int, TimelineEvent]],
@@ -174,8 +178,11 @@ def append_events_of_accounts(
     (locked by the caller) whose next due instant is already unknown: not written again."""
     rows = []
     for account_id, seq, event in events:
-        row = event_row(event)
-        rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
+        if type(event) is MemberChange:  # nearly every event reported: its row made directly
+            rows.append((account_id, seq, now, event.at, event.action, event.member, *_NONE))
+        else:
+            row = event_row(event)
+            rows.append((account_id, seq, now, *(row[n] for n in EVENT_COLUMNS[3:])))
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
     touched = sorted({account_id for account_id, _, _ in events} - set(noted))
     if touched:  # news: what is due for them is recomputed by the next billing run
