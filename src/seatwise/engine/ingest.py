@@ -104,7 +104,7 @@ def record_events(
     if len(requests) > MAX_BATCH:
         raise EventRefused(f"events: at most {MAX_BATCH} in one batch, not {len(requests)}")
     results: list[EventResult | None] = [None] * len(requests)
-    events: list[TimelineEvent | None] = [None] * len(requests)  # those of a known instant
+    events: list[TimelineEvent | None] = [None] * len(requests)  # checked on their own
     by_account: dict[str, list[int]] = {}
     for index, request in enumerate(requests):
         checked = _precheck(request)
@@ -194,9 +194,10 @@ class _Writes:
         self.results.clear()
 
 
-def _precheck(request: EventRequest) -> TimelineEvent | str | None:
+def _precheck(request: EventRequest) -> TimelineEvent | str:
     """What is wrong with a request on its own, before any account is looked at; else its
-    event if its instant is known (None: it happens as it is recorded)."""
+    event (of a request without an instant, it happens as it is recorded: the event is
+    dated :data:`_EPOCH` until then, :func:`_dated`)."""
     try:
         if request.id is not None:
             check_text(request.id, "id", 255)
@@ -209,7 +210,14 @@ def _precheck(request: EventRequest) -> TimelineEvent | str | None:
         )
     except SeatwiseError as error:
         return str(error)
-    return event if request.at is not None else None
+    return event
+
+
+def _dated(event: TimelineEvent, at: datetime) -> TimelineEvent:
+    """The checked event, happening at ``at``."""
+    if type(event) is MemberChange:  # nearly every event: made directly (replace is slower)
+        return MemberChange(at, event.member, event.action)
+    return replace(event, at=at)
 
 
 _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
@@ -261,32 +269,30 @@ def _record_account(
     members = _Members(view.histories)
     known, seq = view.known, view.next_seq
     results: list[EventResult] = []
-    for request, known_event in requests:
+    for request, checked in requests:
         if request.id is not None and request.id in first:
             results.append(EventResult.from_data(first[request.id]))
             continue
         now = clock.now()
         at = request.at or now
         try:
-            event = known_event
-            if event is None:  # it happens now
-                event = make_event(
-                    request.action, at, request.member, request.content, request.credits
-                )
-            new = None
-            if request.member is not None:
-                new = Member(request.member, request.manage_billing, request.email)
-            if isinstance(event, MemberChange) and not view.credits:
+            assert checked is not None  # what _precheck refused is not asked for
+            event = checked if request.at is not None else _dated(checked, at)
+            if type(event) is MemberChange and not view.credits:
                 check_moment(account_id, view.subscribed_at, end, at, now)
                 members.check_and_add(event)
                 if event.member not in known:
-                    writes.members.append((account_id, new or Member(event.member)))
+                    new = Member(event.member, request.manage_billing, request.email)
+                    writes.members.append((account_id, new))
                     known.add(event.member)
                 writes.events.append((account_id, seq, event))
-                result = EventResult(ACCEPTED, seq=seq, at=at)
+                result = EventResult(ACCEPTED, None, seq, at)
                 seq += 1
             else:  # the slow, exact path: the ledger is replayed after it
                 writes.flush(connection, now)
+                new = None
+                if request.member is not None:
+                    new = Member(request.member, request.manage_billing, request.email)
                 with connection.begin_nested():  # a refusal undoes what it began to write
                     recorded = record_locked(connection, account_id, event, now, new)
                 result = EventResult(ACCEPTED, seq=recorded.seq, at=at)
