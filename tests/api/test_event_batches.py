@@ -196,8 +196,8 @@ def test_a_refused_event_does_not_move_the_member_s_latest_instant(v: Vendor) ->
 
 
 def test_a_large_batch_over_several_accounts_reads_each_account_s_own(v: Vendor) -> None:
-    """Large enough for SQLite to read the members and ids of each account on its own
-    (``bulk.rows_among``): every account still sees only its own members and ids."""
+    """The members and ids of a batch's accounts are read together (``bulk.rows_among``):
+    every account still sees only its own members and ids, not another's of the same name."""
     for account in ("b", "c"):
         v.call("POST", "/v1/accounts", {"id": account, "plan": "p", "payment_method": "succeeds"})
     v.clock.instant = datetime(2025, 1, 2, 10, tzinfo=UTC)  # after their first invoices

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
 )
 from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.sql import Executable
@@ -66,35 +68,31 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
-PROBES_A_STATEMENT = 50  # SQLite: what a statement costs, in index probes (measured roughly)
-
-
 def pairs_among(
     form: str, columns: tuple[ColumnElement[Any], ColumnElement[Any]]
 ) -> ColumnElement[bool]:
     """The condition of a statement that reads the rows of some ``(a, b)`` pairs (an account's
     members, an account's event ids), in the ``form`` :func:`rows_among` asks for; run inside
-    :func:`planned_for_its_values`.
+    :func:`planned_for_its_values`. Either way the statement's text is the same whatever the
+    pairs (built once, parsed once), where an ``IN`` list is rendered, sent and parsed again
+    for each value (a thousand members of a batch).
 
-    ``postgresql``: ``a IN (…) AND b = ANY(…)``, the long list (a thousand members of a batch)
-    one array parameter — the statement's text the same whatever the list, where an ``IN``
-    list is rendered, sent and parsed again for each value. Measured faster than probing the
-    pairs themselves (unnested arrays). ``sqlite``: ``a IN (…) AND b IN (…)``, which probes
-    every combination (ten accounts and a thousand members: ten thousand probes);
-    ``sqlite-each``: ``a = ? AND b IN (…)`` once per ``a``, a probe a pair but a statement
-    each (a list of row values was slower than both). Both lists read every combination's
-    rows: the caller keeps the pairs it asked for."""
+    ``postgresql``: ``a IN (…) AND b = ANY(…)``, the long list one array parameter; it reads
+    every combination's rows (the caller keeps the pairs it asked for). Measured faster than
+    probing the pairs themselves (unnested arrays). ``sqlite``: the pairs themselves, one JSON
+    parameter read by ``json_each``: an index probe a pair (``a IN (…) AND b IN (…)`` probed
+    every combination, ten accounts and a thousand members ten thousand probes, and took
+    twice as long)."""
     first, second = columns
     if form == "postgresql":
         return and_(
             first.in_(bindparam("firsts", expanding=True)),
             second == any_(bindparam("seconds", type_=ARRAY(String))),
         )
-    if form == "sqlite-each":
-        return and_(first == bindparam("first"), second.in_(bindparam("seconds", expanding=True)))
+    asked = func.json_each(bindparam("pairs")).table_valued("value").alias("asked")
     return and_(
-        first.in_(bindparam("firsts", expanding=True)),
-        second.in_(bindparam("seconds", expanding=True)),
+        first == func.json_extract(asked.c.value, "$[0]"),
+        second == func.json_extract(asked.c.value, "$[1]"),
     )
 
 
@@ -104,25 +102,17 @@ def rows_among(
     pairs: Collection[tuple[str, str]],
 ) -> list[Row[Any]]:
     """The rows of ``statement(form)`` (built with :func:`pairs_among` in that form) for
-    these pairs: on SQLite, one statement for all, or one for each first value when probing
-    every combination would cost more than the statements."""
+    these pairs."""
     if not pairs:
         return []
-    seconds_of: dict[str, set[str]] = {}
-    for first, second in pairs:
-        seconds_of.setdefault(first, set()).add(second)
-    everyone = sorted({second for _, second in pairs})
-    lists = {"firsts": sorted(seconds_of), "seconds": everyone}
     if connection.dialect.name == "postgresql":
+        lists = {
+            "firsts": sorted({first for first, _ in pairs}),
+            "seconds": sorted({second for _, second in pairs}),
+        }
         return list(connection.execute(statement("postgresql"), lists))
-    combinations = len(seconds_of) * len(everyone)
-    if combinations <= PROBES_A_STATEMENT * len(seconds_of) + len(pairs):
-        return list(connection.execute(statement("sqlite"), lists))
-    each = statement("sqlite-each")
-    rows: list[Row[Any]] = []
-    for first, seconds in sorted(seconds_of.items()):
-        rows += connection.execute(each, {"first": first, "seconds": sorted(seconds)})
-    return rows
+    unique = sorted(set(pairs))  # each pair's rows once
+    return list(connection.execute(statement("sqlite"), {"pairs": orjson.dumps(unique).decode()}))
 
 
 @contextmanager

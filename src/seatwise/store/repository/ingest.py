@@ -3,8 +3,8 @@ in a few queries whatever the accounts' histories.
 
 The statements are built once: a small group of single events (the API's group commit) costs a
 few of them, and building a statement with three correlated subqueries each time cost more
-than running it. The lists they take are bound at execution: expanding ``IN`` lists, or on
-PostgreSQL an array parameter for the long list of a batch (``bulk.pairs_among``).
+than running it. The lists they take are bound at execution: the accounts an expanding ``IN``
+list, the (account, member) pairs of a batch one parameter (``bulk.pairs_among``).
 """
 
 from __future__ import annotations
