@@ -1,8 +1,10 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from seatwise.core.periods import Period, add_months, make_schedule
+import pytest
+
+from seatwise.core.periods import Period, add_months, iso, make_schedule
 from seatwise.core.proration import describe_fraction, fraction_remaining
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -61,3 +63,22 @@ def test_whole_term_is_fraction_one() -> None:
     assert fraction_remaining(term, term.start, "day", UTC_ZONE) == 1
     assert fraction_remaining(term, term.start, "second", UTC_ZONE) == 1
     assert fraction_remaining(term, term.end, "day", UTC_ZONE) == 0
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        (datetime(2021, 2, 15, tzinfo=UTC), "2021-02-15T00:00:00Z"),
+        (datetime(2021, 2, 15, 9, 5, 7, 120, tzinfo=UTC), "2021-02-15T09:05:07.000120Z"),
+        (datetime(2021, 2, 15, 1, tzinfo=timezone(timedelta(hours=1))), "2021-02-15T00:00:00Z"),
+        (
+            datetime(2021, 2, 14, 19, 30, tzinfo=ZoneInfo("America/New_York")),
+            "2021-02-15T00:30:00Z",
+        ),
+        (datetime(2021, 2, 15, 0, 0, 0, 1, tzinfo=ZoneInfo("UTC")), "2021-02-15T00:00:00.000001Z"),
+    ],
+)
+def test_an_instant_is_written_in_utc_with_a_z_whatever_its_zone(
+    instant: datetime, text: str
+) -> None:
+    assert iso(instant) == text
