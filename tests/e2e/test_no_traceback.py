@@ -458,6 +458,52 @@ def test_wrong_input_gets_one_clear_line_and_no_traceback(
     assert not (place / "seatwise.db").exists()  # read-only commands never create a database
 
 
+def test_a_byte_that_is_not_utf8_on_the_command_line_is_refused_by_name(place: Path) -> None:
+    """A shell passes bytes: one that is not UTF-8 reaches Python as half a character, which
+    no database can store (it ended in an unexpected failure whose own log line could not
+    be written either: a traceback). Refused as the field's error; nothing is stored."""
+    db = OK.format(place)
+    timeline = ["invoices", "acme", "--database-url", db]
+    before = run(*timeline, cwd=place)[1]
+    keys_before = run("keys", "list", "--database-url", db, cwd=place)[1]
+    for arguments, words in (
+        (["event", "acme", "activate", "ana\udcff"], "error: member: is not valid text"),
+        (
+            ["event", "acme", "activate", "bea", "--email", "b\udcff@example.com"],
+            "is not an email address",
+        ),
+        (
+            ["event", "acme", "assign", "m1", "--content", "c\udcff", "--credits", "1"],
+            "error: content: is not valid text",
+        ),
+        (["keys", "create", "--name", "k\udcff"], "error: name: is not valid text"),
+    ):
+        code, out, err = run(*arguments, "--database-url", db, cwd=place)
+        assert "Traceback" not in out + err, arguments
+        assert code == 2, (arguments, err)
+        assert words in err, (arguments, err)
+    assert run(*timeline, cwd=place)[1] == before
+    assert run("keys", "list", "--database-url", db, cwd=place)[1] == keys_before
+
+
+def test_an_unexpected_failure_is_logged_whatever_bytes_its_command_line_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seatwise.cli.payments as payments_cli
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(payments_cli, "store", explode)
+    monkeypatch.setattr(sys, "argv", ["seatwise", "outbox", "x\udcff"])
+    log = tmp_path / "errors.log"
+    result = CliRunner().invoke(main, ["outbox"], env={"SEATWISE_ERROR_LOG": str(log)})
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    error_id = result.output.split("error id ")[1][:12]
+    assert f"error {error_id}: seatwise outbox x\\udcff" in log.read_text()
+
+
 def test_an_unexpected_failure_is_one_line_with_an_id_in_the_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

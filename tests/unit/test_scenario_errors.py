@@ -180,6 +180,7 @@ def test_the_base_scenario_is_valid() -> None:
         (BASE.replace("until: 2022", "until: 9999"), 12, "outside the supported years"),
         (with_event("{at: 2021-03-02T00:00:00Z, activate: ['" + "x" * 201 + "']}"), 12, "longer"),
         (with_event('{at: 2021-03-02T00:00:00Z, activate: ["a\\tb"]}'), 12, "control characters"),
+        (with_event('{at: 2021-03-02T00:00:00Z, activate: ["a\\udcffb"]}'), 12, "not valid text"),
         (
             BASE.replace("account:\n", "account:\n  contacts: [not an email]\n"),
             6,

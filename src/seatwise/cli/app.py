@@ -48,7 +48,8 @@ def _unexpected(error: BaseException) -> NoReturn:
     error_id = uuid.uuid4().hex[:12]
     where = error_log()
     try:
-        with where.open("a", encoding="utf-8") as log:
+        # a command line may hold bytes that are not UTF-8: written escaped, never refused
+        with where.open("a", encoding="utf-8", errors="backslashreplace") as log:
             command = " ".join(sys.argv)
             log.write(f"--- {datetime.now(UTC).isoformat()} error {error_id}: {command}\n")
             log.write("".join(traceback.format_exception(error)))
@@ -67,7 +68,9 @@ def log_to_file() -> None:
     goes to the error log, never to the terminal."""
     logger = logging.getLogger("seatwise")
     if not logger.handlers:
-        handler = logging.FileHandler(error_log(), delay=True, encoding="utf-8")
+        handler = logging.FileHandler(
+            error_log(), delay=True, encoding="utf-8", errors="backslashreplace"
+        )
         handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False

@@ -32,7 +32,9 @@ MAX_TEXT = 1000  # reasons, names
 MAX_ID = 2**63 - 1  # a stored row's number (a key, a webhook endpoint): the largest integer
 MAX_URL = 2000
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, and the halves of a character (surrogates): what a command line gives
+# for a byte that is not UTF-8; no database, email or log can hold them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # A pragmatic check of an address: one @, a dot in the domain, nothing that breaks a header.
 _EMAIL = re.compile(
@@ -102,7 +104,10 @@ def check_text(value: str, field: str, maximum: int = MAX_TEXT, empty: bool = Fa
         raise FieldError(field, "must not be empty")
     if len(value) > maximum:
         raise FieldError(field, f"is longer than {maximum:,} characters")
-    if _CONTROL.search(value):
+    refused = _CONTROL.search(value)
+    if refused is not None:
+        if "\ud800" <= refused.group() <= "\udfff":
+            raise FieldError(field, "is not valid text: it has a byte that is not UTF-8")
         raise FieldError(field, "must not contain control characters (line breaks, tabs…)")
     return value
 
