@@ -98,7 +98,7 @@ def test_concurrent_single_events_are_answered_each_and_recorded_once(database_u
     assert nobody.status_code == 409
     assert nobody.headers["content-type"] == "application/problem+json"
     assert "nobody" in nobody.json()["detail"]
-    assert no_account.status_code == 409 and "no account 'zz'" in no_account.json()["detail"]
+    assert no_account.status_code == 404 and "no account 'zz'" in no_account.json()["detail"]
     with engine.connect() as connection:
         counts = dict(
             connection.execute(

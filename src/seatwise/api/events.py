@@ -24,6 +24,7 @@ from seatwise.api.idempotency import body_of, write
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.engine.ingest import MAX_BATCH, REFUSED, EventRequest, EventResult, record_events
 from seatwise.engine.recording import ACTIONS, EventRefused
+from seatwise.store.repository import UnknownAccount
 
 JSON = "application/json"
 router = APIRouter(tags=["events"], responses=COMMON_RESPONSES)
@@ -122,6 +123,8 @@ async def record_one(
     event = request_of(account_id, body)
 
     def answer(result: EventResult) -> dict[str, Any]:
+        if result.no_account:  # the URL names no account: 404, as on every other route
+            raise UnknownAccount(result.reason or f"no account {account_id!r}")
         if result.status == REFUSED:
             raise EventRefused(result.reason or "refused")
         return result_out(body.id, account_id, result)

@@ -78,6 +78,7 @@ class EventResult:
     seq: int | None = None  # its place in the account's timeline
     at: datetime | None = None
     replayed: bool = False  # the answer given the first time this id was reported
+    no_account: bool = False  # refused: the account does not exist
 
     def data(self) -> dict[str, Any]:
         return {
@@ -120,7 +121,7 @@ def record_events(
         known = repository.lock_accounts(connection, sorted(by_account))
         for account_id in [a for a in by_account if a not in known]:
             for index in by_account.pop(account_id):
-                results[index] = refused(f"no account {account_id!r}")
+                results[index] = EventResult(REFUSED, f"no account {account_id!r}", no_account=True)
         named = {
             account_id: [m for i in indexes if (m := requests[i].member) is not None]
             for account_id, indexes in by_account.items()
