@@ -15,16 +15,15 @@ from seatwise.api.bodies import Input
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, billing, vendor
 from seatwise.api.idempotency import write
-from seatwise.api.pagination import After, Limit, Page, page
+from seatwise.api.pagination import After, Limit, Page, number_cursor, page
 from seatwise.api.problems import COMMON_RESPONSES
-from seatwise.core.errors import FieldError
+from seatwise.core.limits import MAX_SEQ
 from seatwise.core.money import Currency
 from seatwise.core.periods import iso
 from seatwise.core.projection import NextInvoice
 from seatwise.engine import accounts as use
 from seatwise.engine.accounts import AccountChanges, AccountSpec, AccountView, NewMember
 from seatwise.store import repository
-from seatwise.store.database import read_connection
 from seatwise.store.repository import AccountRow, BillingAddress
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=COMMON_RESPONSES)
@@ -295,11 +294,9 @@ def timeline(
 ) -> Page[TimelineEvent]:
     after = None
     if starting_after is not None:
-        if not starting_after.isdigit():
-            raise FieldError("starting_after", "the timeline's cursor is an event's seq number")
-        after = int(starting_after)
-    with read_connection(ctx.engine) as connection:
-        rows = repository.timeline_page(connection, account_id, after, limit + 1)
+        reason = "the timeline's cursor is an event's seq number"
+        after = number_cursor(starting_after, reason, MAX_SEQ)
+    rows = use.timeline_page(ctx.engine, account_id, after, limit + 1)
 
     def shape(recorded: repository.RecordedEvent) -> TimelineEvent:
         row = repository.event_row(recorded.event)

@@ -14,7 +14,7 @@ from seatwise.api.bodies import Input
 from seatwise.api.common import InvoiceOut, invoice_out
 from seatwise.api.context import Ctx, billing
 from seatwise.api.idempotency import write
-from seatwise.api.pagination import After, Limit, Page, page
+from seatwise.api.pagination import After, Limit, Page, number_cursor, page
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.core.errors import FieldError
 from seatwise.core.periods import iso
@@ -166,7 +166,6 @@ def ledger(
         for position, e in enumerate(view.entries, start=1)
     ]
     if starting_after is not None:
-        if not starting_after.isdigit():
-            raise FieldError("starting_after", "the ledger's cursor is an entry's position")
-        entries = entries[int(starting_after) :]
+        reason = "the ledger's cursor is an entry's position"
+        entries = entries[number_cursor(starting_after, reason, len(entries)) :]
     return page(entries[: limit + 1], limit, lambda e: str(e.position), lambda e: e)

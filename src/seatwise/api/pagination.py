@@ -9,6 +9,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from seatwise.core.errors import FieldError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -36,3 +38,13 @@ def page(
         has_more=more,
         next_cursor=cursor(shown[-1]) if more and shown else None,
     )
+
+
+def number_cursor(text: str, reason: str, largest: int) -> int:
+    """A cursor that is a whole number (an event's seq, a ledger entry's position, a
+    delivery's number): ASCII digits, else 422 with ``reason``. A number past ``largest``
+    (the most its column holds) reads as ``largest``: nothing comes after either, and the
+    database is never asked about a number it cannot hold."""
+    if not (text.isascii() and text.isdigit()):
+        raise FieldError("starting_after", reason)
+    return min(int(text), largest) if len(text) <= 20 else largest

@@ -15,7 +15,7 @@ from seatwise.api.bodies import Input
 from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.idempotency import write
-from seatwise.api.pagination import After, Limit, Page, page
+from seatwise.api.pagination import After, Limit, Page, number_cursor, page
 from seatwise.api.problems import COMMON_RESPONSES
 from seatwise.collect.outbox import webhook_event
 from seatwise.core.errors import FieldError
@@ -119,9 +119,10 @@ def deliveries(
 ) -> Page[DeliveryOut]:
     after = None
     if starting_after is not None:
-        if not starting_after.startswith("msg_") or not starting_after[4:].isdigit():
-            raise FieldError("starting_after", "a delivery's id, like msg_42")
-        after = int(starting_after[4:])
+        reason = "a delivery's id, like msg_42"
+        if not starting_after.startswith("msg_"):
+            raise FieldError("starting_after", reason)
+        after = number_cursor(starting_after[4:], reason, MAX_ID)
     with read_connection(ctx.engine) as connection:
         rows = outbox_store.webhook_messages(connection, endpoint, after, limit + 1)
 

@@ -30,6 +30,7 @@ MAX_ACCOUNT_ID = 100
 MAX_EMAIL = 320
 MAX_TEXT = 1000  # reasons, names
 MAX_ID = 2**63 - 1  # a stored row's number (a key, a webhook endpoint): the largest integer
+MAX_SEQ = 2**31 - 1  # an event's place in its account's timeline (a 32-bit column)
 MAX_URL = 2000
 
 # Control characters, and the halves of a character (surrogates): what a command line gives

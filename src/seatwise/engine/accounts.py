@@ -227,6 +227,17 @@ def accounts_page(
         return repository.account_rows(connection, status, after, limit)
 
 
+def timeline_page(
+    engine: Engine, account_id: str, after: int | None, limit: int
+) -> list[repository.RecordedEvent]:
+    """The account's events in the order recorded, after seq ``after``;
+    :class:`~seatwise.store.repository.UnknownAccount` if there is no such account (an
+    account without events has an empty timeline, one that does not exist has none)."""
+    with read_connection(engine) as connection:
+        repository.check_account(connection, account_id)
+        return repository.timeline_page(connection, account_id, after, limit)
+
+
 @dataclass(frozen=True)
 class AccountChanges:
     """What an update changes; None leaves a field as it is."""
