@@ -30,7 +30,7 @@ from babel.numbers import format_currency
 from seatwise.core.errors import FieldError
 from seatwise.core.money import Currency
 
-_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from seatwise.yaml_source import Node
 MEMBER_EVENTS = ("invite", "activate", "deactivate", "reactivate", "delete")
 CREDIT_EVENTS = ("buy_credits", "assign", "start", "unassign")
 EVENT_KINDS = (*MEMBER_EVENTS, "cancel", "uncancel", "payment_method", "pay", *CREDIT_EVENTS)
-INVOICE_NUMBER = re.compile(r"^INV-\d{6,}$")
+INVOICE_NUMBER = re.compile(r"^INV-[0-9]{6,}\Z")
 
 
 def checked_text(node: Node, check: Callable[[str, str], str]) -> str:

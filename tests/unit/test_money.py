@@ -36,6 +36,13 @@ def test_more_decimals_than_the_currency_allows_is_refused() -> None:
         to_minor("12,50", currency("EUR"))
 
 
+@pytest.mark.parametrize("text", ["١٠.٠٠", "１０.００", "१०", "10.٠٠"])
+def test_an_amount_in_digits_other_than_ascii_is_refused(text: str) -> None:
+    """Python's Decimal reads any script's digits; an amount is written in 0-9 only."""
+    with pytest.raises(InvalidAmount, match="not a decimal amount"):
+        to_minor(text, currency("USD"))
+
+
 def test_unknown_currency() -> None:
     with pytest.raises(InvalidAmount, match="unknown currency 'EURO'"):
         currency("EURO")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-DECLINES_FIRST = re.compile(r"^declines_first_([1-9][0-9]*)$")
-TEST_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)$")
+DECLINES_FIRST = re.compile(r"^declines_first_([1-9][0-9]*)\Z")
+TEST_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)\Z")
 
 
 @dataclass(frozen=True, slots=True)

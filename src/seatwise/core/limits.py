@@ -36,10 +36,10 @@ MAX_URL = 2000
 # Control characters, and the halves of a character (surrogates): what a command line gives
 # for a byte that is not UTF-8; no database, email or log can hold them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 # A pragmatic check of an address: one @, a dot in the domain, nothing that breaks a header.
 _EMAIL = re.compile(
-    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
 )
 
 

@@ -65,7 +65,7 @@ _CURRENCIES: dict[str, tuple[int, str | None]] = {
     "ZAR": (2, None),
 }
 
-_AMOUNT_RE = re.compile(r"^-?\d+(\.\d+)?$")
+_AMOUNT_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")  # ASCII digits: Decimal reads any script's
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,8 @@ from seatwise.store.database import read_connection, write_transaction
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX, SESSION_PREFIX = "sw_live_", "sw_sess_"
 SESSION_MINUTES = 60
-_KEY = re.compile(r"^sw_live_([0-9a-f]{40})([0-9a-f]{6})$")
-_SESSION = re.compile(r"^sw_sess_[0-9A-Za-z_-]{43}$")
+_KEY = re.compile(r"^sw_live_([0-9a-f]{40})([0-9a-f]{6})\Z")
+_SESSION = re.compile(r"^sw_sess_[0-9A-Za-z_-]{43}\Z")
 
 
 class AccessDenied(SeatwiseError):

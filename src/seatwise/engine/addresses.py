@@ -13,7 +13,7 @@ from seatwise.core.limits import check_text
 from seatwise.store import page_repository as pages
 from seatwise.store.repository import BillingAddress, StoredAccount
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 
 
 def check_address(address: BillingAddress | None) -> None:

@@ -39,8 +39,8 @@ from seatwise.store.repository.scope import account_scope
 LINK_MINUTES = 15
 PAGE_SESSION_HOURS = 12
 LINK_PREFIX, PAGE_PREFIX = "sw_link_", "sw_page_"
-_LINK = re.compile(r"^sw_link_[0-9A-Za-z_-]{43}$")
-_COOKIE = re.compile(r"^(sw_page_[0-9A-Za-z_-]{43})\.([0-9a-f]{64})$")
+_LINK = re.compile(r"^sw_link_[0-9A-Za-z_-]{43}\Z")
+_COOKIE = re.compile(r"^(sw_page_[0-9A-Za-z_-]{43})\.([0-9a-f]{64})\Z")
 _SECRETS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import FieldError, SeatwiseError
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.engine.clock import Clock
 from seatwise.store import repository
 from seatwise.store.database import read_connection, write_transaction
 
-_PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 
 class PlanRefused(SeatwiseError):
@@ -52,9 +52,9 @@ def create_plan(
     use is refused: plans never change."""
     parse_plan(definition)  # PlanError naming the field
     plan_id = plan_id or f"plan_{secrets.token_hex(6)}"
-    if not _PLAN_ID.match(plan_id):
-        raise PlanRefused(
-            f"id: {plan_id!r} is not a plan id: 1–100 letters, digits, '.', '_' or '-'"
+    if not _PLAN_ID.match(plan_id):  # bad input (422, exit 2), not a refusal of the state
+        raise FieldError(
+            "id", f"{plan_id!r} is not a plan id: 1–100 letters, digits, '.', '_' or '-'"
         )
     with write_transaction(engine) as connection:
         if repository.find_plan(connection, plan_id) is not None:

@@ -1,0 +1,60 @@
+"""Ids, amounts and codes are exactly what they look like. A pattern anchored with ``$``
+also matches before a final line break, and ``\\d`` and ``Decimal`` take any script's
+digits: a plan ``"p\\n"`` and an account ``"acme\\n"`` were stored (unreachable by URL, whose
+path refuses control characters), a price of ``"١٠.٠٠"`` was stored as written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from helpers import Vendor, vendor
+
+from seatwise.store.database import make_engine, migrate
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+PRICE = {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}
+
+
+@pytest.fixture
+def v(database_url: str) -> Vendor:
+    migrate(database_url)
+    found = vendor(make_engine(database_url), T0)
+    found.call("POST", "/v1/plans", {"id": "p", "definition": PRICE})
+    return found
+
+
+def refused(v: Vendor, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = v.client.post(path, json=body, headers=v.auth)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = answer.json()
+    return problem
+
+
+@pytest.mark.parametrize("plan_id", ["q\n", "q q", "q/1", "é"])
+def test_a_plan_id_that_is_not_letters_digits_dot_dash_underscore_is_422(
+    v: Vendor, plan_id: str
+) -> None:
+    problem = refused(v, "/v1/plans", {"id": plan_id, "definition": PRICE})
+    assert problem["errors"] == [
+        {
+            "field": "id",
+            "reason": f"{plan_id!r} is not a plan id: 1–100 letters, digits, '.', '_' or '-'",
+        }
+    ]
+    assert [p["id"] for p in v.call("GET", "/v1/plans")["data"]] == ["p"]
+
+
+def test_an_account_id_with_a_final_line_break_is_422(v: Vendor) -> None:
+    problem = refused(v, "/v1/accounts", {"id": "acme\n", "plan": "p"})
+    assert problem["errors"][0]["field"] == "id"
+    assert v.call("GET", "/v1/accounts")["data"] == []
+
+
+@pytest.mark.parametrize("price", ["١٠.٠٠", "１０.００"])
+def test_a_price_in_other_digits_than_0_to_9_is_422(v: Vendor, price: str) -> None:
+    problem = refused(v, "/v1/plans", {"id": "q", "definition": {**PRICE, "price": price}})
+    assert problem["errors"][0]["field"] == "definition.price"
+    assert "is not a decimal amount" in problem["errors"][0]["reason"]
