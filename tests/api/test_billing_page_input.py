@@ -87,7 +87,7 @@ def test_without_a_session_every_page_says_how_to_get_one(v: Vendor) -> None:
 def test_refused_forms_say_why_beside_the_form_and_change_nothing(v: Vendor) -> None:
     csrf = enter(v)
     before = counts(v)
-    for credits in ("abc", "-5", "0", "99999999999", "1e3", "", "5 credits"):
+    for credits in ("abc", "-5", "0", "99999999999", "1e3", "", "5 credits", "２０", "٢٠"):
         answer = v.client.post("/billing/credits", data={"csrf": csrf, "credits": credits})
         is_page(answer, 422, "Type")
     for emails, says in (

@@ -74,7 +74,7 @@ def quote_view(who: Viewer, asked: str | None) -> QuoteView | None:
     if asked is None or not asked.strip():
         return None
     text = asked.strip().replace(",", "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CREDITS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_CREDITS:
         return QuoteView(asked, error=f"Type a whole number of credits from 1 to {MAX_CREDITS:,}.")
     try:
         found = quote_credits(who.engine, who.account_id, int(text))
