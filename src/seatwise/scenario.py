@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from seatwise.core.account import Account
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.dunning import ManualPayment, MethodChange, PaymentError
-from seatwise.core.errors import PlanError
+from seatwise.core.errors import FieldError, PlanError
 from seatwise.core.limits import (
     MAX_SEATS,
     check_email,
+    check_timezone,
     check_url,
 )
 from seatwise.core.plans import Plan, parse_plan
@@ -175,8 +176,7 @@ def _plan(node: Node) -> tuple[Plan, dict[str, Any]]:
 def _timezone(node: Node | None) -> ZoneInfo:
     if node is None:
         return ZoneInfo("UTC")
-    name = node.text()
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        node.fail(f"{name!r} is not an IANA time zone such as Europe/Paris")
+        return check_timezone(node.text())
+    except FieldError as error:
+        node.fail(error.reason)

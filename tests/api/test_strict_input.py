@@ -58,3 +58,19 @@ def test_a_price_in_other_digits_than_0_to_9_is_422(v: Vendor, price: str) -> No
     problem = refused(v, "/v1/plans", {"id": "q", "definition": {**PRICE, "price": price}})
     assert problem["errors"][0]["field"] == "definition.price"
     assert "is not a decimal amount" in problem["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "right/UTC", "posix/Europe/Paris"])
+def test_a_time_zone_is_one_of_the_iana_database_s_names(v: Vendor, zone: str) -> None:
+    """This machine's zone files answer to more names: ``localtime`` is whatever zone the
+    server is set to (an account's anniversaries would move with the machine), ``right/``
+    counts leap seconds."""
+    problem = refused(v, "/v1/accounts", {"id": "acme", "plan": "p", "timezone": zone})
+    assert problem["errors"] == [
+        {"field": "timezone", "reason": f"{zone!r} is not an IANA time zone such as Europe/Paris"}
+    ]
+    for name in ("Europe/Paris", "UTC", "America/Argentina/Buenos_Aires", "EST5EDT"):
+        created = v.call(
+            "POST", "/v1/accounts", {"id": name.replace("/", "-"), "plan": "p", "timezone": name}
+        )
+        assert created["timezone"] == name

@@ -162,6 +162,11 @@ def test_the_base_scenario_is_valid() -> None:
             6,
             "not an IANA time zone",
         ),
+        (
+            BASE.replace("account:\n", "account:\n  timezone: localtime\n"),
+            6,
+            "'localtime' is not an IANA time zone",
+        ),
         (BASE.replace("until: 2022", "until: 2020"), 12, "before the subscription"),
         (BASE.replace("plan:\n", "plan:\n  currency: USD\n"), 4, "duplicate field 'currency'"),
         ("plan: [unclosed\n", 2, "not valid YAML"),

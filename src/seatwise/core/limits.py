@@ -12,8 +12,11 @@ Every check raises :class:`~seatwise.core.errors.FieldError` naming the field.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seatwise.core.errors import FieldError
 from seatwise.core.periods import iso
@@ -147,6 +150,26 @@ def check_url(value: str, field: str = "url") -> str:
     if not re.match(r"^https?://[^\s/?#]+", value):
         raise FieldError(field, f"{value!r} is not an http(s) URL")
     return value
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    """The zone names of the IANA database (the ``tzdata`` package's list)."""
+    return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+
+
+def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
+    """An IANA time zone by its name (``Europe/Paris``). Only the database's names: this
+    machine's files also answer to ``localtime`` (whatever zone the server is set to, so
+    an account's anniversaries would move with the machine), ``posixrules`` and the
+    ``posix/`` and ``right/`` copies (the latter counting leap seconds)."""
+    check_text(name, field, 64)
+    if name not in _iana_zones():
+        raise FieldError(field, f"{name!r} is not an IANA time zone such as Europe/Paris")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FieldError(field, f"{name!r} is not an IANA time zone such as Europe/Paris") from None
 
 
 def storable_id(number: int) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine
 
@@ -28,6 +27,7 @@ from seatwise.core.limits import (
     check_instant,
     check_member_id,
     check_text,
+    check_timezone,
 )
 from seatwise.core.periods import iso
 from seatwise.core.projection import NextInvoice, next_invoice
@@ -79,15 +79,6 @@ class AccountSpec:
     members: tuple[NewMember, ...] = ()
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(check_text(name, "timezone", 64))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError(
-            "timezone", f"{name!r} is not an IANA time zone such as Europe/Paris"
-        ) from None
-
-
 def create_account(engine: Engine, spec: AccountSpec, clock: Clock) -> StoredAccount:
     """Store a new account on an existing plan, with its first members (each activated or
     invited at the subscription); refused, storing nothing, if anything does not hold."""
@@ -130,7 +121,7 @@ def create_account(engine: Engine, spec: AccountSpec, clock: Clock) -> StoredAcc
         subscribed_at=subscribed,
         committed_seats=spec.committed_seats,
         start_at=start,
-        timezone=_zone(spec.timezone),
+        timezone=check_timezone(spec.timezone),
         contacts=tuple(dict.fromkeys(contacts)),
         members=tuple(people),
     )
