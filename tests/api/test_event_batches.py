@@ -229,3 +229,34 @@ def test_a_large_batch_over_several_accounts_reads_each_account_s_own(v: Vendor)
     )
     assert [r["status"] for r in results[181:]] == ["refused", "refused"]
     assert all(r["reason"].endswith("a member who does not exist") for r in results[181:])
+
+
+UNUSUAL_IDS = ['a"b', "a\\b", "ana é", "💳 card", " lead", "trail ", "[1, 2]", '{"x": 1}', "a'b"]
+
+
+def test_members_and_ids_of_any_printable_text_are_found_again_in_a_later_batch(
+    v: Vendor,
+) -> None:
+    """A batch's (account, member) and (account, id) pairs are looked up together, passed to
+    SQLite as one JSON text: quotes, backslashes, brackets and any script come back exactly
+    (a member not found would be refused: 'cannot deactivate a member who does not exist';
+    an id not found would be recorded twice)."""
+    first = [
+        {"id": f"id {name}", "account": "a", "action": "activate", "member": name}
+        for name in UNUSUAL_IDS
+    ]
+    results = v.call("POST", "/v1/events", {"events": first})["results"]
+    assert [r["status"] for r in results] == ["accepted"] * len(UNUSUAL_IDS)
+    v.clock.instant = datetime(2025, 1, 2, 10, tzinfo=UTC)
+    again = v.call("POST", "/v1/events", {"events": first})["results"]
+    assert [(r["replayed"], r["seq"]) for r in again] == [(True, r["seq"]) for r in results]
+    later = [
+        {"id": f"out {name}", "account": "a", "action": "deactivate", "member": name}
+        for name in UNUSUAL_IDS
+    ]
+    answers = v.call("POST", "/v1/events", {"events": later})["results"]
+    assert [(r["status"], r["reason"]) for r in answers] == [("accepted", None)] * len(UNUSUAL_IDS)
+    timeline = v.call("GET", "/v1/accounts/a/timeline?limit=100")["data"]
+    assert [(e["action"], e["member"]) for e in timeline] == [
+        ("activate", name) for name in UNUSUAL_IDS
+    ] + [("deactivate", name) for name in UNUSUAL_IDS]
