@@ -25,7 +25,7 @@ from seatwise.engine.accounts import AccountSpec, NewMember, create_account
 from seatwise.engine.clock import Clock, FixedClock
 from seatwise.engine.ingest import ACCEPTED, EventRequest, EventResult, record_events
 from seatwise.engine.plans import create_plan
-from seatwise.store import repository
+from seatwise.store import access_repository
 from seatwise.store.database import make_engine, migrate, write_transaction
 from seatwise.store.repository.scope import account_scope
 
@@ -197,20 +197,20 @@ def test_groups_in_flight_that_name_one_account_take_its_lock_in_turn(
     its own event after it. a2's event, in the same group, is recorded with it."""
     engine, clock, _ = store(database_url)
     started: list[float] = []  # when each group's write began
-    viewed: list[float] = []  # when each group, holding its accounts' locks, read them
-    views = repository.ingest_views
+    viewed: list[float] = []  # when each group, holding its accounts' locks, had read them
+    results_of = access_repository.event_results  # read once the accounts are read, locked
 
-    def slow_first(connection: Connection, named: dict[str, list[str]]) -> object:
+    def slow_first(connection: Connection, reported: set[tuple[str, str]]) -> object:
         viewed.append(time.monotonic())
         if len(viewed) == 1:  # the first group: a1 is locked by now
             time.sleep(0.4)
-        return views(connection, named)
+        return results_of(connection, reported)
 
     def timed(engine: Engine, requests: Sequence[EventRequest], clock: Clock) -> list[EventResult]:
         started.append(time.monotonic())
         return record_events(engine, requests, clock)
 
-    monkeypatch.setattr(repository, "ingest_views", slow_first)
+    monkeypatch.setattr(access_repository, "event_results", slow_first)
     groups = EventGroups(engine, clock, record=timed, inline=False, in_flight=3)
 
     async def scenario() -> list[EventResult]:

@@ -115,18 +115,14 @@ def record_events(
             events[index] = checked
             by_account.setdefault(request.account_id, []).append(index)
     with write_transaction(engine) as connection:
-        # the locks first, by a statement of their own: on PostgreSQL a statement that waits
-        # for a lock still answers from the snapshot it began with (an account's last seq
-        # read with its lock would miss what the writer it waited for committed)
-        known = repository.lock_accounts(connection, sorted(by_account))
-        for account_id in [a for a in by_account if a not in known]:
-            for index in by_account.pop(account_id):
-                results[index] = EventResult(REFUSED, f"no account {account_id!r}", no_account=True)
         named = {
             account_id: [m for i in indexes if (m := requests[i].member) is not None]
             for account_id, indexes in by_account.items()
         }
-        views = repository.ingest_views(connection, named)
+        views = repository.ingest_views(connection, named)  # those that exist, locked
+        for account_id in [a for a in by_account if a not in views]:
+            for index in by_account.pop(account_id):
+                results[index] = EventResult(REFUSED, f"no account {account_id!r}", no_account=True)
         reported = {
             (request.account_id, request.id)
             for request in requests
@@ -298,7 +294,8 @@ def _record_account(
                     recorded = record_locked(connection, account_id, event, now, new)
                 result = EventResult(ACCEPTED, seq=recorded.seq, at=at)
                 named = [r.member for r, _ in requests if r.member is not None]
-                view = repository.ingest_views(connection, {account_id: named})[account_id]
+                views_now = repository.ingest_views(connection, {account_id: named}, lock=False)
+                view = views_now[account_id]
                 members, known, seq = _Members(view.histories), view.known, view.next_seq
             if view.last_issue is not None and at <= view.last_issue:
                 result = replace(result, status=LATE)

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Select, bindparam, func, select
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
 from seatwise.store import bulk
-from seatwise.store.repository.accounts import read_instant
-from seatwise.store.repository.scope import UnknownAccount, check_in_scope
+from seatwise.store.repository.accounts import lock_accounts, read_instant
+from seatwise.store.repository.scope import in_scope
 from seatwise.store.tables import (
     accounts,
     credit_entries,
@@ -104,13 +104,21 @@ def _changes_query(form: str) -> Select[Any]:
     )
 
 
-def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[str, IngestView]:
+def ingest_views(
+    connection: Connection, named: dict[str, list[str]], lock: bool = True
+) -> dict[str, IngestView]:
     """The accounts as :class:`IngestView` sees them, each for its members ``named``: three
     queries for the whole batch (two when every member named is new to their account),
-    bounded by the members named, not by the histories."""
-    ids = sorted(named)
-    for account_id in ids:
-        check_in_scope(account_id)
+    bounded by the members named, not by the histories. Only the accounts that exist (in
+    scope) are in the answer.
+
+    ``lock``: on PostgreSQL the accounts are locked first, in id order, by a statement of
+    their own — a statement that waits for a lock still answers from the snapshot it began
+    with (an account's last seq read with its lock would miss what the writer it waited for
+    committed). On SQLite the transaction's writer lock is held already: nothing to take."""
+    ids = sorted(account_id for account_id in named if in_scope(account_id))
+    if ids and lock and connection.dialect.name == "postgresql":
+        ids = sorted(lock_accounts(connection, ids))  # those that exist
     if not ids:
         return {}
     rows = connection.execute(_ACCOUNTS, {"ids": ids}).all()
@@ -142,9 +150,6 @@ def ingest_views(connection: Connection, named: dict[str, list[str]]) -> dict[st
             int(row.last_seq or 0) + 1,
             row.next_due_at is None,
         )
-    missing = [account_id for account_id in ids if account_id not in views]
-    if missing:
-        raise UnknownAccount(f"no account {missing[0]!r}")
     return views
 
 
