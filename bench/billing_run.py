@@ -29,7 +29,6 @@ This is a measurement, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
@@ -45,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from arguments import counts_or_none, databases, positive
-from core_scaling import member_events, reference
+from machine_speed import plain_loop_seconds
 from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, text
 
 from seatwise.core.account import Account
@@ -197,25 +196,6 @@ def raw_line_rate(engine: Engine) -> tuple[int, float, str]:
         raw.close()
     raw_table.drop(engine)
     return len(rows), len(rows) / elapsed, method
-
-
-@functools.cache
-def _plain_loop_events() -> list[MemberChange]:
-    return member_events(20_000)
-
-
-def plain_loop_seconds() -> float:
-    """The plain loop of ``bench/core_scaling.py`` over 20,000 member events, best of 5: pure
-    Python that no change to Seatwise's billing touches. Measured beside each phase, it says
-    how fast this machine's processor was then, so that runs can be compared where the
-    machine's speed moves: accounts/s × these seconds (the raw write paths measure the disk
-    and C, not the Python a billing run spends most of its time in)."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        reference(_plain_loop_events())
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def run(url: str, count: int, seed: int) -> dict[str, Any]:

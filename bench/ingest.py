@@ -15,9 +15,12 @@ connections):
   id (a product reporting events as they happen);
 * **batch** — ``POST /v1/events`` with 1,000 activations each, over 10 accounts (100 each).
 
-It reports requests/s, events/s, p50 and p99 latency, and the ratio of single-event requests
-to the ceiling. The client runs on the same machine as the server and shares its cores, in
-every phase alike. This is a measurement, not a test: nothing here asserts a time.
+It reports requests/s, events/s, p50 and p99 latency, the ratio of single-event requests
+to the ceiling, and the plain loop of ``bench/core_scaling.py`` timed before and after each
+setting (``machine_speed``): this machine's speed moves by up to 2× within minutes, and
+batch events/s × those seconds compares runs made while it moved. The client runs on the same
+machine as the server and shares its cores, in every phase alike. This is a measurement, not a
+test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from arguments import counts, databases, positive
+from machine_speed import plain_loop_seconds
 from sqlalchemy import text
 
 from seatwise.engine.access import create_key
@@ -177,6 +181,7 @@ def phase(port: int, key: str, clients: int, seconds: float, make: Request) -> d
 
 def run(url: str, clients: int, seconds: float, workers: int) -> dict[str, Any]:
     key = prepare(url)
+    loop_before = plain_loop_seconds()
     server = Server(url, workers)
     run_id = int(time.time())
     try:
@@ -210,6 +215,7 @@ def run(url: str, clients: int, seconds: float, workers: int) -> dict[str, Any]:
         many = phase(server.port, key, clients, seconds, batch)
     finally:
         server.stop()
+    loop_after = plain_loop_seconds()
     return {
         "database": url.split(":", 1)[0],
         "workers": workers,
@@ -218,6 +224,12 @@ def run(url: str, clients: int, seconds: float, workers: int) -> dict[str, Any]:
         "single": one,
         "batch": many,
         "single_to_ceiling": round(one["requests_per_second"] / ceiling["requests_per_second"], 3),
+        # the machine's speed before and after (machine_speed): batch events/s × their mean
+        # compares runs made while it moved
+        "plain_loop_seconds": [round(loop_before, 5), round(loop_after, 5)],
+        "batch_events_per_plain_loop": round(
+            many["events_per_second"] * (loop_before + loop_after) / 2, 1
+        ),
     }
 
 
