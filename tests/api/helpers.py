@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -57,6 +57,19 @@ def vendor(engine: Engine, at: datetime, scope: str = "admin") -> Vendor:
     clock = FixedClock(at)
     key = create_key(engine, "tests", scope, clock).secret
     return Vendor(TestClient(create_app(engine, clock)), clock, engine, key)
+
+
+def with_seats_account(database_url: str) -> Vendor:
+    """A vendor over a migrated store with plan ``p`` (`seats-monthly`, $10.00 a seat) and
+    account ``a`` on it, subscribed on 1 Jan 2025 and paying with ``succeeds``; the clock at
+    2 Jan 2025 09:00."""
+    migrate(database_url)
+    found = vendor(make_engine(database_url), datetime(2025, 1, 1, tzinfo=UTC))
+    plan = {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}
+    found.call("POST", "/v1/plans", {"id": "p", "definition": plan})
+    found.call("POST", "/v1/accounts", {"id": "a", "plan": "p", "payment_method": "succeeds"})
+    found.clock.instant = datetime(2025, 1, 2, 9, tzinfo=UTC)
+    return found
 
 
 def with_invoiced_account(database_url: str, at: datetime, **account: Any) -> Vendor:

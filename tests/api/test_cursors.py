@@ -6,26 +6,16 @@ exists: another id is 404, as everywhere else."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from helpers import Vendor, vendor
+from helpers import Vendor, with_seats_account
 
-from seatwise.store.database import make_engine, migrate
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-PLAN = {"id": "p", "definition": {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}}
 PAST_EVERY_ROW = ["2147483648", "9223372036854775808", "9" * 250]
 NOT_A_NUMBER = ["１", "٣", "-1", "1.0", "", " 1"]
 
 
 @pytest.fixture
 def v(database_url: str) -> Vendor:
-    migrate(database_url)
-    found = vendor(make_engine(database_url), T0)
-    found.call("POST", "/v1/plans", PLAN)
-    found.call("POST", "/v1/accounts", {"id": "a", "plan": "p", "payment_method": "succeeds"})
-    found.clock.instant = datetime(2025, 1, 2, 9, tzinfo=UTC)
+    found = with_seats_account(database_url)
     for member in ("ana", "bo", "cy"):
         found.call("POST", "/v1/accounts/a/events", {"action": "activate", "member": member})
     return found

@@ -8,22 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from helpers import Vendor, vendor
-
-from seatwise.store.database import make_engine, migrate
-
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-PLAN = {"id": "p", "definition": {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}}
+from helpers import Vendor, vendor, with_seats_account
 
 
 @pytest.fixture
 def v(database_url: str) -> Vendor:
-    migrate(database_url)
-    found = vendor(make_engine(database_url), T0)
-    found.call("POST", "/v1/plans", PLAN)
-    found.call("POST", "/v1/accounts", {"id": "a", "plan": "p", "payment_method": "succeeds"})
-    found.clock.instant = datetime(2025, 1, 2, 9, tzinfo=UTC)
-    return found
+    return with_seats_account(database_url)
 
 
 def post(v: Vendor, content: bytes, media: str = "application/json") -> Any:

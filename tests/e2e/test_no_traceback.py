@@ -486,41 +486,30 @@ def test_a_byte_that_is_not_utf8_on_the_command_line_is_refused_by_name(place: P
     assert run("keys", "list", "--database-url", db, cwd=place)[1] == keys_before
 
 
-def test_an_unexpected_failure_is_logged_whatever_bytes_its_command_line_holds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import seatwise.cli.payments as payments_cli
-
-    def explode(*_args: object) -> None:
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(payments_cli, "store", explode)
-    monkeypatch.setattr(sys, "argv", ["seatwise", "outbox", "x\udcff"])
-    log = tmp_path / "errors.log"
-    result = CliRunner().invoke(main, ["outbox"], env={"SEATWISE_ERROR_LOG": str(log)})
-    assert result.exit_code == 1
-    assert "Traceback" not in result.output
-    error_id = result.output.split("error id ")[1][:12]
-    assert f"error {error_id}: seatwise outbox x\\udcff" in log.read_text()
-
-
+@pytest.mark.parametrize(
+    "argv", [["seatwise", "outbox"], ["seatwise", "outbox", "x\udcff"]], ids=["plain", "not-utf8"]
+)
 def test_an_unexpected_failure_is_one_line_with_an_id_in_the_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
-    """The last guard: an error nobody foresaw still prints one line, never a traceback."""
+    """The last guard: an error nobody foresaw still prints one line, never a traceback; its
+    log names the command line, whatever bytes it holds (one not UTF-8 is written escaped)."""
     import seatwise.cli.payments as payments_cli
 
     def explode(*_args: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(payments_cli, "store", explode)
+    monkeypatch.setattr(sys, "argv", argv)
     log = tmp_path / "errors.log"
     result = CliRunner().invoke(main, ["outbox"], env={"SEATWISE_ERROR_LOG": str(log)})
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "error: unexpected failure (RuntimeError: boom), error id " in result.output
     error_id = result.output.split("error id ")[1][:12]
-    assert error_id in log.read_text() and "Traceback" in log.read_text()
+    command = " ".join(argv).encode("utf-8", "backslashreplace").decode()
+    assert f"error {error_id}: {command}" in log.read_text()
+    assert "Traceback" in log.read_text()
 
 
 def test_a_read_only_database_is_said_in_one_sentence() -> None:
