@@ -23,7 +23,6 @@ from seatwise.core.limits import MAX_ID
 from seatwise.core.periods import iso
 from seatwise.engine import payments as use
 from seatwise.store import outbox_repository as outbox_store
-from seatwise.store.database import read_connection
 
 router = APIRouter(tags=["webhooks"], responses=COMMON_RESPONSES)
 EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -58,9 +57,7 @@ def create_endpoint(body: EndpointIn, ctx: Annotated[Ctx, Depends(vendor("write"
 
 @router.get("/v1/webhook-endpoints", response_model=list[EndpointOut], summary="The endpoints")
 def list_endpoints(ctx: Annotated[Ctx, Depends(vendor())]) -> list[EndpointOut]:
-    with read_connection(ctx.engine) as connection:
-        found = outbox_store.endpoints(connection)
-    return [EndpointOut(id=e.id, url=e.url) for e in found]
+    return [EndpointOut(id=e.id, url=e.url) for e in use.webhook_endpoints(ctx.engine)]
 
 
 class Removed(BaseModel):
@@ -123,8 +120,7 @@ def deliveries(
         if not starting_after.startswith("msg_"):
             raise FieldError("starting_after", reason)
         after = number_cursor(starting_after[4:], reason, MAX_ID)
-    with read_connection(ctx.engine) as connection:
-        rows = outbox_store.webhook_messages(connection, endpoint, after, limit + 1)
+    rows = use.webhook_deliveries(ctx.engine, endpoint, after, limit + 1)
 
     def shape(row: outbox_store.OutboxRow) -> DeliveryOut:
         event = webhook_event(row)

@@ -108,10 +108,9 @@ def webhooks_add(url: str, database_url: str | None) -> None:
 @DATABASE_OPTION
 def webhooks_list(database_url: str | None) -> None:
     """The active endpoints."""
-    from seatwise.store import outbox_repository as outbox_store
+    from seatwise.engine.payments import webhook_endpoints
 
-    with store(database_url).connect() as connection:
-        found = outbox_store.endpoints(connection)
+    found = webhook_endpoints(store(database_url))
     if not found:
         click.echo("(no webhook endpoints: `seatwise webhooks add URL`)")
     for endpoint in found:

@@ -187,6 +187,21 @@ def add_webhook_endpoint(engine: Engine, url: str, clock: Clock) -> outbox_store
     return outbox_store.Endpoint(endpoint_id, url, secret)
 
 
+def webhook_endpoints(engine: Engine) -> list[outbox_store.Endpoint]:
+    """The active endpoints, oldest first."""
+    with read_connection(engine) as connection:
+        return outbox_store.endpoints(connection)
+
+
+def webhook_deliveries(
+    engine: Engine, endpoint_id: int | None, after: int | None, limit: int
+) -> list[outbox_store.OutboxRow]:
+    """The webhook messages (to one endpoint), oldest first, after outbox id ``after``, and how
+    their delivery went."""
+    with read_connection(engine) as connection:
+        return outbox_store.webhook_messages(connection, endpoint_id, after, limit)
+
+
 def remove_webhook_endpoint(engine: Engine, endpoint_id: int) -> None:
     """Send nothing more to an endpoint; its messages not delivered yet are skipped."""
     with write_transaction(engine) as connection:
