@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from seatwise.core.errors import FieldError, InvalidAmount, SeatwiseError
@@ -155,7 +155,14 @@ def http_error(_request: Request, error: Exception) -> JSONResponse:
     return problem(error.status_code, detail, headers=getattr(error, "headers", None))
 
 
-def database_error(_request: Request, error: Exception) -> JSONResponse:
+def database_error(request: Request, error: Exception) -> JSONResponse:
+    """503 for a database that failed (unreachable, locked, read-only, not migrated: the
+    operator's to mend, and running again is safe). A value the database refused to hold
+    (``DataError``: out of range, not valid for its type) is Seatwise's own failure — every
+    input is bounded before it is stored — so it is the 500 of any unexpected failure, its
+    words only in the server's log (telling a client to run it again would loop)."""
+    if isinstance(error, DataError):
+        return unexpected_error(request, error)
     error_id = uuid.uuid4().hex[:12]
     LOG.error("database failure %s: %s", error_id, error, exc_info=error)
     return problem(503, describe_database_error(error), error_id=error_id)
