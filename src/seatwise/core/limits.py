@@ -164,12 +164,12 @@ def check_timezone(name: str, field: str = "timezone") -> ZoneInfo:
     an account's anniversaries would move with the machine), ``posixrules`` and the
     ``posix/`` and ``right/`` copies (the latter counting leap seconds)."""
     check_text(name, field, 64)
-    if name not in _iana_zones():
-        raise FieldError(field, f"{name!r} is not an IANA time zone such as Europe/Paris")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FieldError(field, f"{name!r} is not an IANA time zone such as Europe/Paris") from None
+    if name in _iana_zones():
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):  # listed, but no rules for it here
+            pass
+    raise FieldError(field, f"{name!r} is not an IANA time zone such as Europe/Paris")
 
 
 def storable_id(number: int) -> bool:
