@@ -175,6 +175,35 @@ def test_import_bill_and_list_invoices_like_simulate(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "no account 'nobody'" in unknown.stderr
 
 
+def test_import_whose_account_id_is_another_plans_id(tmp_path: Path) -> None:
+    """A plan 'acme' created over the API at another price: `import --account-id acme` stores
+    the scenario's own plan under a new id, says so, and bills as `simulate` does (it was a
+    "database error … run the command again", and so again and again)."""
+    from seatwise.engine.clock import SystemClock
+    from seatwise.engine.plans import create_plan
+    from seatwise.store.database import make_engine
+
+    url = f"sqlite:///{tmp_path / 'billing.db'}"
+    scenario = str(SCENARIOS / "spec9_contract_two_interims.yaml")
+    assert seatwise("migrate", "--database-url", url).returncode == 0
+    engine = make_engine(url)
+    other = {"preset": "seats-monthly", "currency": "EUR", "price": "1.00"}
+    create_plan(engine, other, SystemClock(), "acme")
+    engine.dispose()
+    done = seatwise("import", scenario, "--account-id", "acme", "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    first, said = done.stdout.splitlines()[:2]
+    assert first.startswith("imported account acme (")
+    assert said.startswith("its plan is plan_") and said.endswith(
+        ": a different plan has the id acme already"
+    )
+    until = ("--until", "2022-02-16T00:00:00Z", "--database-url", url)
+    assert "3 invoice(s), 7 line(s)" in seatwise("bill", *until).stdout
+    stored = json.loads(seatwise("invoices", "acme", "--json", "--database-url", url).stdout)
+    simulated = json.loads(seatwise("simulate", scenario, "--json").stdout)["invoices"]
+    assert [i["total"] for i in stored] == [i["total"] for i in simulated]
+
+
 def test_engine_commands_tell_a_customers_story(tmp_path: Path) -> None:
     """Record events, bill drafts, finalize, explain, project, credit and void, as an
     operator would, through the command line (SPEC 9's contract account)."""

@@ -55,6 +55,8 @@ def import_command(
     engine = store(database_url)
     imported = import_scenario(engine, scenario, account, SystemClock().now(), notify_history)
     click.echo(f"imported account {account} ({imported.events} events)")
+    if imported.plan_id != account:
+        click.echo(f"its plan is {imported.plan_id}: a different plan has the id {account} already")
     for endpoint in imported.endpoints:
         click.echo(f"webhook endpoint {endpoint.id}: {endpoint.url}\n  secret: {endpoint.secret}")
     if imported.payments_left_out:

@@ -128,7 +128,8 @@ def create_account(engine: Engine, spec: AccountSpec, clock: Clock) -> StoredAcc
     with write_transaction(engine) as connection:
         if repository.find_plan(connection, spec.plan_id) is None:
             raise FieldError("plan", f"no plan {spec.plan_id!r}")
-        if spec.id in repository.account_ids(connection):
+        repository.hold_new_ids(connection, f"account:{spec.id}")
+        if repository.has_account(connection, spec.id):
             raise AccountRefused(f"id: account {spec.id!r} exists already")
         repository.save_account(
             connection,

@@ -4,10 +4,12 @@ checks of recording an event (nothing after now)."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from seatwise.collect.webhooks import new_secret
 from seatwise.core.errors import SeatwiseError
@@ -31,6 +33,7 @@ class Imported:
     (with their secrets, shown once) and the payments by hand it left out."""
 
     account_id: str
+    plan_id: str  # the account's id, unless a different plan had that id already
     events: int
     endpoints: tuple[Endpoint, ...] = ()
     payments_left_out: int = 0
@@ -63,13 +66,14 @@ def import_scenario(
         )
     added: list[Endpoint] = []
     with write_transaction(engine) as connection:
-        if account_id in repository.account_ids(connection):
+        repository.hold_new_ids(connection, f"account:{account_id}", f"plan:{account_id}")
+        if repository.has_account(connection, account_id):
             raise ImportRefused(f"account {account_id!r} exists already; choose another id")
-        repository.save_plan(connection, account_id, dict(scenario.plan_data), now)
+        plan_id = _store_plan(connection, account_id, dict(scenario.plan_data), now)
         repository.save_account(
             connection,
             account_id,
-            account_id,
+            plan_id,
             scenario.account,
             scenario.payment_method,
             scenario.events,
@@ -85,4 +89,22 @@ def import_scenario(
                 added.append(
                     Endpoint(outbox_store.add_endpoint(connection, url, secret, now), url, secret)
                 )
-    return Imported(account_id, len(scenario.events), tuple(added), len(scenario.payments))
+    return Imported(account_id, plan_id, len(scenario.events), tuple(added), len(scenario.payments))
+
+
+def _store_plan(
+    connection: Connection, account_id: str, definition: dict[str, Any], now: datetime
+) -> str:
+    """The scenario's plan, stored under the account's id; its id. A plan may have that id
+    already (one created over the API, or the plan of a deleted account of that id): the
+    same plan is used again (plans never change); a different one stays as it is, and the
+    scenario's is stored under a new id."""
+    existing = repository.find_plan(connection, account_id)
+    if existing is None:
+        plan_id = account_id
+    elif existing.definition == repository.as_stored(definition):
+        return account_id
+    else:
+        plan_id = f"plan_{secrets.token_hex(6)}"
+    repository.save_plan(connection, plan_id, definition, now)
+    return plan_id

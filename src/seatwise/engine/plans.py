@@ -57,6 +57,7 @@ def create_plan(
             "id", f"{plan_id!r} is not a plan id: 1–100 letters, digits, '.', '_' or '-'"
         )
     with write_transaction(engine) as connection:
+        repository.hold_new_ids(connection, f"plan:{plan_id}")
         if repository.find_plan(connection, plan_id) is not None:
             raise PlanRefused(
                 f"id: plan {plan_id!r} exists already; plans never change: a new version is a "

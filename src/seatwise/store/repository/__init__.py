@@ -19,6 +19,7 @@ from seatwise.store.repository.accounts import (
     account_rows,
     add_to_credit_balance,
     check_account,
+    has_account,
     lock_account,
     lock_accounts,
     member_history,
@@ -80,8 +81,10 @@ from seatwise.store.repository.invoices import (
     next_numbers,
 )
 from seatwise.store.repository.ledger import append_ledger, ledger
+from seatwise.store.repository.new_ids import hold_new_ids
 from seatwise.store.repository.plans import (
     PlanRow,
+    as_stored,
     find_plan,
     plan_rows,
     plan_users,
@@ -133,6 +136,7 @@ __all__ = [
     "append_events",
     "append_events_of_accounts",
     "append_ledger",
+    "as_stored",
     "change_status",
     "check_account",
     "checkpoints_of",
@@ -147,6 +151,8 @@ __all__ = [
     "event_row",
     "find_invoice",
     "find_plan",
+    "has_account",
+    "hold_new_ids",
     "ingest_views",
     "insert_credit_note",
     "insert_invoices",

@@ -186,6 +186,12 @@ def check_account(connection: Connection, account_id: str) -> None:
         raise UnknownAccount(f"no account {account_id!r}")
 
 
+def has_account(connection: Connection, account_id: str) -> bool:
+    """Whether an account has this id (one light query: nothing is loaded)."""
+    found = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id))
+    return found.one_or_none() is not None
+
+
 def lock_account(connection: Connection, account_id: str) -> None:
     """Hold the account's row until the transaction ends, so that two workers billing the
     same account take turns (PostgreSQL; SQLite's writers are serialized already);

@@ -27,12 +27,19 @@ def save_plan(
 ) -> None:
     parse_plan(definition)  # refuse an invalid plan before storing it
     connection.execute(
-        insert(plans).values(
-            id=plan_id,
-            definition=json.dumps(definition, default=str, sort_keys=True),
-            created_at=now,
-        )
+        insert(plans).values(id=plan_id, definition=_stored_text(definition), created_at=now)
     )
+
+
+def _stored_text(definition: dict[str, Any]) -> str:
+    return json.dumps(definition, default=str, sort_keys=True)
+
+
+def as_stored(definition: dict[str, Any]) -> dict[str, Any]:
+    """A plan's document as it reads once stored (dates and amounts as text): to tell
+    whether a stored plan is the same as this one."""
+    stored: dict[str, Any] = json.loads(_stored_text(definition))
+    return stored
 
 
 @dataclass(frozen=True)
