@@ -4,11 +4,13 @@ FastAPI validates itself, and who calls is checked before what is sent."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from helpers import Vendor, vendor, with_seats_account
+from sqlalchemy import text
 
 
 @pytest.fixture
@@ -250,3 +252,37 @@ def test_members_and_ids_of_any_printable_text_are_found_again_in_a_later_batch(
     assert [(e["action"], e["member"]) for e in timeline] == [
         ("activate", name) for name in UNUSUAL_IDS
     ] + [("deactivate", name) for name in UNUSUAL_IDS]
+
+
+def test_an_instant_is_answered_and_kept_in_utc_to_the_microsecond(v: Vendor) -> None:
+    """The answer's instant is the event's in UTC, with its microseconds, the first time and
+    on a retry of its id (whose answer is the one kept in the store)."""
+    event = {
+        "id": "e7",
+        "account": "a",
+        "action": "activate",
+        "member": "ana",
+        "at": "2025-01-02T10:30:00.000250+02:00",
+    }
+    first = v.call("POST", "/v1/events", {"events": [event]})["results"][0]
+    again = v.call("POST", "/v1/events", {"events": [event]})["results"][0]
+    retried = v.call(
+        "POST", "/v1/accounts/a/events", {k: event[k] for k in event if k != "account"}
+    )
+    assert (first["at"], first["replayed"]) == ("2025-01-02T08:30:00.000250Z", False)
+    assert (again["at"], again["replayed"]) == ("2025-01-02T08:30:00.000250Z", True)
+    assert (retried["at"], retried["replayed"]) == ("2025-01-02T08:30:00.000250Z", True)
+    with v.engine.connect() as connection:
+        kept = connection.execute(text("SELECT result FROM event_ids")).scalar_one()
+    assert json.loads(kept) == {
+        "status": "accepted",
+        "reason": None,
+        "seq": 1,
+        "at": "2025-01-02T08:30:00.000250Z",
+    }
+    whole = v.call(
+        "POST",
+        "/v1/events",
+        {"events": [{**event, "id": "e8", "member": "ben", "at": "2025-01-02T09:00:00Z"}]},
+    )
+    assert whole["results"][0]["at"] == "2025-01-02T09:00:00Z"  # no microseconds: none written

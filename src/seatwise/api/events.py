@@ -17,7 +17,6 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictBool
 from starlette.concurrency import run_in_threadpool
 
 from seatwise.api.bodies import Input, documented_body, parsed_body
-from seatwise.api.common import when
 from seatwise.api.context import Ctx, vendor
 from seatwise.api.event_groups import EventGroups
 from seatwise.api.idempotency import body_of, write
@@ -82,16 +81,16 @@ class BatchOut(BaseModel):
 
 
 def request_of(account_id: str, event: EventIn) -> EventRequest:
-    return EventRequest(
-        account_id=account_id,
-        action=event.action,
-        member=event.member,
-        at=event.at,
-        content=event.content,
-        credits=event.credits,
-        email=event.email,
-        manage_billing=event.manage_billing,
-        id=event.id,
+    return EventRequest(  # by position: a batch makes a thousand
+        account_id,
+        event.action,
+        event.member,
+        event.at,
+        event.content,
+        event.credits,
+        event.email,
+        event.manage_billing,
+        event.id,
     )
 
 
@@ -104,7 +103,7 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> di
         "status": result.status,
         "reason": result.reason,
         "seq": result.seq,
-        "at": when(result.at),
+        "at": result.at,  # in UTC: body_of writes it as iso() does
         "replayed": result.replayed,
     }
 

@@ -19,8 +19,11 @@ from seatwise.engine.once import KeyInFlight, KeyReused, run_once
 
 
 def body_of(result: BaseModel | dict[str, Any] | list[Any]) -> bytes:
+    """A response's JSON. An instant in plain data (an aware one, in UTC) is written as
+    :func:`~seatwise.core.periods.iso` writes it (``2025-01-02T09:00:00Z``), by orjson
+    itself: a batch's answer holds a thousand."""
     data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    return orjson.dumps(data)
+    return orjson.dumps(data, option=orjson.OPT_UTC_Z)
 
 
 def write(ctx: Ctx, status: int, action: Callable[[], BaseModel | dict[str, Any]]) -> Response:

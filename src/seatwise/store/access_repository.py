@@ -260,7 +260,7 @@ def remember_event_results(
         event_ids,
         ("account_id", "external_id", "result", "created_at"),
         [
-            (account_id, external_id, orjson.dumps(result).decode(), now)
+            (account_id, external_id, orjson.dumps(result, option=orjson.OPT_UTC_Z).decode(), now)
             for account_id, external_id, result in results
         ],
     )
