@@ -24,7 +24,8 @@ from seatwise.core.errors import FieldError
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import invoice_lifecycle as lifecycle
 from seatwise.engine.billing_preview import preview
-from seatwise.engine.billing_run import BillingRefused, bill
+from seatwise.engine.billing_report import BillingRefused
+from seatwise.engine.billing_run import bill
 from seatwise.engine.clock import FixedClock
 from seatwise.engine.importing import ImportRefused, import_scenario
 from seatwise.engine.payments import (

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from seatwise.core.gateway import ChargeOutcome, ChargeRequest, TestGateway
 from seatwise.engine.batch import Batch, renumbered
-from seatwise.engine.billing_run import BillingRefused, BillingReport, bill
+from seatwise.engine.billing_report import BillingRefused, BillingReport
+from seatwise.engine.billing_run import bill
 from seatwise.engine.billing_workers import bill_with_workers
 from seatwise.engine.importing import import_scenario
 from seatwise.scenario import load_scenario

@@ -15,7 +15,7 @@ from seatwise.cli.common import DATABASE_OPTION, echo_json, instant, store
 from seatwise.core.money import currency
 from seatwise.core.periods import iso
 from seatwise.engine.billing_preview import Preview
-from seatwise.engine.billing_run import BillingReport
+from seatwise.engine.billing_report import BillingReport
 from seatwise.engine.clock import SystemClock
 from seatwise.scenario import load_scenario
 
@@ -107,7 +107,7 @@ def bill(
     invoices, charges and their retries, reminders, dunning's final action, purges. Safe to run
     again: what was issued is never issued twice. Never ahead of time: --until in the future
     is refused (--preview shows it instead)."""
-    from seatwise.engine import billing_run
+    from seatwise.engine import billing_report
     from seatwise.engine.billing_workers import bill_with_workers
     from seatwise.store import repository
 
@@ -122,7 +122,7 @@ def bill(
 
         _show_preview(billing_preview.preview(engine, moment))
         return
-    billing_run.check_not_ahead(moment, None)
+    billing_report.check_not_ahead(moment, None)
     if workers > 1 and (everything or drafts):
         raise click.UsageError(
             "--workers shares the accounts due; --all and --drafts take every account "

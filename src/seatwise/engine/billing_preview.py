@@ -16,7 +16,7 @@ from seatwise.core.invoicing import Invoice
 from seatwise.core.limits import check_instant
 from seatwise.engine.account_billing import prepare_account
 from seatwise.engine.batch import Batch
-from seatwise.engine.billing_run import AccountFailure, one_line
+from seatwise.engine.billing_report import AccountFailure, one_line
 from seatwise.engine.gateways import configured_gateway
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments

@@ -41,11 +41,15 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.gateway import PaymentGateway
-from seatwise.core.limits import check_instant
-from seatwise.core.periods import iso
 from seatwise.engine.account_billing import bill_account, prepare_account
 from seatwise.engine.batch import Batch, Preloaded
-from seatwise.engine.clock import Clock, SystemClock
+from seatwise.engine.billing_report import (
+    AccountFailure,
+    BillingReport,
+    check_not_ahead,
+    one_line,
+)
+from seatwise.engine.clock import Clock
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
@@ -55,57 +59,7 @@ from seatwise.store.outbox_repository import Endpoint
 LOG = logging.getLogger("seatwise.billing")
 
 
-@dataclass(frozen=True)
-class AccountFailure:
-    """An account a billing run could not bill, and why (it was left untouched)."""
-
-    account_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class BillingReport:
-    accounts: int
-    invoices: int
-    lines: int
-    charges: int = 0  # payment attempts made
-    paid: int = 0  # of which succeeded
-    reminders: int = 0
-    messages: int = 0  # emails and webhooks queued in the outbox
-    failed: tuple[AccountFailure, ...] = ()
-    not_due: int = 0  # accounts left alone: nothing due for them by `until`
-
-    def __add__(self, other: BillingReport) -> BillingReport:
-        return BillingReport(
-            self.accounts + other.accounts,
-            self.invoices + other.invoices,
-            self.lines + other.lines,
-            self.charges + other.charges,
-            self.paid + other.paid,
-            self.reminders + other.reminders,
-            self.messages + other.messages,
-            self.failed + other.failed,
-            self.not_due + other.not_due,
-        )
-
-
 ACCOUNTS_PER_TRANSACTION = 50
-
-
-class BillingRefused(SeatwiseError):
-    """A billing run that cannot be made; nothing was done."""
-
-
-def check_not_ahead(until: datetime, clock: Clock | None) -> None:
-    """Billing never acts at an instant that has not happened."""
-    now = (clock or SystemClock()).now()
-    check_instant(until, "until")
-    if until > now:
-        raise BillingRefused(
-            f"until: {iso(until)} is in the future (now is {iso(now)}): billing never acts "
-            "ahead of time; a preview (`seatwise bill --preview --until …`) shows what would "
-            "happen"
-        )
 
 
 def bill(
@@ -165,12 +119,6 @@ def bill(
         # due once released; never an account that failed in this run
         one_pass(_Claim(until, None, skip_locked=False, exclude=failed))
     return report
-
-
-def one_line(error: Exception) -> str:
-    """An exception in one line, for an operator."""
-    text = str(error) if isinstance(error, SeatwiseError) else f"{type(error).__name__}: {error}"
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 def count_not_due(connection: Connection, until: datetime) -> int:

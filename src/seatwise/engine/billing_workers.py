@@ -28,13 +28,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from seatwise.core.gateway import PaymentGateway
-from seatwise.engine.billing_run import (
-    BillingRefused,
-    BillingReport,
-    bill,
-    check_not_ahead,
-    count_not_due,
-)
+from seatwise.engine.billing_report import BillingRefused, BillingReport, check_not_ahead
+from seatwise.engine.billing_run import bill, count_not_due
 from seatwise.engine.clock import Clock
 from seatwise.store.database import make_engine
 
