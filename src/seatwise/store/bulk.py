@@ -27,10 +27,11 @@ from sqlalchemy import (
     bindparam,
     func,
 )
-from sqlalchemy.engine import Dialect, Row
-from sqlalchemy.sql import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import TypeEngine
 
+from seatwise.store import driver
 from seatwise.store.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
@@ -86,7 +87,7 @@ def pairs_among(
     first, second = columns
     if form == "postgresql":
         return and_(
-            first.in_(bindparam("firsts", expanding=True)),
+            first == any_(bindparam("firsts", type_=ARRAY(String))),
             second == any_(bindparam("seconds", type_=ARRAY(String))),
         )
     asked = func.json_each(bindparam("pairs")).table_valued("value").alias("asked")
@@ -98,11 +99,11 @@ def pairs_among(
 
 def rows_among(
     connection: Connection,
-    statement: Callable[[str], Executable],
+    statement: Callable[[str], ClauseElement],
     pairs: Collection[tuple[str, str]],
-) -> list[Row[Any]]:
+) -> list[Any]:
     """The rows of ``statement(form)`` (built with :func:`pairs_among` in that form) for
-    these pairs."""
+    these pairs, run by the driver (:func:`~seatwise.store.driver.rows`)."""
     if not pairs:
         return []
     if connection.dialect.name == "postgresql":
@@ -110,9 +111,9 @@ def rows_among(
             "firsts": sorted({first for first, _ in pairs}),
             "seconds": sorted({second for _, second in pairs}),
         }
-        return list(connection.execute(statement("postgresql"), lists))
+        return driver.rows(connection, statement("postgresql"), lists)
     unique = sorted(set(pairs))  # each pair's rows once
-    return list(connection.execute(statement("sqlite"), {"pairs": orjson.dumps(unique).decode()}))
+    return driver.rows(connection, statement("sqlite"), {"pairs": orjson.dumps(unique).decode()})
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Connection,
     Select,
-    bindparam,
     insert,
     select,
     update,
@@ -25,6 +24,7 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.money import Currency
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, Member, MemberChange
+from seatwise.store import driver
 from seatwise.store.repository.scope import UnknownAccount, check_in_scope, in_scope, scoped_account
 from seatwise.store.repository.timelines import append_events
 from seatwise.store.tables import (
@@ -210,14 +210,14 @@ def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> set[str
     if not account_ids:
         return set()
     query = _lock_query(connection.dialect.name)
-    found = connection.scalars(query, {"ids": list(account_ids)})
-    return {account_id for account_id in found if in_scope(account_id)}
+    found = driver.rows(connection, query, {"ids": list(account_ids)})
+    return {row.id for row in found if in_scope(row.id)}
 
 
 @functools.cache
 def _lock_query(dialect: str) -> Select[Any]:
-    """Built once (recording a few events takes it each time)."""
-    query = select(accounts.c.id).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    """Built once, run by the driver (recording a few events takes it each time)."""
+    query = select(accounts.c.id).where(driver.one_of(dialect, accounts.c.id, "ids"))
     if dialect == "postgresql":
         query = query.order_by(accounts.c.id).with_for_update()
     return query

@@ -1,10 +1,12 @@
 """What recording reported events reads of the accounts they concern, for a batch of any size
 in a few queries whatever the accounts' histories.
 
-The statements are built once: a small group of single events (the API's group commit) costs a
-few of them, and building a statement with three correlated subqueries each time cost more
-than running it. The lists they take are bound at execution: the accounts an expanding ``IN``
-list, the (account, member) pairs of a batch one parameter (``bulk.pairs_among``).
+The statements are built once and run by the driver (:mod:`seatwise.store.driver`): a small
+group of single events (the API's group commit) costs a few of them, and building a statement
+with three correlated subqueries each time cost more than running it, and running it through
+SQLAlchemy four times what the database does. The lists they take are one parameter each:
+the accounts (``driver.one_of``), the (account, member) pairs of a batch
+(``bulk.pairs_among``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, select
 
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
-from seatwise.store import bulk
+from seatwise.store import bulk, driver
 from seatwise.store.repository.accounts import lock_accounts, read_instant
 from seatwise.store.repository.scope import in_scope
 from seatwise.store.tables import (
@@ -51,7 +53,8 @@ class IngestView:
     news_noted: bool
 
 
-def _accounts_query() -> Select[Any]:
+@functools.cache
+def _accounts_query(form: str) -> Select[Any]:
     last_seq = (
         select(func.max(timeline_events.c.seq))
         .where(timeline_events.c.account_id == accounts.c.id)
@@ -76,11 +79,16 @@ def _accounts_query() -> Select[Any]:
             ledger.exists().label("ledger"),
         )
         .join(plans, plans.c.id == accounts.c.plan_id)
-        .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+        .where(driver.one_of(form, accounts.c.id, "ids"))
     )
 
 
-_ACCOUNTS = _accounts_query()
+# A member's changes (not credits, cancellations, suspensions), written into the statement's
+# text: it is run by the driver, whose statements take no list rendered per run.
+_MEMBER_ACTIONS: list[ColumnElement[str]] = [
+    literal_column(f"'{action}'") for action in sorted(MEMBER_ACTIONS)
+]
+assert all(action.isalpha() for action in MEMBER_ACTIONS)
 
 
 @functools.cache
@@ -99,7 +107,7 @@ def _changes_query(form: str) -> Select[Any]:
             timeline_events.c.member_id,
             timeline_events.c.action,
         )
-        .where(pairs, timeline_events.c.action.in_(MEMBER_ACTIONS))
+        .where(pairs, timeline_events.c.action.in_(_MEMBER_ACTIONS))
         .order_by(timeline_events.c.at, timeline_events.c.seq)
     )
 
@@ -121,7 +129,7 @@ def ingest_views(
         ids = sorted(lock_accounts(connection, ids))  # those that exist
     if not ids:
         return {}
-    rows = connection.execute(_ACCOUNTS, {"ids": ids}).all()
+    rows = driver.rows(connection, _accounts_query(connection.dialect.name), {"ids": ids})
     asked = {(account_id, member) for account_id, people in named.items() for member in people}
     known: dict[str, set[str]] = {account_id: set() for account_id in ids}
     histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}

@@ -4,6 +4,7 @@ members. Over the caller's connection; nothing here commits."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    bindparam,
+    Update,
     func,
     insert,
     select,
@@ -30,7 +31,7 @@ from seatwise.core.credits import (
     credit_action,
 )
 from seatwise.core.seat_timeline import Member, MemberChange
-from seatwise.store import bulk
+from seatwise.store import bulk, driver
 from seatwise.store.repository.scope import check_in_scope
 from seatwise.store.tables import (
     accounts,
@@ -157,11 +158,13 @@ def event_of_row(row: Any) -> TimelineEvent:
     return MemberChange(row.at, row.member_id, action)
 
 
-_NEWS = (
-    update(accounts)
-    .where(accounts.c.id.in_(bindparam("touched", expanding=True)))
-    .values(next_due_at=None)
-)
+@functools.cache
+def _news(form: str) -> Update:
+    return (
+        update(accounts)
+        .where(driver.one_of(form, accounts.c.id, "touched"))
+        .values(next_due_at=None)
+    )
 
 
 _NONE = (None, None, None, None)  # a member change's content, credits, ref_at, collection
@@ -186,7 +189,7 @@ def append_events_of_accounts(
     bulk.insert_rows(connection, timeline_events, EVENT_COLUMNS, rows)
     touched = sorted({account_id for account_id, _, _ in events} - set(noted))
     if touched:  # news: what is due for them is recomputed by the next billing run
-        connection.execute(_NEWS, {"touched": touched})
+        driver.execute(connection, _news(connection.dialect.name), {"touched": touched})
 
 
 def add_members_of_accounts(connection: Connection, people: Sequence[tuple[str, Member]]) -> None:
