@@ -74,3 +74,43 @@ def test_a_time_zone_is_one_of_the_iana_database_s_names(v: Vendor, zone: str) -
             "POST", "/v1/accounts", {"id": name.replace("/", "-"), "plan": "p", "timezone": name}
         )
         assert created["timezone"] == name
+
+
+CREDITS = {**PRICE, "credits": {"unit_price": "1.00"}}
+NOT_A_COUNT = [True, False, "2", 2.0, None]
+
+
+@pytest.mark.parametrize("count", NOT_A_COUNT)
+def test_committed_seats_are_a_json_integer(v: Vendor, count: Any) -> None:
+    """``true`` was one committed seat (billed), ``"2"`` two: a count is a JSON integer, as
+    the plan's own counts are (``minimum_seats: true`` was refused already)."""
+    problem = refused(v, "/v1/accounts", {"id": "b", "plan": "p", "committed_seats": count})
+    assert [error["field"] for error in problem["errors"]] == ["committed_seats"]
+    assert v.client.get("/v1/accounts/b", headers=v.auth).status_code == 404
+
+
+@pytest.mark.parametrize("count", NOT_A_COUNT)
+def test_credits_bought_are_a_json_integer(v: Vendor, count: Any) -> None:
+    """``{"credits": true}`` bought and charged one credit."""
+    v.call("POST", "/v1/plans", {"id": "c", "definition": CREDITS})
+    v.call("POST", "/v1/accounts", {"id": "a", "plan": "c", "payment_method": "succeeds"})
+    before = v.call("GET", "/v1/invoices?account=a")["data"]
+    problem = refused(v, "/v1/accounts/a/credits/purchases", {"credits": count})
+    assert [error["field"] for error in problem["errors"]] == ["credits"]
+    assert v.call("GET", "/v1/invoices?account=a")["data"] == before
+    assert v.call("GET", "/v1/accounts/a/credits")["balance"] == 0
+
+
+@pytest.mark.parametrize("count", [True, "2", 2.0])
+def test_credits_assigned_are_a_json_integer(v: Vendor, count: Any) -> None:
+    v.call("POST", "/v1/plans", {"id": "c", "definition": CREDITS})
+    v.call("POST", "/v1/accounts", {"id": "a", "plan": "c", "members": [{"id": "m"}]})
+    event = {"action": "assign", "member": "m", "content": "course", "credits": count}
+    problem = refused(v, "/v1/accounts/a/events", event)
+    assert [error["field"] for error in problem["errors"]] == ["credits"]
+    answer = v.client.post(
+        "/v1/events", json={"events": [{**event, "account": "a"}]}, headers=v.auth
+    )
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json()["errors"]] == ["events[0].credits"]
+    assert len(v.call("GET", "/v1/accounts/a/timeline")["data"]) == 1  # m's activation only

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 
 from seatwise.api.bodies import Input
 from seatwise.api.common import when
@@ -63,7 +63,7 @@ class AccountIn(Input):
     subscribed_at: AwareDatetime | None = Field(None, description="Default: now; not later")
     start_at: AwareDatetime | None = Field(None, description="A delayed contract start")
     timezone: str = Field("UTC", max_length=64)
-    committed_seats: int = Field(0, ge=0, le=1_000_000)
+    committed_seats: StrictInt = Field(0, ge=0, le=1_000_000)  # not true, "2" or 2.0
     contacts: list[str] = Field(default_factory=list, max_length=50)
     billing_address: Address | None = None
     payment_method: str = Field("none", max_length=200, description="The gateway's token")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from seatwise.api.bodies import Input
 from seatwise.api.common import InvoiceOut, invoice_out
@@ -67,7 +67,7 @@ def quote(
 
 
 class PurchaseIn(Input):
-    credits: int = Field(ge=1, le=1_000_000)
+    credits: StrictInt = Field(ge=1, le=1_000_000)  # not true, "2" or 2.0
     collection: Literal["charge_automatically", "send_invoice"] = Field(
         "charge_automatically",
         description="A checkout, charged at once to the payment method on file; or sold on "

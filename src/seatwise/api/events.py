@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from seatwise.api.bodies import Input, documented_body, parsed_body
@@ -51,7 +51,7 @@ class EventIn(Input):
     member: str | None = Field(None, max_length=200)
     at: AwareDatetime | None = Field(None, description="When it happened; default: now")
     content: str | None = Field(None, max_length=200, description="assign, start, unassign")
-    credits: int | None = Field(None, ge=1, le=1_000_000, description="assign")
+    credits: StrictInt | None = Field(None, ge=1, le=1_000_000, description="assign")
     email: str | None = Field(None, max_length=320, description="A new member's email")
     manage_billing: StrictBool = False
 
