@@ -6,9 +6,11 @@ the ids already seen) and a write; through SQLAlchemy's execution each costs fou
 the database does (the accounts' read of two accounts on SQLite: 63 µs, 15 µs by the driver).
 A statement given here has a text that never changes with its values: a list is one
 parameter (:func:`one_of`; :func:`~seatwise.store.bulk.pairs_among` for pairs), so it is
-compiled once, and each run binds its values by name and sends the text as it is. The rows
-come back as named tuples, each column converted as SQLAlchemy would (an instant's text on
-SQLite read by :class:`~seatwise.store.types.UTCDateTime`)."""
+compiled once, and each run binds its values by name and sends the text as it is. The values
+go to the driver as they are (text, numbers, a list of text): no column type converts them, so
+a statement here takes no instant. The rows come back as named tuples, each column converted
+as SQLAlchemy would (an instant's text on SQLite read by
+:class:`~seatwise.store.types.UTCDateTime`)."""
 
 from __future__ import annotations
 
