@@ -177,19 +177,17 @@ def read_instant(value: datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def check_account(connection: Connection, account_id: str) -> None:
-    """:class:`UnknownAccount` unless the account exists in the current scope (one light
-    query: nothing is loaded)."""
-    check_in_scope(account_id)
-    found = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id))
-    if found.one_or_none() is None:
-        raise UnknownAccount(f"no account {account_id!r}")
-
-
 def has_account(connection: Connection, account_id: str) -> bool:
     """Whether an account has this id (one light query: nothing is loaded)."""
     found = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id))
     return found.one_or_none() is not None
+
+
+def check_account(connection: Connection, account_id: str) -> None:
+    """:class:`UnknownAccount` unless the account exists in the current scope."""
+    check_in_scope(account_id)
+    if not has_account(connection, account_id):
+        raise UnknownAccount(f"no account {account_id!r}")
 
 
 def lock_account(connection: Connection, account_id: str) -> None:
