@@ -198,19 +198,24 @@ def test_groups_in_flight_that_name_one_account_take_its_lock_in_turn(
     engine, clock, _ = store(database_url)
     started: list[float] = []  # when each group's write began
     viewed: list[float] = []  # when each group, holding its accounts' locks, had read them
-    results_of = access_repository.event_results  # read once the accounts are read, locked
+    results_of = access_repository.event_results_later  # read once the accounts are, locked
 
     def slow_first(connection: Connection, reported: set[tuple[str, str]]) -> object:
-        viewed.append(time.monotonic())
-        if len(viewed) == 1:  # the first group: a1 is locked by now
-            time.sleep(0.4)
-        return results_of(connection, reported)
+        sent = results_of(connection, reported)
+
+        def answer() -> object:
+            viewed.append(time.monotonic())
+            if len(viewed) == 1:  # the first group: a1 is locked by now
+                time.sleep(0.4)
+            return sent()
+
+        return answer
 
     def timed(engine: Engine, requests: Sequence[EventRequest], clock: Clock) -> list[EventResult]:
         started.append(time.monotonic())
         return record_events(engine, requests, clock)
 
-    monkeypatch.setattr(access_repository, "event_results", slow_first)
+    monkeypatch.setattr(access_repository, "event_results_later", slow_first)
     groups = EventGroups(engine, clock, record=timed, inline=False, in_flight=3)
 
     async def scenario() -> list[EventResult]:

@@ -5,11 +5,13 @@ run, or lacks a value, is refused rather than run."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, Select, bindparam, exists, select, update
+from sqlalchemy import Engine, Select, bindparam, exists, func, select, update
 
 from seatwise.engine.accounts import AccountSpec, NewMember, create_account
 from seatwise.engine.clock import FixedClock
@@ -90,3 +92,23 @@ def test_a_list_rendered_per_run_or_a_missing_value_is_refused(engine: Engine) -
         with pytest.raises(ValueError, match="no value for id"):
             driver.rows(connection, one, {})
         assert [row.id for row in driver.rows(connection, one, {"id": "beta"})] == ["beta"]
+
+
+def test_statements_sent_together_are_answered_each_with_its_own_rows(engine: Engine) -> None:
+    """Inside ``together`` (one round trip on PostgreSQL) each statement's answer is its own,
+    whichever is asked for first, and a failing statement fails the block, not silently."""
+    with engine.begin() as connection:
+        form = connection.dialect.name
+        with driver.together(connection):
+            some = driver.rows_later(connection, _accounts_named(form), {"ids": ["gamma", "acme"]})
+            none = driver.rows_later(connection, _accounts_named(form), {"ids": ["nobody"]})
+            one = driver.rows_later(connection, _accounts_named(form), {"ids": ["beta"]})
+        assert [row.id for row in one()] == ["beta"]
+        assert none() == []
+        assert [row.id for row in some()] == ["acme", "gamma"]
+    broken = select(func.no_such_function(accounts.c.id)).where(accounts.c.id == bindparam("id"))
+    raw_errors = (sqlite3.Error, psycopg.Error)  # the driver's own: nothing wraps them
+    with pytest.raises(raw_errors, match="no_such_function"), engine.begin() as connection:
+        with driver.together(connection):
+            failing = driver.rows_later(connection, broken, {"id": "acme"})
+        failing()

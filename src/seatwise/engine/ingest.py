@@ -46,6 +46,7 @@ from seatwise.engine.recording import (
 from seatwise.store import access_repository as access
 from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
+from seatwise.store.driver import together
 from seatwise.store.payments_repository import AccountEnd
 from seatwise.store.repository import UnknownAccount
 
@@ -118,16 +119,19 @@ def record_events(
             account_id: [m for i in indexes if (m := requests[i].member) is not None]
             for account_id, indexes in by_account.items()
         }
-        views = repository.ingest_views(connection, named)  # those that exist, locked
-        for account_id in [a for a in by_account if a not in views]:
-            for index in by_account.pop(account_id):
-                results[index] = EventResult(REFUSED, f"no account {account_id!r}", no_account=True)
         reported = {
             (request.account_id, request.id)
             for request in requests
             if request.id is not None and request.account_id in by_account
         }
-        first = access.event_results(connection, reported)
+        with together(connection):  # on PostgreSQL: one round trip for the lock and the reads
+            views_sent = repository.ingest_views_later(connection, named)
+            first_sent = access.event_results_later(connection, reported)
+        views = views_sent()  # those that exist, locked
+        first = first_sent()
+        for account_id in [a for a in by_account if a not in views]:
+            for index in by_account.pop(account_id):
+                results[index] = EventResult(REFUSED, f"no account {account_id!r}", no_account=True)
         writes = _Writes({account_id for account_id, view in views.items() if view.news_noted})
         for account_id in sorted(by_account):
             indexes = by_account[account_id]

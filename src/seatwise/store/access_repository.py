@@ -4,7 +4,7 @@ keys, and the vendor's own ids of the events it reports. Nothing here commits.""
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -231,23 +231,29 @@ def prune_idempotency(connection: Connection, before: datetime) -> int:
 
 @functools.cache
 def _event_results_query(form: str) -> Select[Any]:
-    pairs = bulk.pairs_among(form, (event_ids.c.account_id, event_ids.c.external_id))
-    return select(event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result).where(pairs)
+    return bulk.select_pairs(
+        form,
+        (event_ids.c.account_id, event_ids.c.external_id, event_ids.c.result),
+        (event_ids.c.account_id, event_ids.c.external_id),
+    )
 
 
-def event_results(
+def event_results_later(
     connection: Connection, reported: Collection[tuple[str, str]]
-) -> dict[str, dict[str, dict[str, Any]]]:
+) -> Callable[[], dict[str, dict[str, dict[str, Any]]]]:
     """The first answers given to events the vendor reported with these ids ((account, id)
-    pairs), by account and id."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    if not reported:
-        return found
+    pairs), by account and id: the statement sent now
+    (:func:`~seatwise.store.driver.rows_later`), the answers when called for."""
     with bulk.planned_for_its_values(connection):
-        rows = bulk.rows_among(connection, _event_results_query, reported)
-    for row in rows:
-        if (row.account_id, row.external_id) in reported:
-            found.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)
+        sent = bulk.rows_among_later(connection, _event_results_query, reported)
+
+    def found() -> dict[str, dict[str, dict[str, Any]]]:
+        answers: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in sent():
+            if (row.account_id, row.external_id) in reported:
+                answers.setdefault(row.account_id, {})[row.external_id] = orjson.loads(row.result)
+        return answers
+
     return found
 
 

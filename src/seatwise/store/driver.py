@@ -5,7 +5,7 @@ Recording a group of single events runs a few small reads (the accounts, their m
 the ids already seen) and a write; through SQLAlchemy's execution each costs four times what
 the database does (the accounts' read of two accounts on SQLite: 63 µs, 15 µs by the driver).
 A statement given here has a text that never changes with its values: a list is one
-parameter (:func:`one_of`; :func:`~seatwise.store.bulk.pairs_among` for pairs), so it is
+parameter (:func:`one_of`; :func:`~seatwise.store.bulk.select_pairs` for pairs), so it is
 compiled once, and each run binds its values by name and sends the text as it is. The values
 go to the driver as they are (text, numbers, a list of text): no column type converts them, so
 a statement here takes no instant. The rows come back as named tuples, each column converted
@@ -15,7 +15,8 @@ as SQLAlchemy would (an instant's text on SQLite read by
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,26 +97,59 @@ def _bound(compiled: _Compiled, dialect: Dialect, params: dict[str, Any]) -> Any
     return tuple(values[name] for name in compiled.names)
 
 
-def rows(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[Any]:
-    """The rows of ``statement`` (a select whose text does not change with ``params``), run
-    by the driver in the connection's transaction, as named tuples of converted values."""
+Later = Callable[[], list[Any]]
+
+
+@contextmanager
+def together(connection: Connection) -> Iterator[None]:
+    """Statements sent here by :func:`rows_later` reach PostgreSQL together, in one round
+    trip (psycopg's pipeline), and are answered together when the first of them is fetched
+    or the block ends; the database still runs them one after the other, in order, each with
+    a snapshot of its own (a read after a lock sees what the lock waited for). Elsewhere each
+    runs when it is sent."""
+    dbapi = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or dbapi is None:
+        yield
+        return
+    with dbapi.pipeline():
+        yield
+
+
+def rows_later(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> Later:
+    """Send ``statement`` (a select whose text does not change with ``params``) now, in the
+    connection's transaction; its rows when the answer is called for, as named tuples of
+    converted values (inside :func:`together`, after the statements sent with it)."""
     compiled = _compiled(statement, connection.dialect)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(compiled.text, _bound(compiled, connection.dialect, params))
-        fetched: Sequence[Any] = cursor.fetchall()
-    finally:
+    except BaseException:
         cursor.close()
-    make, converters = compiled.row, compiled.converters
-    if not any(converters):
-        return [make._make(row) for row in fetched]
-    return [
-        make._make(
-            value if convert is None else convert(value)
-            for value, convert in zip(row, converters, strict=True)
-        )
-        for row in fetched
-    ]
+        raise
+
+    def answer() -> list[Any]:
+        try:
+            fetched: Sequence[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+        make, converters = compiled.row, compiled.converters
+        if not any(converters):
+            return [make._make(row) for row in fetched]
+        return [
+            make._make(
+                value if convert is None else convert(value)
+                for value, convert in zip(row, converters, strict=True)
+            )
+            for row in fetched
+        ]
+
+    return answer
+
+
+def rows(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[Any]:
+    """The rows of ``statement`` (a select whose text does not change with ``params``), run
+    by the driver in the connection's transaction, as named tuples of converted values."""
+    return rows_later(connection, statement, params)()
 
 
 def execute(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> None:

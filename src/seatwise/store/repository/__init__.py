@@ -40,7 +40,7 @@ from seatwise.store.repository.billing import (
     update_accounts_after_billing,
 )
 from seatwise.store.repository.checkpoints import checkpoints_of, save_checkpoints
-from seatwise.store.repository.ingest import IngestView, ingest_views
+from seatwise.store.repository.ingest import IngestView, ingest_views, ingest_views_later
 from seatwise.store.repository.invoice_history import (
     StatusChange,
     StoredCreditNote,
@@ -154,6 +154,7 @@ __all__ = [
     "has_account",
     "hold_new_ids",
     "ingest_views",
+    "ingest_views_later",
     "insert_credit_note",
     "insert_invoices",
     "invoice_account_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -205,11 +205,19 @@ def lock_account(connection: Connection, account_id: str) -> None:
 def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> set[str]:
     """Lock several accounts at once, in id order (the order every lock is taken in);
     which of them exist (in scope)."""
+    return lock_accounts_later(connection, account_ids)()
+
+
+def lock_accounts_later(
+    connection: Connection, account_ids: Sequence[str]
+) -> Callable[[], set[str]]:
+    """:func:`lock_accounts` sent now (:func:`~seatwise.store.driver.rows_later`): which
+    exist when called for, locked once the statement has run."""
     if not account_ids:
-        return set()
+        return set
     query = _lock_query(connection.dialect.name)
-    found = driver.rows(connection, query, {"ids": list(account_ids)})
-    return {row.id for row in found if in_scope(row.id)}
+    found = driver.rows_later(connection, query, {"ids": list(account_ids)})
+    return lambda: {row.id for row in found() if in_scope(row.id)}
 
 
 @functools.cache

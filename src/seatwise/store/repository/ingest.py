@@ -6,13 +6,14 @@ group of single events (the API's group commit) costs a few of them, and buildin
 with three correlated subqueries each time cost more than running it, and running it through
 SQLAlchemy four times what the database does. The lists they take are one parameter each:
 the accounts (``driver.one_of``), the (account, member) pairs of a batch
-(``bulk.pairs_among``).
+(``bulk.select_pairs``).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, 
 from seatwise.core.plans import parse_plan
 from seatwise.core.seat_timeline import MEMBER_ACTIONS, MemberChange
 from seatwise.store import bulk, driver
-from seatwise.store.repository.accounts import lock_accounts, read_instant
+from seatwise.store.repository.accounts import lock_accounts_later, read_instant
 from seatwise.store.repository.scope import in_scope
 from seatwise.store.tables import (
     accounts,
@@ -93,71 +94,100 @@ assert all(action.isalpha() for action in MEMBER_ACTIONS)
 
 @functools.cache
 def _members_query(form: str) -> Select[Any]:
-    pairs = bulk.pairs_among(form, (members.c.account_id, members.c.member_id))
-    return select(members.c.account_id, members.c.member_id).where(pairs)
+    columns = (members.c.account_id, members.c.member_id)
+    return bulk.select_pairs(form, columns, columns)
 
 
 @functools.cache
 def _changes_query(form: str) -> Select[Any]:
-    pairs = bulk.pairs_among(form, (timeline_events.c.account_id, timeline_events.c.member_id))
-    return (
-        select(
+    return bulk.select_pairs(
+        form,
+        (
             timeline_events.c.account_id,
             timeline_events.c.at,
+            timeline_events.c.seq,
             timeline_events.c.member_id,
             timeline_events.c.action,
-        )
-        .where(pairs, timeline_events.c.action.in_(_MEMBER_ACTIONS))
-        .order_by(timeline_events.c.at, timeline_events.c.seq)
+        ),
+        (timeline_events.c.account_id, timeline_events.c.member_id),
+        timeline_events.c.action.in_(_MEMBER_ACTIONS),
+        order_by=("at", "seq"),
     )
 
 
 def ingest_views(
     connection: Connection, named: dict[str, list[str]], lock: bool = True
 ) -> dict[str, IngestView]:
-    """The accounts as :class:`IngestView` sees them, each for its members ``named``: three
-    queries for the whole batch (two when every member named is new to their account),
-    bounded by the members named, not by the histories. Only the accounts that exist (in
-    scope) are in the answer.
+    """The accounts as :class:`IngestView` sees them, each for its members ``named``: a few
+    queries for the whole batch, bounded by the members named, not by the histories. Only
+    the accounts that exist (in scope) are in the answer.
 
     ``lock``: on PostgreSQL the accounts are locked first, in id order, by a statement of
     their own — a statement that waits for a lock still answers from the snapshot it began
     with (an account's last seq read with its lock would miss what the writer it waited for
     committed). On SQLite the transaction's writer lock is held already: nothing to take."""
+    return ingest_views_later(connection, named, lock)()
+
+
+def ingest_views_later(
+    connection: Connection, named: dict[str, list[str]], lock: bool = True
+) -> Callable[[], dict[str, IngestView]]:
+    """:func:`ingest_views`, its statements sent now (inside
+    :func:`~seatwise.store.driver.together`, with the others sent there: on PostgreSQL the
+    lock, the accounts, their members named and these members' changes in one round trip),
+    the views when called for. On PostgreSQL the changes are asked for every member named
+    (those not yet members have none); on SQLite, where a statement costs no round trip,
+    only for the members found, after them (none when every member named is new)."""
     ids = sorted(account_id for account_id in named if in_scope(account_id))
-    if ids and lock and connection.dialect.name == "postgresql":
-        ids = sorted(lock_accounts(connection, ids))  # those that exist
     if not ids:
-        return {}
-    rows = driver.rows(connection, _accounts_query(connection.dialect.name), {"ids": ids})
-    asked = {(account_id, member) for account_id, people in named.items() for member in people}
-    known: dict[str, set[str]] = {account_id: set() for account_id in ids}
-    histories: dict[str, dict[str, list[MemberChange]]] = {account_id: {} for account_id in ids}
+        return dict
+    form = connection.dialect.name
+    locked = lock_accounts_later(connection, ids) if lock and form == "postgresql" else None
+    accounts_sent = driver.rows_later(connection, _accounts_query(form), {"ids": ids})
+    asked = {(account_id, member) for account_id in ids for member in named[account_id]}
+    members_sent: driver.Later = list
+    changes_sent: driver.Later | None = None
     if asked:
         with bulk.planned_for_its_values(connection):
-            for found in bulk.rows_among(connection, _members_query, asked):
-                if (found.account_id, found.member_id) in asked:
-                    known[found.account_id].add(found.member_id)
-            existing = {(a, member) for a, people in known.items() for member in people}
-            for change in bulk.rows_among(connection, _changes_query, existing):
-                if (change.account_id, change.member_id) in existing:
-                    histories[change.account_id].setdefault(change.member_id, []).append(
-                        MemberChange(change.at, change.member_id, change.action)
-                    )
-    views = {}
-    for row in rows:
-        views[row.id] = IngestView(
-            row.id,
-            row.subscribed_at,
-            row.ended_at,
-            row.status,
-            _plan_has_credits(row.definition) or bool(row.ledger),
-            known[row.id],
-            histories[row.id],
-            read_instant(row.last_issue),
-            int(row.last_seq or 0) + 1,
-            row.next_due_at is None,
-        )
+            members_sent = bulk.rows_among_later(connection, _members_query, asked)
+            if form == "postgresql":
+                changes_sent = bulk.rows_among_later(connection, _changes_query, asked)
+
+    def views() -> dict[str, IngestView]:
+        exist = None if locked is None else locked()  # an account made since is not locked
+        rows = [row for row in accounts_sent() if exist is None or row.id in exist]
+        known: dict[str, set[str]] = {row.id: set() for row in rows}
+        histories: dict[str, dict[str, list[MemberChange]]] = {row.id: {} for row in rows}
+        for found in members_sent():
+            if (found.account_id, found.member_id) in asked and found.account_id in known:
+                known[found.account_id].add(found.member_id)
+        existing = {(a, member) for a, people in known.items() for member in people}
+        if changes_sent is not None:
+            changes = changes_sent()
+        else:
+            with bulk.planned_for_its_values(connection):
+                changes = bulk.rows_among(connection, _changes_query, existing)
+        for change in changes:
+            if (change.account_id, change.member_id) in existing:
+                histories[change.account_id].setdefault(change.member_id, []).append(
+                    MemberChange(change.at, change.member_id, change.action)
+                )
+        return {
+            row.id: IngestView(
+                row.id,
+                row.subscribed_at,
+                row.ended_at,
+                row.status,
+                _plan_has_credits(row.definition) or bool(row.ledger),
+                known[row.id],
+                histories[row.id],
+                read_instant(row.last_issue),
+                int(row.last_seq or 0) + 1,
+                row.next_due_at is None,
+            )
+            for row in rows
+        }
+
     return views
 
 
