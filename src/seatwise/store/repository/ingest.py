@@ -34,6 +34,8 @@ from seatwise.store.tables import (
     timeline_events,
 )
 
+CHANGES_WITH_MEMBERS = 64  # members named up to which their changes are asked with them
+
 
 @dataclass(frozen=True)
 class IngestView:
@@ -135,9 +137,12 @@ def ingest_views_later(
     """:func:`ingest_views`, its statements sent now (inside
     :func:`~seatwise.store.driver.together`, with the others sent there: on PostgreSQL the
     lock, the accounts, their members named and these members' changes in one round trip),
-    the views when called for. On PostgreSQL the changes are asked for every member named
-    (those not yet members have none); on SQLite, where a statement costs no round trip,
-    only for the members found, after them (none when every member named is new)."""
+    the views when called for. The changes of a few members named (a group of single events:
+    up to :data:`CHANGES_WITH_MEMBERS`) are asked for with the members, on PostgreSQL,
+    whether they are members yet or not: a round trip saved for a lookup or two. Else, and
+    on SQLite, where a statement costs no round trip, only those of the members found are,
+    after them (none when every member named is new, as in a batch of new members: a
+    thousand lookups saved)."""
     ids = sorted(account_id for account_id in named if in_scope(account_id))
     if not ids:
         return dict
@@ -150,7 +155,7 @@ def ingest_views_later(
     if asked:
         with bulk.planned_for_its_values(connection):
             members_sent = bulk.rows_among_later(connection, _members_query, asked)
-            if form == "postgresql":
+            if form == "postgresql" and len(asked) <= CHANGES_WITH_MEMBERS:
                 changes_sent = bulk.rows_among_later(connection, _changes_query, asked)
 
     def views() -> dict[str, IngestView]:
