@@ -127,6 +127,42 @@ def select_pairs(
     )
 
 
+def of_accounts(
+    form: str,
+    query: Select[Any],
+    column: ColumnElement[Any],
+    order_by: Sequence[str] = (),
+    keys: str = "account_ids",
+) -> Select[Any]:
+    """``query``'s rows of the accounts bound as ``keys`` (a list of ids) through ``column``,
+    ordered by the ``order_by`` columns (among the query's), for any number of accounts (or
+    of other keys: invoices' ids, of an integer ``column``).
+
+    ``postgresql``: each account's rows are looked up by the index on ``column`` (a
+    ``LATERAL`` subquery per account, kept apart by ``OFFSET 0``), whatever the planner's
+    statistics say. With ``column IN (…)`` it estimated a chunk's 50 accounts as a quarter of
+    a table it had no statistics of — a table a billing run fills as it goes — and scanned it
+    whole for every chunk: a run's reads grew with the square of its accounts (3,000 accounts:
+    a chunk's timeline read 27 ms, its invoices' 18 ms, scanning 250,000 events and 26,000
+    invoices). ``sqlite``: ``column IN (…)``, which SQLite answers by the index."""
+    if form == "postgresql":
+        wanted = (
+            func.unnest(bindparam(keys, type_=ARRAY(column.type)))
+            .table_valued("key")
+            .render_derived(name="wanted")
+        )
+        found = query.where(column == wanted.c.key).offset(literal_column("0")).lateral()
+        return (
+            select(*found.c)
+            .select_from(wanted.join(found, true()))
+            .order_by(*(found.c[name] for name in order_by))
+        )
+    by_name = {selected.key: selected for selected in query.selected_columns}
+    return query.where(column.in_(bindparam(keys, expanding=True))).order_by(
+        *(by_name[name] for name in order_by)
+    )
+
+
 def rows_among(
     connection: Connection,
     statement: Callable[[str], ClauseElement],

@@ -39,10 +39,15 @@ def methods(connection: Connection, account_id: str) -> list[MethodChange]:
 def methods_of(connection: Connection, account_ids: Sequence[str]) -> dict[str, list[MethodChange]]:
     """:func:`methods` of several accounts, in one query."""
     found: dict[str, list[MethodChange]] = {account_id: [] for account_id in account_ids}
+    query = select(
+        payment_methods.c.account_id,
+        payment_methods.c.at,
+        payment_methods.c.method,
+        payment_methods.c.id,
+    )
+    column, form = payment_methods.c.account_id, connection.dialect.name
     for row in connection.execute(
-        select(payment_methods.c.account_id, payment_methods.c.at, payment_methods.c.method)
-        .where(payment_methods.c.account_id.in_(list(found)))
-        .order_by(payment_methods.c.at, payment_methods.c.id)
+        bulk.of_accounts(form, query, column, ("at", "id")), {"account_ids": list(found)}
     ):
         found[row.account_id].append(MethodChange(row.at, row.method))
     return found
@@ -93,10 +98,10 @@ def attempts_of(
 ) -> dict[str, list[StoredAttempt]]:
     """:func:`attempts` of several accounts, in one query."""
     found: dict[str, list[StoredAttempt]] = {account_id: [] for account_id in account_ids}
+    column, form = payment_attempts.c.account_id, connection.dialect.name
     for row in connection.execute(
-        select(payment_attempts)
-        .where(payment_attempts.c.account_id.in_(list(found)))
-        .order_by(payment_attempts.c.at, payment_attempts.c.id)
+        bulk.of_accounts(form, select(payment_attempts), column, ("at", "id")),
+        {"account_ids": list(found)},
     ):
         found[row.account_id].append(_stored_attempt(row))
     return found
@@ -151,10 +156,10 @@ def reminded_of(
 ) -> dict[str, set[tuple[str, int]]]:
     """:func:`reminded` of several accounts, in one query."""
     found: dict[str, set[tuple[str, int]]] = {account_id: set() for account_id in account_ids}
+    query = select(reminders.c.account_id, reminders.c.invoice_number, reminders.c.days_before)
+    column, form = reminders.c.account_id, connection.dialect.name
     for row in connection.execute(
-        select(reminders.c.account_id, reminders.c.invoice_number, reminders.c.days_before).where(
-            reminders.c.account_id.in_(list(found))
-        )
+        bulk.of_accounts(form, query, column), {"account_ids": list(found)}
     ):
         found[row.account_id].add((row.invoice_number, row.days_before))
     return found

@@ -28,6 +28,7 @@ from seatwise.core.billing import TimelineEvent
 from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.seat_timeline import Member
+from seatwise.store import bulk
 from seatwise.store.repository.accounts import BillingAddress, read_instant
 from seatwise.store.repository.scope import UnknownAccount, check_in_scope, in_scope, scoped_account
 from seatwise.store.repository.timelines import EVENT_COLUMNS, event_of_row
@@ -184,18 +185,22 @@ def load_accounts(
         .join(plans, plans.c.id == accounts.c.plan_id)
         .where(accounts.c.id.in_(wanted))
     ).all()
+    form = connection.dialect.name
     emails: dict[str, list[str]] = {row.id: [] for row in rows}
     for contact in connection.execute(
-        select(contacts.c.account_id, contacts.c.email)
-        .where(contacts.c.account_id.in_(list(emails)))
-        .order_by(contacts.c.account_id, contacts.c.email)
+        bulk.of_accounts(
+            form,
+            select(contacts.c.account_id, contacts.c.email),
+            contacts.c.account_id,
+            ("account_id", "email"),
+        ),
+        {"account_ids": list(emails)},
     ):
         emails[contact.account_id].append(contact.email)
     people: dict[str, list[Member]] = {row.id: [] for row in rows}
     for m in connection.execute(
-        select(members)
-        .where(members.c.account_id.in_(list(people)))
-        .order_by(members.c.account_id, members.c.member_id)
+        bulk.of_accounts(form, select(members), members.c.account_id, ("account_id", "member_id")),
+        {"account_ids": list(people)},
     ):
         people[m.account_id].append(Member(m.member_id, m.manage_billing, m.email))
     since = {a: c for a, c in (checkpoints or {}).items() if a in emails}
@@ -231,7 +236,7 @@ def _timelines(
     # every column but when each event was recorded, which billing does not read (an instant
     # fewer to parse per event: SQLite's instants are parsed from text)
     read = [table.c[name] for name in EVENT_COLUMNS if name != "recorded_at"]
-    query = select(*read).where(table.c.account_id.in_(account_ids))
+    query = select(*read)
     if since:
         cp = billing_checkpoints
         joined = and_(cp.c.account_id == table.c.account_id, cp.c.account_id.in_(list(since)))
@@ -244,8 +249,9 @@ def _timelines(
             )
         )
     # effective time first: an event reported late sorts where it happened
-    query = query.order_by(table.c.account_id, table.c.at, table.c.seq)
-    for row in connection.execute(query):
+    form = connection.dialect.name
+    query = bulk.of_accounts(form, query, table.c.account_id, ("account_id", "at", "seq"))
+    for row in connection.execute(query, {"account_ids": account_ids}):
         account_id, seq = row.account_id, row.seq
         events[account_id].append(event_of_row(row))
         if seq > last_seq[account_id]:

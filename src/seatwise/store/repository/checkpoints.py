@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select
 
 from seatwise.core.checkpoint import Checkpoint
+from seatwise.store import bulk
 from seatwise.store.tables import billing_checkpoints
 
 
@@ -16,7 +17,8 @@ def checkpoints_of(connection: Connection, account_ids: Sequence[str]) -> dict[s
     if not account_ids:
         return {}
     table = billing_checkpoints
-    rows = connection.execute(select(table).where(table.c.account_id.in_(list(account_ids))))
+    query = bulk.of_accounts(connection.dialect.name, select(table), table.c.account_id)
+    rows = connection.execute(query, {"account_ids": list(account_ids)})
     return {
         row.account_id: Checkpoint(row.at, row.events, row.fingerprint, row.state, row.last_seq)
         for row in rows

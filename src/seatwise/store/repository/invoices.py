@@ -17,6 +17,7 @@ from seatwise.core.invoice_states import DRAFT, OPEN
 from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period
 from seatwise.core.seat_timeline import MemberChange
+from seatwise.store import bulk
 from seatwise.store.repository.scope import in_scope, scoped_account
 from seatwise.store.tables import (
     billing_checkpoints,
@@ -68,8 +69,7 @@ def issued_invoices_of(
     found: dict[str, list[StoredInvoice]] = {account_id: [] for account_id in wanted}
     if not wanted:
         return found
-    status_filter = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
-    which = and_(invoices.c.account_id.in_(wanted), status_filter)
+    which = invoices.c.status == DRAFT if drafts else invoices.c.status != DRAFT
     if after_checkpoints:
         checkpoint_at = (
             select(billing_checkpoints.c.at)
@@ -85,8 +85,13 @@ def issued_invoices_of(
                 invoices.c.status == OPEN,
             ),
         )
-    heads = connection.execute(select(invoices).where(which).order_by(invoices.c.id)).all()
-    for stored in _with_lines(connection, heads, select(invoices.c.id).where(which)):
+    form = connection.dialect.name
+    heads = connection.execute(
+        bulk.of_accounts(form, select(invoices).where(which), invoices.c.account_id, ("id",)),
+        {"account_ids": wanted},
+    ).all()
+    ids = select(invoices.c.id).where(which, invoices.c.account_id.in_(wanted))
+    for stored in _with_lines(connection, heads, ids):
         found[stored.account_id].append(stored)
     return found
 
@@ -195,16 +200,29 @@ def draft_by_id(connection: Connection, public: str) -> StoredInvoice:
 def _with_lines(
     connection: Connection, heads: Sequence[Any], ids: Select[Any] | None = None
 ) -> list[StoredInvoice]:
-    """The invoices with their lines; ``ids``: a query of the heads' ids (rather than a list
-    of them, for many)."""
+    """The invoices with their lines; ``ids``: a query of the heads' ids, which SQLite is
+    given rather than a list of them, for many (its statements take at most 32,766 values).
+    PostgreSQL looks each invoice's lines up by its id, the ids one array
+    (:func:`~seatwise.store.bulk.of_accounts`)."""
     if not heads:
         return []
     by_invoice: dict[int, list[Line]] = {head.id: [] for head in heads}
-    for row in connection.execute(
-        select(invoice_lines)
-        .where(invoice_lines.c.invoice_id.in_(list(by_invoice) if ids is None else ids))
-        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
-    ):
+    if connection.dialect.name == "postgresql" or ids is None:
+        lines = bulk.of_accounts(
+            connection.dialect.name,
+            select(invoice_lines),
+            invoice_lines.c.invoice_id,
+            ("invoice_id", "position"),
+            keys="invoice_ids",
+        )
+        rows = connection.execute(lines, {"invoice_ids": list(by_invoice)})
+    else:
+        rows = connection.execute(
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id.in_(ids))
+            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+        )
+    for row in rows:
         by_invoice[row.invoice_id].append(_line(row))
     return [
         StoredInvoice(
