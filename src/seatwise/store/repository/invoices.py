@@ -323,13 +323,9 @@ def delete_drafts(connection: Connection, account_id: str) -> int:
 
 def delete_drafts_of(connection: Connection, account_ids: Sequence[str]) -> int:
     """:func:`delete_drafts` of several accounts at once."""
-    ids = list(
-        connection.scalars(
-            select(invoices.c.id).where(
-                invoices.c.account_id.in_(list(account_ids)), invoices.c.status == DRAFT
-            )
-        )
-    )
+    drafts = select(invoices.c.id).where(invoices.c.status == DRAFT)
+    query = bulk.of_accounts(connection.dialect.name, drafts, invoices.c.account_id)
+    ids = list(connection.scalars(query, {"account_ids": list(account_ids)}))
     if ids:
         for table in (invoice_lines, invoice_status_changes):
             connection.execute(delete(table).where(table.c.invoice_id.in_(ids)))
