@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from plan_store import store_with_plan
 from sqlalchemy import Engine, event
 
-from seatwise.engine.accounts import AccountSpec, create_account
+from seatwise.engine.accounts import AccountSpec
 from seatwise.engine.batch import Preloaded
 from seatwise.engine.clock import FixedClock
-from seatwise.engine.plans import create_plan
 from seatwise.store import bulk
-from seatwise.store.database import make_engine, migrate, write_transaction
+from seatwise.store.database import write_transaction
 from seatwise.store.tables import members, timeline_events
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -31,13 +31,10 @@ BIG_TABLES = ("timeline_events", "members")
 @pytest.fixture
 def engine(database_url: str) -> Engine:
     """60 accounts, each with 40 members and 400 of their changes; no statistics gathered."""
-    migrate(database_url)
-    engine = make_engine(database_url)
-    create_plan(
-        engine, {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}, CLOCK, "p"
-    )
-    for account_id in ACCOUNTS:
-        create_account(engine, AccountSpec(id=account_id, plan_id="p", subscribed_at=START), CLOCK)
+    specs = [
+        AccountSpec(id=account_id, plan_id="p", subscribed_at=START) for account_id in ACCOUNTS
+    ]
+    engine = store_with_plan(database_url, CLOCK, specs)
     people = [(a, f"m{n}", False, None) for a in ACCOUNTS for n in range(40)]
     changes = [
         (a, seq, CLOCK.now(), START + timedelta(hours=seq), action, f"m{(seq // 2) % 40}")

@@ -11,13 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from plan_store import store_with_plan
 from sqlalchemy import Engine, Select, bindparam, exists, func, select, update
 
-from seatwise.engine.accounts import AccountSpec, NewMember, create_account
+from seatwise.engine.accounts import AccountSpec, NewMember
 from seatwise.engine.clock import FixedClock
-from seatwise.engine.plans import create_plan
 from seatwise.store import driver
-from seatwise.store.database import make_engine, migrate
 from seatwise.store.tables import accounts, credit_entries, timeline_events
 
 CLOCK = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
@@ -25,21 +24,17 @@ CLOCK = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
 
 @pytest.fixture
 def engine(database_url: str) -> Engine:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    create_plan(
-        engine, {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}, CLOCK, "p"
-    )
-    for name, day in (("acme", 1), ("beta", 2), ("gamma", 3)):
-        spec = AccountSpec(
+    specs = [
+        AccountSpec(
             id=name,
             plan_id="p",
             subscribed_at=datetime(2026, 1, day, 9, 30, 0, 250, tzinfo=UTC),
             payment_method="succeeds",
             members=(NewMember("ana"),),
         )
-        create_account(engine, spec, CLOCK)
-    return engine
+        for name, day in (("acme", 1), ("beta", 2), ("gamma", 3))
+    ]
+    return store_with_plan(database_url, CLOCK, specs)
 
 
 def _accounts_named(form: str) -> Select[Any]:

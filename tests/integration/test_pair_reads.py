@@ -11,14 +11,14 @@ from typing import Any
 
 import orjson
 import pytest
+from plan_store import store_with_plan
 from sqlalchemy import Engine, text
 
 from seatwise.core.seat_timeline import MemberChange
-from seatwise.engine.accounts import AccountSpec, create_account
+from seatwise.engine.accounts import AccountSpec
 from seatwise.engine.clock import FixedClock
-from seatwise.engine.plans import create_plan
 from seatwise.store import bulk, repository
-from seatwise.store.database import make_engine, migrate, write_transaction
+from seatwise.store.database import write_transaction
 from seatwise.store.repository.ingest import _changes_query, _members_query
 from seatwise.store.tables import members
 
@@ -31,14 +31,10 @@ MEMBERS_EACH = 500
 @pytest.fixture
 def engine(database_url: str) -> Engine:
     """Ten accounts of 500 members each (5,000 rows), statistics gathered."""
-    migrate(database_url)
-    engine = make_engine(database_url)
-    create_plan(
-        engine, {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}, CLOCK, "p"
-    )
-    for account_id in ACCOUNTS:
-        spec = AccountSpec(id=account_id, plan_id="p", subscribed_at=START)
-        create_account(engine, spec, CLOCK)
+    specs = [
+        AccountSpec(id=account_id, plan_id="p", subscribed_at=START) for account_id in ACCOUNTS
+    ]
+    engine = store_with_plan(database_url, CLOCK, specs)
     with write_transaction(engine) as connection:
         bulk.insert_rows(
             connection,
