@@ -49,7 +49,7 @@ def _accounts_named(form: str) -> Select[Any]:
 def test_rows_are_converted_by_their_columns_types(engine: Engine) -> None:
     with engine.connect() as connection:
         statement = _accounts_named(connection.dialect.name)
-        found = driver.rows(connection, statement, {"ids": ["gamma", "acme", "nobody"]})
+        found = driver.rows_later(connection, statement, {"ids": ["gamma", "acme", "nobody"]})()
     assert [(row.id, row.subscribed_at, row.ledger) for row in found] == [
         ("acme", datetime(2026, 1, 1, 9, 30, 0, 250, tzinfo=UTC), False),
         ("gamma", datetime(2026, 1, 3, 9, 30, 0, 250, tzinfo=UTC), False),
@@ -60,7 +60,7 @@ def test_rows_are_converted_by_their_columns_types(engine: Engine) -> None:
 def test_an_empty_list_finds_nothing_and_a_write_binds_its_own_values(engine: Engine) -> None:
     with engine.begin() as connection:
         form = connection.dialect.name
-        assert driver.rows(connection, _accounts_named(form), {"ids": []}) == []
+        assert driver.rows_later(connection, _accounts_named(form), {"ids": []})() == []
         clear = (
             update(accounts)
             .where(driver.one_of(form, accounts.c.id, "ids"))
@@ -82,11 +82,11 @@ def test_a_list_rendered_per_run_or_a_missing_value_is_refused(engine: Engine) -
             timeline_events.c.account_id.in_(bindparam("ids", expanding=True))
         )
         with pytest.raises(ValueError, match="expanding list"):
-            driver.rows(connection, per_run, {"ids": ["acme"]})
+            driver.rows_later(connection, per_run, {"ids": ["acme"]})()
         one = select(accounts.c.id).where(accounts.c.id == bindparam("id"))
         with pytest.raises(ValueError, match="no value for id"):
-            driver.rows(connection, one, {})
-        assert [row.id for row in driver.rows(connection, one, {"id": "beta"})] == ["beta"]
+            driver.rows_later(connection, one, {})()
+        assert [row.id for row in driver.rows_later(connection, one, {"id": "beta"})()] == ["beta"]
 
 
 def test_statements_sent_together_are_answered_each_with_its_own_rows(engine: Engine) -> None:

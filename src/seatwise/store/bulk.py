@@ -104,30 +104,19 @@ def select_pairs(
             .table_valued("first_value", "second_value")
             .render_derived(name="asked")
         )
-        found = (
-            select(*columns)
-            .where(first == asked.c.first_value, second == asked.c.second_value, *conditions)
-            .offset(literal_column("0"))
-            .lateral("found")
-        )
-        return (
-            select(*found.c)
-            .select_from(asked.join(found, true()))
-            .order_by(*(found.c[name] for name in order_by))
-        )
+        query = select(*columns).where(*conditions)
+        matches = (first == asked.c.first_value, second == asked.c.second_value)
+        return _each_looked_up(asked, query, matches, order_by)
     listed = func.json_each(bindparam("pairs")).table_valued("value").alias("asked")
-    return (
-        select(*columns)
-        .where(
-            first == func.json_extract(listed.c.value, "$[0]"),
-            second == func.json_extract(listed.c.value, "$[1]"),
-            *conditions,
-        )
-        .order_by(*({column.key: column for column in columns}[name] for name in order_by))
+    query = select(*columns).where(
+        first == func.json_extract(listed.c.value, "$[0]"),
+        second == func.json_extract(listed.c.value, "$[1]"),
+        *conditions,
     )
+    return _ordered(query, order_by)
 
 
-def of_accounts(
+def of_each(
     form: str,
     query: Select[Any],
     column: ColumnElement[Any],
@@ -151,16 +140,32 @@ def of_accounts(
             .table_valued("key")
             .render_derived(name="wanted")
         )
-        found = query.where(column == wanted.c.key).offset(literal_column("0")).lateral()
-        return (
-            select(*found.c)
-            .select_from(wanted.join(found, true()))
-            .order_by(*(found.c[name] for name in order_by))
-        )
-    by_name = {selected.key: selected for selected in query.selected_columns}
-    return query.where(column.in_(bindparam(keys, expanding=True))).order_by(
-        *(by_name[name] for name in order_by)
+        return _each_looked_up(wanted, query, (column == wanted.c.key,), order_by)
+    return _ordered(query.where(column.in_(bindparam(keys, expanding=True))), order_by)
+
+
+def _each_looked_up(
+    wanted: Any,
+    query: Select[Any],
+    matches: Sequence[ColumnElement[bool]],
+    order_by: Sequence[str],
+) -> Select[Any]:
+    """PostgreSQL: ``query``'s rows for each row of ``wanted`` (arrays ``unnest``-ed) that
+    ``matches`` them, looked up by a ``LATERAL`` subquery that ``OFFSET 0`` keeps apart (the
+    planner cannot flatten it into a join, which it may hash over the whole table), ordered
+    by the ``order_by`` columns of ``query``."""
+    found = query.where(*matches).offset(literal_column("0")).lateral("found")
+    return (
+        select(*found.c)
+        .select_from(wanted.join(found, true()))
+        .order_by(*(found.c[name] for name in order_by))
     )
+
+
+def _ordered(query: Select[Any], order_by: Sequence[str]) -> Select[Any]:
+    """``query`` ordered by these of its columns, by name."""
+    by_name = {selected.key: selected for selected in query.selected_columns}
+    return query.order_by(*(by_name[name] for name in order_by))
 
 
 def rows_among(
@@ -169,7 +174,7 @@ def rows_among(
     pairs: Collection[tuple[str, str]],
 ) -> list[Any]:
     """The rows of ``statement(form)`` (built with :func:`select_pairs` in that form) for
-    these pairs, run by the driver (:func:`~seatwise.store.driver.rows`)."""
+    these pairs, run by the driver (:func:`~seatwise.store.driver.rows_later`)."""
     return rows_among_later(connection, statement, pairs)()
 
 

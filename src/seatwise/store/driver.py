@@ -30,7 +30,7 @@ Converter = Callable[[Any], Any] | None
 
 
 def one_of(form: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    """``column`` is one of the list bound as ``name`` (a list of text, :func:`rows`
+    """``column`` is one of the list bound as ``name`` (a list of text, :func:`rows_later`
     binds it), in a form whose text does not change with the list's length: PostgreSQL's
     ``= ANY(array)``, SQLite's ``IN (SELECT value FROM json_each(…))``."""
     if form == "postgresql":
@@ -144,12 +144,6 @@ def rows_later(connection: Connection, statement: ClauseElement, params: dict[st
         ]
 
     return answer
-
-
-def rows(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[Any]:
-    """The rows of ``statement`` (a select whose text does not change with ``params``), run
-    by the driver in the connection's transaction, as named tuples of converted values."""
-    return rows_later(connection, statement, params)()
 
 
 def execute(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ def methods_of(connection: Connection, account_ids: Sequence[str]) -> dict[str, 
     )
     column, form = payment_methods.c.account_id, connection.dialect.name
     for row in connection.execute(
-        bulk.of_accounts(form, query, column, ("at", "id")), {"account_ids": list(found)}
+        bulk.of_each(form, query, column, ("at", "id")), {"account_ids": list(found)}
     ):
         found[row.account_id].append(MethodChange(row.at, row.method))
     return found
@@ -100,7 +100,7 @@ def attempts_of(
     found: dict[str, list[StoredAttempt]] = {account_id: [] for account_id in account_ids}
     column, form = payment_attempts.c.account_id, connection.dialect.name
     for row in connection.execute(
-        bulk.of_accounts(form, select(payment_attempts), column, ("at", "id")),
+        bulk.of_each(form, select(payment_attempts), column, ("at", "id")),
         {"account_ids": list(found)},
     ):
         found[row.account_id].append(_stored_attempt(row))
@@ -158,9 +158,7 @@ def reminded_of(
     found: dict[str, set[tuple[str, int]]] = {account_id: set() for account_id in account_ids}
     query = select(reminders.c.account_id, reminders.c.invoice_number, reminders.c.days_before)
     column, form = reminders.c.account_id, connection.dialect.name
-    for row in connection.execute(
-        bulk.of_accounts(form, query, column), {"account_ids": list(found)}
-    ):
+    for row in connection.execute(bulk.of_each(form, query, column), {"account_ids": list(found)}):
         found[row.account_id].add((row.invoice_number, row.days_before))
     return found
 

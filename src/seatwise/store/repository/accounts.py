@@ -202,17 +202,12 @@ def lock_account(connection: Connection, account_id: str) -> None:
         raise UnknownAccount(f"no account {account_id!r}")
 
 
-def lock_accounts(connection: Connection, account_ids: Sequence[str]) -> set[str]:
-    """Lock several accounts at once, in id order (the order every lock is taken in);
-    which of them exist (in scope)."""
-    return lock_accounts_later(connection, account_ids)()
-
-
 def lock_accounts_later(
     connection: Connection, account_ids: Sequence[str]
 ) -> Callable[[], set[str]]:
-    """:func:`lock_accounts` sent now (:func:`~seatwise.store.driver.rows_later`): which
-    exist when called for, locked once the statement has run."""
+    """Lock several accounts at once, in id order (the order every lock is taken in): the
+    statement is sent now (:func:`~seatwise.store.driver.rows_later`); which of them exist
+    (in scope) when called for, locked once it has run."""
     if not account_ids:
         return set
     query = _lock_query(connection.dialect.name)

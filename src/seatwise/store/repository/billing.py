@@ -188,7 +188,7 @@ def load_accounts(
     form = connection.dialect.name
     emails: dict[str, list[str]] = {row.id: [] for row in rows}
     for contact in connection.execute(
-        bulk.of_accounts(
+        bulk.of_each(
             form,
             select(contacts.c.account_id, contacts.c.email),
             contacts.c.account_id,
@@ -199,7 +199,7 @@ def load_accounts(
         emails[contact.account_id].append(contact.email)
     people: dict[str, list[Member]] = {row.id: [] for row in rows}
     for m in connection.execute(
-        bulk.of_accounts(form, select(members), members.c.account_id, ("account_id", "member_id")),
+        bulk.of_each(form, select(members), members.c.account_id, ("account_id", "member_id")),
         {"account_ids": list(people)},
     ):
         people[m.account_id].append(Member(m.member_id, m.manage_billing, m.email))
@@ -250,7 +250,7 @@ def _timelines(
         )
     # effective time first: an event reported late sorts where it happened
     form = connection.dialect.name
-    query = bulk.of_accounts(form, query, table.c.account_id, ("account_id", "at", "seq"))
+    query = bulk.of_each(form, query, table.c.account_id, ("account_id", "at", "seq"))
     for row in connection.execute(query, {"account_ids": account_ids}):
         account_id, seq = row.account_id, row.seq
         events[account_id].append(event_of_row(row))

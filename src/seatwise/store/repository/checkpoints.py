@@ -17,7 +17,7 @@ def checkpoints_of(connection: Connection, account_ids: Sequence[str]) -> dict[s
     if not account_ids:
         return {}
     table = billing_checkpoints
-    query = bulk.of_accounts(connection.dialect.name, select(table), table.c.account_id)
+    query = bulk.of_each(connection.dialect.name, select(table), table.c.account_id)
     rows = connection.execute(query, {"account_ids": list(account_ids)})
     return {
         row.account_id: Checkpoint(row.at, row.events, row.fingerprint, row.state, row.last_seq)

@@ -87,7 +87,7 @@ def issued_invoices_of(
         )
     form = connection.dialect.name
     heads = connection.execute(
-        bulk.of_accounts(form, select(invoices).where(which), invoices.c.account_id, ("id",)),
+        bulk.of_each(form, select(invoices).where(which), invoices.c.account_id, ("id",)),
         {"account_ids": wanted},
     ).all()
     ids = select(invoices.c.id).where(which, invoices.c.account_id.in_(wanted))
@@ -203,12 +203,12 @@ def _with_lines(
     """The invoices with their lines; ``ids``: a query of the heads' ids, which SQLite is
     given rather than a list of them, for many (its statements take at most 32,766 values).
     PostgreSQL looks each invoice's lines up by its id, the ids one array
-    (:func:`~seatwise.store.bulk.of_accounts`)."""
+    (:func:`~seatwise.store.bulk.of_each`)."""
     if not heads:
         return []
     by_invoice: dict[int, list[Line]] = {head.id: [] for head in heads}
     if connection.dialect.name == "postgresql" or ids is None:
-        lines = bulk.of_accounts(
+        lines = bulk.of_each(
             connection.dialect.name,
             select(invoice_lines),
             invoice_lines.c.invoice_id,
@@ -324,7 +324,7 @@ def delete_drafts(connection: Connection, account_id: str) -> int:
 def delete_drafts_of(connection: Connection, account_ids: Sequence[str]) -> int:
     """:func:`delete_drafts` of several accounts at once."""
     drafts = select(invoices.c.id).where(invoices.c.status == DRAFT)
-    query = bulk.of_accounts(connection.dialect.name, drafts, invoices.c.account_id)
+    query = bulk.of_each(connection.dialect.name, drafts, invoices.c.account_id)
     ids = list(connection.scalars(query, {"account_ids": list(account_ids)}))
     if ids:
         for table in (invoice_lines, invoice_status_changes):
