@@ -38,7 +38,7 @@ from seatwise.store import driver
 from seatwise.store.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
-FEW = 20  # rows below which PostgreSQL takes an INSERT rather than a COPY
+FEW = 20  # rows up to which PostgreSQL takes one INSERT rather than a COPY
 
 
 def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
@@ -263,8 +263,12 @@ def insert_rows(
         )
     cursor = _cursor(connection)
     try:
-        if dialect.name == "sqlite" or len(values) <= FEW:  # PostgreSQL: one pipelined round
-            cursor.executemany(insert, values)  # trip, where a COPY costs three
+        if dialect.name == "sqlite":
+            cursor.executemany(insert, values)
+        elif len(values) <= FEW:  # one statement: a pipelined round trip, where a COPY
+            # costs three, and one execution for all the rows (each row's own: 9% more of
+            # PostgreSQL's time and 4% more of Python's for a group of 8 single events)
+            cursor.execute(_rows_insert(insert, len(values)), [v for row in values for v in row])
         else:
             with cursor.copy(copy_text) as copy:
                 for row in values:
@@ -286,3 +290,11 @@ def _writes_of(
     marks = ", ".join(mark for _ in columns)
     insert = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
     return processors, insert, f"COPY {table.name} ({names}) FROM STDIN"
+
+
+@functools.lru_cache(maxsize=256)
+def _rows_insert(insert: str, count: int) -> str:
+    """``insert`` (of one row) for ``count`` rows: one text per count, made once (and
+    prepared by the driver once it has run a few times)."""
+    head, _, marks = insert.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([marks] * count)}"
