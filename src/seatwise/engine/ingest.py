@@ -46,7 +46,7 @@ from seatwise.engine.recording import (
 from seatwise.store import access_repository as access
 from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
-from seatwise.store.driver import together
+from seatwise.store.driver import lookups_planned, together
 from seatwise.store.payments_repository import AccountEnd
 from seatwise.store.repository import UnknownAccount
 
@@ -124,7 +124,8 @@ def record_events(
             for request in requests
             if request.id is not None and request.account_id in by_account
         }
-        with together(connection):  # on PostgreSQL: one round trip for the lock and the reads
+        # on PostgreSQL: one round trip for the lock and the reads (a group's planned once)
+        with together(connection), lookups_planned(connection, len(requests)):
             views_sent = repository.ingest_views_later(connection, named)
             first_sent = access.event_results_later(connection, reported)
         views = views_sent()  # those that exist, locked

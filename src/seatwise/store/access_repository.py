@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Select, and_, delete, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 
 from seatwise.core.limits import storable_id
-from seatwise.store import bulk
+from seatwise.store import bulk, driver
 from seatwise.store.tables import account_sessions, api_keys, event_ids, idempotency_keys
 
 # -- API keys -------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def event_results_later(
     """The first answers given to events the vendor reported with these ids ((account, id)
     pairs), by account and id: the statement sent now
     (:func:`~seatwise.store.driver.rows_later`), the answers when called for."""
-    with bulk.planned_for_its_values(connection):
+    with driver.lookups_planned(connection, len(reported)):
         sent = bulk.rows_among_later(connection, _event_results_query, reported)
 
     def found() -> dict[str, dict[str, dict[str, Any]]]:

@@ -82,11 +82,12 @@ def select_pairs(
     """A statement reading ``columns`` of the rows of some ``(a, b)`` pairs of ``pair``'s
     columns (an account's members, an account's event ids) that meet ``conditions``, ordered
     by the ``order_by`` columns (which are among ``columns``), in the ``form``
-    :func:`rows_among` asks for; run inside :func:`planned_for_its_values`. Either way its
-    text is the same whatever the pairs (built once, parsed once), where an ``IN`` list is
-    rendered, sent and parsed again for each value (a thousand members of a batch), and
-    each pair asked for is looked up once, by the index on ``pair``, however many rows the
-    table or the accounts hold.
+    :func:`rows_among` asks for; run inside
+    :func:`~seatwise.store.driver.lookups_planned`. Either way its text is the same
+    whatever the pairs (built once), where an ``IN`` list is rendered, sent
+    and parsed again for each value (a thousand members of a batch), and each pair asked for
+    is looked up once, by the index on ``pair``, however many rows the table or the accounts
+    hold.
 
     ``postgresql``: the pairs are two parallel array parameters, ``unnest``-ed; each is
     looked up by a ``LATERAL`` subquery that ``OFFSET 0`` keeps apart, so the planner cannot
@@ -197,25 +198,6 @@ def rows_among_later(
     return driver.rows_later(
         connection, statement("sqlite"), {"pairs": orjson.dumps(unique).decode()}
     )
-
-
-@contextmanager
-def planned_for_its_values(connection: Connection) -> Iterator[None]:
-    """Statements run here are planned for the values they are given, each time. The driver
-    prepares a statement run often (psycopg: the fifth time), and PostgreSQL then may keep one
-    generic plan for any parameters: for ``account_id IN (…) AND member_id = ANY($1)`` that
-    plan reads every event of the accounts and filters them, so a batch's cost would grow
-    with the accounts' histories (measured: half the throughput after a minute)."""
-    driver = connection.connection.driver_connection
-    if connection.dialect.name != "postgresql" or driver is None:
-        yield
-        return
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None  # not prepared: planned with its values
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
 
 
 @contextmanager

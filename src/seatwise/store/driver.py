@@ -115,6 +115,76 @@ def together(connection: Connection) -> Iterator[None]:
         yield
 
 
+FEW_LOOKED_UP = 64  # values asked up to which lookups are planned once, not for their values
+
+# Lookups planned once for any values, by their indexes (PostgreSQL's settings for the rest
+# of the transaction), the settings as they were kept first; then those settings again. (A
+# statement's expressions are computed in order: the old values are kept before the new.)
+_BY_INDEX = (
+    "SELECT set_config('seatwise.settings_before', current_setting('plan_cache_mode') "
+    "|| ' ' || current_setting('enable_seqscan'), true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true), "
+    "set_config('enable_seqscan', 'off', true)"
+)
+_AS_BEFORE = (
+    "SELECT set_config('plan_cache_mode', "
+    "split_part(current_setting('seatwise.settings_before'), ' ', 1), true), "
+    "set_config('enable_seqscan', "
+    "split_part(current_setting('seatwise.settings_before'), ' ', 2), true)"
+)
+_PLANNING = "seatwise_lookups_planning"  # in the connection's info: inside a block already
+
+
+@contextmanager
+def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
+    """Lookups run here by :func:`rows_later` (rows found by the values of an index's
+    columns, a few per value, ``asked`` values at most) are planned on PostgreSQL by their
+    indexes, whatever the tables hold: a few values' once for all, more values' for their
+    values at each run. Inside another such block, as that block decided.
+
+    **A few values** (a group of single events): planning the lookups for each run's values
+    cost more than running them (a group of 8 events: its five reads' planning 0.35 ms of
+    PostgreSQL's 1.3 ms, measured), so they are planned once, for any values (a *generic*
+    plan, kept by the prepared statement), with sequential scans off: a generic plan is made
+    for the tables as they are then, and one made while a table was empty scans it, and,
+    kept while it grows, scans it whole at every run (measured: the event ids' lookup, 0.1 →
+    8 ms as the table grew). The settings are the transaction's for the statements sent
+    here (in a pipeline, they travel with them), then as they were; a failure here leaves
+    them to the transaction's end (rolled back). Once set, PostgreSQL does a little more
+    for each row the transaction writes (a batch's thousand rows in three tables: +2.5 ms of
+    its 32, measured), which is why **more values** (a batch) are not planned so: their
+    statements are not prepared, so PostgreSQL plans each run for its values and tables
+    (prepared, PostgreSQL may give a statement a generic plan by its own estimates: the
+    members' lookup then read every event of the accounts and filtered them, and a batch
+    cost more each minute; planning a thousand values' lookups is a small part of running
+    them). On SQLite, nothing to do: it looks these up by their indexes
+    (``tests/integration/test_pair_reads.py``)."""
+    info = connection.info
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or driver is None or info.get(_PLANNING):
+        yield
+        return
+    info[_PLANNING] = True
+    try:
+        if asked > FEW_LOOKED_UP:
+            threshold = driver.prepare_threshold
+            driver.prepare_threshold = None  # not prepared: planned with its values
+            try:
+                yield
+            finally:
+                driver.prepare_threshold = threshold
+            return
+        cursor = driver.cursor()
+        try:
+            cursor.execute(_BY_INDEX)
+            yield
+            cursor.execute(_AS_BEFORE)
+        finally:
+            cursor.close()
+    finally:
+        info.pop(_PLANNING, None)
+
+
 def rows_later(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> Later:
     """Send ``statement`` (a select whose text does not change with ``params``) now, in the
     connection's transaction; its rows when the answer is called for, as named tuples of

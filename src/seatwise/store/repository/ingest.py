@@ -147,13 +147,13 @@ def ingest_views_later(
     if not ids:
         return dict
     form = connection.dialect.name
-    locked = lock_accounts_later(connection, ids) if lock and form == "postgresql" else None
-    accounts_sent = driver.rows_later(connection, _accounts_query(form), {"ids": ids})
     asked = {(account_id, member) for account_id in ids for member in named[account_id]}
     members_sent: driver.Later = list
     changes_sent: driver.Later | None = None
-    if asked:
-        with bulk.planned_for_its_values(connection):
+    with driver.lookups_planned(connection, max(len(ids), len(asked))):
+        locked = lock_accounts_later(connection, ids) if lock and form == "postgresql" else None
+        accounts_sent = driver.rows_later(connection, _accounts_query(form), {"ids": ids})
+        if asked:
             members_sent = bulk.rows_among_later(connection, _members_query, asked)
             if form == "postgresql" and len(asked) <= CHANGES_WITH_MEMBERS:
                 changes_sent = bulk.rows_among_later(connection, _changes_query, asked)
@@ -170,7 +170,7 @@ def ingest_views_later(
         if changes_sent is not None:
             changes = changes_sent()
         else:
-            with bulk.planned_for_its_values(connection):
+            with driver.lookups_planned(connection, len(asked)):
                 changes = bulk.rows_among(connection, _changes_query, existing)
         for change in changes:
             if (change.account_id, change.member_id) in existing:
