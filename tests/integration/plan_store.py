@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from seatwise.engine.accounts import AccountSpec, create_account
 from seatwise.engine.clock import Clock
 from seatwise.engine.plans import create_plan
+from seatwise.store import bulk
 from seatwise.store.database import make_engine, migrate
+from seatwise.store.tables import members
 
 PLAN = {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}
 
@@ -25,3 +27,13 @@ def store_with_plan(
     for spec in accounts:
         create_account(engine, spec, clock)
     return engine
+
+
+def add_members(connection: Connection, pairs: Iterable[tuple[str, str]]) -> None:
+    """Members (account, member id) stored in one write, without billing rights or email."""
+    bulk.insert_rows(
+        connection,
+        members,
+        ("account_id", "member_id", "manage_billing", "email"),
+        [(account_id, member, False, None) for account_id, member in pairs],
+    )

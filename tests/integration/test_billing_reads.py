@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from plan_store import store_with_plan
+from plan_store import add_members, store_with_plan
 from sqlalchemy import Engine, event
 
 from seatwise.engine.accounts import AccountSpec
@@ -19,7 +19,7 @@ from seatwise.engine.batch import Preloaded
 from seatwise.engine.clock import FixedClock
 from seatwise.store import bulk
 from seatwise.store.database import write_transaction
-from seatwise.store.tables import members, timeline_events
+from seatwise.store.tables import timeline_events
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CLOCK = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
@@ -35,7 +35,6 @@ def engine(database_url: str) -> Engine:
         AccountSpec(id=account_id, plan_id="p", subscribed_at=START) for account_id in ACCOUNTS
     ]
     engine = store_with_plan(database_url, CLOCK, specs)
-    people = [(a, f"m{n}", False, None) for a in ACCOUNTS for n in range(40)]
     changes = [
         (a, seq, CLOCK.now(), START + timedelta(hours=seq), action, f"m{(seq // 2) % 40}")
         for a in ACCOUNTS
@@ -43,9 +42,7 @@ def engine(database_url: str) -> Engine:
         for action in ("activate" if seq % 2 else "deactivate",)
     ]
     with write_transaction(engine) as connection:
-        bulk.insert_rows(
-            connection, members, ("account_id", "member_id", "manage_billing", "email"), people
-        )
+        add_members(connection, [(a, f"m{n}") for a in ACCOUNTS for n in range(40)])
         bulk.insert_rows(
             connection,
             timeline_events,

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from plan_store import store_with_plan
+from plan_store import add_members, store_with_plan
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.sql import ClauseElement
 
@@ -26,7 +26,7 @@ from seatwise.store.database import write_transaction
 from seatwise.store.driver import FEW_LOOKED_UP, _compiled, lookups_planned, together
 from seatwise.store.repository.accounts import _lock_query
 from seatwise.store.repository.ingest import _accounts_query, _changes_query, _members_query
-from seatwise.store.tables import event_ids, members, timeline_events
+from seatwise.store.tables import event_ids, timeline_events
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CLOCK = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
@@ -60,12 +60,7 @@ def _grow(engine: Engine) -> None:
     """Each account gains GROWN members, changes and event ids; no statistics gathered."""
     at = START + timedelta(days=1)
     with write_transaction(engine) as connection:
-        bulk.insert_rows(
-            connection,
-            members,
-            ("account_id", "member_id", "manage_billing", "email"),
-            [(a, f"x{n}", False, None) for a in ACCOUNTS for n in range(GROWN)],
-        )
+        add_members(connection, [(a, f"x{n}") for a in ACCOUNTS for n in range(GROWN)])
         bulk.insert_rows(
             connection,
             timeline_events,

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from plan_store import store_with_plan
+from plan_store import add_members, store_with_plan
 from sqlalchemy import Engine, text
 
 from seatwise.core.seat_timeline import MemberChange
@@ -20,7 +20,6 @@ from seatwise.engine.clock import FixedClock
 from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
 from seatwise.store.repository.ingest import _changes_query, _members_query
-from seatwise.store.tables import members
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CLOCK = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
@@ -36,12 +35,7 @@ def engine(database_url: str) -> Engine:
     ]
     engine = store_with_plan(database_url, CLOCK, specs)
     with write_transaction(engine) as connection:
-        bulk.insert_rows(
-            connection,
-            members,
-            ("account_id", "member_id", "manage_billing", "email"),
-            [(a, f"m{n}", False, None) for a in ACCOUNTS for n in range(MEMBERS_EACH)],
-        )
+        add_members(connection, [(a, f"m{n}") for a in ACCOUNTS for n in range(MEMBERS_EACH)])
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
     return engine
