@@ -143,7 +143,7 @@ def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
     values at each run. Inside another such block, as that block decided.
 
     **A few values** (a group of single events): planning the lookups for each run's values
-    cost more than running them (a group of 8 events: its five reads' planning 0.35 ms of
+    cost more than running them (a group of 8 events: its five reads' planning 0.4 ms of
     PostgreSQL's 1.3 ms, measured), so they are planned once, for any values (a *generic*
     plan, kept by the prepared statement), with sequential scans off: a generic plan is made
     for the tables as they are then, and one made while a table was empty scans it, and,
