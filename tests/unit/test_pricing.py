@@ -1,3 +1,6 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
 from seatwise.core.money import currency
 from seatwise.core.pricing import SeatPricing, Tier
 
@@ -27,3 +30,17 @@ def test_graduated_prices_each_seat_in_its_own_tier() -> None:
     assert GRADUATED.unit_price(5) == 1000
     usd = currency("USD")
     assert GRADUATED.describe(12, usd) == "9 × $10.00 + 3 × $9.00"
+
+
+@given(
+    pricing=st.sampled_from([SeatPricing.flat(10800), SeatPricing.flat(0), VOLUME, GRADUATED]),
+    seats=st.integers(min_value=-2, max_value=500),
+)
+def test_cost_and_unit_price_together_are_each_alone(pricing: SeatPricing, seats: int) -> None:
+    assert pricing.cost_and_unit_price(seats) == (pricing.cost(seats), pricing.unit_price(seats))
+
+
+def test_a_flat_price_together() -> None:
+    flat = SeatPricing.flat(10800)
+    assert flat.cost_and_unit_price(82) == (885600, 10800)
+    assert flat.cost_and_unit_price(0) == (0, 10800)

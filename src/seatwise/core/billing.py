@@ -25,7 +25,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
-from seatwise.core.billing_walk import AccountState, BillingWalk, TimelineEvent, format_day
+from seatwise.core.billing_walk import AccountState, BillingWalk, TimelineEvent
 from seatwise.core.change_pricing import on_member_changes
 from seatwise.core.credit_billing import (
     CreditAlert,
@@ -34,7 +34,7 @@ from seatwise.core.credit_billing import (
 )
 from seatwise.core.errors import TimelineError
 from seatwise.core.invoicing import Invoice, settle
-from seatwise.core.periods import make_schedule
+from seatwise.core.periods import format_day, make_schedule
 from seatwise.core.plans import Plan
 from seatwise.core.seat_sweep import SeatSweep
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline

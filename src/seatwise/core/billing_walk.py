@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.change_pricing import on_member_changes
@@ -21,9 +19,9 @@ from seatwise.core.credit_billing import (
     take_overage,
 )
 from seatwise.core.credits import CreditEvent, Wallet
-from seatwise.core.invoicing import Explanation, Invoice, Line, lines_total
+from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.money import Currency
-from seatwise.core.periods import Period, Schedule, add_days, local_date
+from seatwise.core.periods import Period, Schedule, add_days, format_day
 from seatwise.core.plans import Plan
 from seatwise.core.seat_sweep import SeatSweep
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
@@ -43,16 +41,6 @@ class AccountState:
     pending: tuple[Line, ...]
     wallet: Wallet = field(default_factory=Wallet)
     awaiting_credits: tuple[datetime, ...] = ()  # credit purchases not paid yet (instants)
-
-
-def format_day(instant: datetime, tz: ZoneInfo) -> str:
-    """A calendar date as invoices print it: ``15 Mar 2021``."""
-    return _format_date(local_date(instant, tz))
-
-
-@lru_cache(maxsize=4096)
-def _format_date(day: date) -> str:
-    return f"{day.day} {day.strftime('%b %Y')}"
 
 
 @dataclass
@@ -192,7 +180,10 @@ class BillingWalk:
 
     def add_pending(self, lines: Sequence[Line]) -> None:
         self.pending.extend(lines)
-        self.pending_total += lines_total(lines)
+        total = self.pending_total
+        for line in lines:  # one or two, a change's: a loop costs less than a generator
+            total += line.amount
+        self.pending_total = total
 
     # -- monthly anniversaries ------------------------------------------------------------------
 

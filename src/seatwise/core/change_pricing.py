@@ -8,18 +8,20 @@ a threshold (:func:`invoice_pending_on_change`), or later by the walk.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from seatwise.core.invoicing import Explanation, Line
 from seatwise.core.money import round_ratio
-from seatwise.core.periods import Period, local_date
+from seatwise.core.periods import Period, format_date, local_date
 from seatwise.core.proration import days_remaining, describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange
 
 if TYPE_CHECKING:
     from seatwise.core.billing_walk import BillingWalk
+
+_WHOLE = Fraction(1)  # the whole term: a change charged in full
 
 
 def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberChange]) -> None:
@@ -27,9 +29,15 @@ def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberCh
     if not run.started or run.ended:
         return
     plan, old = run.plan, run.paid_seats
-    target = max(run.occupancy(), run.floor())
-    if plan.seats == "peak":
-        target = max(target, old)
+    # max(occupancy, floor), and the seats paid for under a peak plan, compared in place:
+    # this runs for every member change of a term
+    target, floor = run.sweep.count, run.committed
+    if plan.minimum_seats > floor:
+        floor = plan.minimum_seats
+    if floor > target:
+        target = floor
+    if old > target and plan.seats == "peak":
+        target = old
     increase = target > old
     if not increase and (target == old or plan.decreases != "credit"):
         return  # the seats paid for stay as they are: the usual change, settled first
@@ -53,17 +61,15 @@ def price_of(run: BillingWalk, seats: int) -> tuple[int, int | None]:
     """C(seats) for a term and the unit price at that count, computed once per count."""
     found = run.prices.get(seats)
     if found is None:
-        pricing = run.plan.pricing
-        found = run.prices[seats] = (pricing.cost(seats), pricing.unit_price(seats))
+        found = run.prices[seats] = run.plan.pricing.cost_and_unit_price(seats)
     return found
 
 
-def proration(run: BillingWalk, at: datetime) -> tuple[Fraction, str]:
-    """The share of the current term left at ``at``, and how it was obtained; by day it
-    depends on the date only, so it is computed once per date."""
+def proration(run: BillingWalk, at: datetime, day: date) -> tuple[Fraction, str]:
+    """The share of the current term left at ``at`` (on the local date ``day``), and how it
+    was obtained; by day it depends on the date only, so it is computed once per date."""
     plan, term, tz = run.plan, run.term(), run.account.timezone
     if plan.increases.proration == "day":
-        day = local_date(at, tz)
         key: tuple[int, object] = (run.term_index, day)
         found = run.prorations.get(key)
         if found is None:
@@ -92,13 +98,17 @@ def price_change(
     plan, term = run.plan, run.term()
     if increase and plan.increases.charge == "none":
         return []
+    day = local_date(at, run.account.timezone)  # once: the proration's and the words'
     if increase and plan.increases.charge == "full":
-        fraction, how = Fraction(1), "the full term"
+        fraction, how = _WHOLE, "the full term"
     else:
-        fraction, how = proration(run, at)
+        fraction, how = proration(run, at, day)
     span = Period(at, term.end)
-    date = run.day(at)
-    moved = tuple(dict.fromkeys([change.member for change in changes]))
+    date = format_date(day)
+    if len(changes) == 1:  # the usual change: one member's
+        moved: tuple[str, ...] = (changes[0].member,)
+    else:
+        moved = tuple(dict.fromkeys([change.member for change in changes]))
     cause = (
         f"Seats went from {old} to {new} on {date} ({describe_changes(changes)}); "
         f"priced for {how} of the term {term_words(run)}."

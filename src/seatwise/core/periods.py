@@ -35,6 +35,18 @@ def local_date(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
 
+def format_day(instant: datetime, tz: ZoneInfo) -> str:
+    """A calendar date as invoices print it: ``15 Mar 2021``."""
+    return format_date(local_date(instant, tz))
+
+
+@functools.lru_cache(maxsize=4096)
+def format_date(day: date) -> str:
+    """A local date as invoices print it: ``15 Mar 2021`` (remembered: a walk prints the
+    same dates again and again)."""
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
 # Calendar arithmetic is a pure function of its arguments, asked again and again for the same
 # ones (each account's anniversaries, each unpaid invoice's reminder dates at each step of
 # collecting): remembered, a few thousand answers at most.

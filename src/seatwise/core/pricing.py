@@ -68,6 +68,14 @@ class SeatPricing:
         prices = {band.price for band in self.bands(max(seats, 1))}
         return prices.pop() if len(prices) == 1 else None
 
+    def cost_and_unit_price(self, seats: int) -> tuple[int, int | None]:
+        """:meth:`cost` and :meth:`unit_price` of ``seats`` seats together; a flat price's
+        without building its bands (a walk prices every new count of seats it reaches)."""
+        if self.is_flat:
+            price = self.tiers[0].price
+            return (seats * price if seats > 0 else 0), price
+        return self.cost(seats), self.unit_price(seats)
+
     def describe(self, seats: int, cur: Currency) -> str:
         """The rate of ``seats`` seats for a description: ``€108.00`` or ``50 × €10.00 + …``."""
         bands = self.bands(max(seats, 1))
