@@ -56,6 +56,7 @@ REFUSED = [
     ([(1, "a", "invite"), (2, "a", "deactivate")], "cannot deactivate a member who is invited"),
     ([(1, "a", "activate"), (1, "a", "activate")], "cannot activate a member who is active"),
     ([(1, "a", "activate"), (1, "a", "shout")], "unknown action 'shout'"),
+    ([(1, "a", "activate"), (2, "a", "shout")], "unknown action 'shout'"),
 ]
 
 
@@ -128,12 +129,27 @@ def member_histories(draw: st.DrawFn) -> list[MemberChange]:
     return changes
 
 
-@given(member_histories(), st.booleans(), st.lists(st.integers(0, 20 * 24), max_size=4))
+def _take(sweep: SeatSweep, instant: datetime, group: list[MemberChange], one: bool) -> None:
+    """An instant's changes into the sweep; ``one``: an instant of one change as a billing walk
+    takes it (``apply_one``)."""
+    if one and len(group) == 1:
+        sweep.apply_one(instant, group[0])
+    else:
+        sweep.apply(instant, group)
+
+
+@given(
+    member_histories(),
+    st.booleans(),
+    st.lists(st.integers(0, 20 * 24), max_size=4),
+    st.booleans(),
+)
 def test_the_sweep_answers_as_the_timeline_does(
-    changes: list[MemberChange], count_invited: bool, cuts: list[int]
+    changes: list[MemberChange], count_invited: bool, cuts: list[int], one: bool
 ) -> None:
     """Walking the changes group by group, with cycles cut at arbitrary instants: holders now,
-    the distinct holders and the peak of each cycle, in the timeline's order."""
+    the distinct holders and the peak of each cycle, in the timeline's order (an instant of
+    one change taken by ``apply_one`` or by ``apply``)."""
     seats = SeatTimeline(changes)
     sweep = SeatSweep(count_invited)
     start = at(1)
@@ -143,12 +159,12 @@ def test_the_sweep_answers_as_the_timeline_does(
     index = 0
     for end in boundaries:
         while index < len(groups) and groups[index][0] <= start:
-            sweep.apply(*groups[index])
+            _take(sweep, *groups[index], one)
             index += 1
         sweep.begin_cycle(end)
         assert sweep.holders() == seats.holders_at(start, count_invited)
         while index < len(groups) and groups[index][0] < end:
-            sweep.apply(*groups[index])
+            _take(sweep, *groups[index], one)
             assert sweep.holders() == seats.holders_at(groups[index][0], count_invited)
             index += 1
         cycle = Period(start, end)
@@ -172,14 +188,16 @@ def test_a_refused_change_leaves_the_timeline_as_it_was() -> None:
 # -- one validation: the walk's sweep refuses what the timeline refuses ------------------------
 
 
+@pytest.mark.parametrize("one", [False, True])
 @pytest.mark.parametrize(("changes", "message"), REFUSED)
 def test_the_sweep_refuses_what_the_timeline_refuses(
-    changes: list[tuple[int, str, str]], message: str
+    changes: list[tuple[int, str, str]], message: str, one: bool
 ) -> None:
     sweep = SeatSweep(count_invited=False)
     with pytest.raises(TimelineError) as caught:
         for day, group in groupby(changes, key=lambda change: change[0]):
-            sweep.apply(at(day), [MemberChange(at(day), m, action) for _, m, action in group])
+            instant = at(day)
+            _take(sweep, instant, [MemberChange(instant, m, a) for _, m, a in group], one)
     assert message in str(caught.value) and "member 'a'" in str(caught.value)
 
 

@@ -147,8 +147,11 @@ def go_on(run: BillingWalk, ordered: Sequence[TimelineEvent], until: datetime) -
     next_group = 0
     while not run.ended:
         action_at = schedule.anniversary(run.next_month)
-        while next_group < len(groups) and groups[next_group][0] <= action_at:
-            _apply_group(run, *groups[next_group])
+        while next_group < len(groups):
+            at, group = groups[next_group]
+            if at > action_at:
+                break
+            _apply_group(run, at, group)
             next_group += 1
         if action_at > until or run.ended:  # dunning's final action ends everything at once
             break
@@ -164,10 +167,14 @@ def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> 
     instant's member changes are priced together, and a cancellation takes effect. Dunning's
     final action ends everything at once; after it, member changes are ignored."""
     first = group[0]
-    if len(group) == 1 and isinstance(first, MemberChange):
-        changes = [first]  # the usual instant (a comprehension costs a call of its own)
-    else:
-        changes = [event for event in group if isinstance(event, MemberChange)]
+    if len(group) == 1 and isinstance(first, MemberChange):  # the usual instant: one change
+        run.sweep.apply_one(at, first)
+        if run.wallet.open:  # a member leaving releases what they had reserved
+            member_left(run, first)
+        if run.plan.billing == "advance":
+            on_member_changes(run, at, (first,))
+        return
+    changes = [event for event in group if isinstance(event, MemberChange)]
     run.sweep.apply(at, changes)
     if len(changes) == len(group):  # member changes only, the usual instant
         if run.wallet.open:  # members leaving release what they had reserved

@@ -68,19 +68,20 @@ def price_of(run: BillingWalk, seats: int) -> tuple[int, int | None]:
 def proration(run: BillingWalk, at: datetime, day: date) -> tuple[Fraction, str]:
     """The share of the current term left at ``at`` (on the local date ``day``), and how it
     was obtained; by day it depends on the date only, so it is computed once per date."""
-    plan, term, tz = run.plan, run.term(), run.account.timezone
-    if plan.increases.proration == "day":
+    granularity, tz = run.plan.increases.proration, run.account.timezone
+    if granularity == "day":
         key: tuple[int, object] = (run.term_index, day)
         found = run.prorations.get(key)
         if found is None:
             days = run.term_days.get(run.term_index)
             if days is None:
+                term = run.term()
                 days = local_date(term.start, tz), local_date(term.end, tz)
                 run.term_days[run.term_index] = days
             found = run.prorations[key] = days_remaining(days, day)
         return found
+    term = run.term()
     key = (run.term_index, at)
-    granularity = plan.increases.proration
     fraction = fraction_remaining(term, at, granularity, tz)
     how = describe_fraction(fraction, term, at, granularity, tz)
     run.prorations[key] = (fraction, how)
@@ -114,14 +115,9 @@ def price_change(
         f"priced for {how} of the term {term_words(run)}."
     )
     explanation = Explanation(cause, moved, tuple(changes))  # one per change
+    # each line: its cost (signed, minor units, whole term) times the fraction, rounded once;
+    # made by position (a frozen record's keyword arguments cost a third more, twice a change)
     numerator, denominator = fraction.numerator, fraction.denominator
-
-    def line(kind: str, description: str, quantity: int, cost: int, rate: int | None) -> Line:
-        """A line for ``cost`` (signed, minor units, whole term) times the fraction."""
-        amount = round_ratio(cost * numerator, denominator)
-        # by position: a frozen record's keyword arguments cost a third more, twice a change
-        return Line(kind, description, quantity, rate, amount, span, explanation)
-
     seat = plan.seat_name
     new_cost, new_rate = price_of(run, new)
     old_cost, old_rate = price_of(run, old)
@@ -135,14 +131,17 @@ def price_change(
         else:
             kind = "unused_time"
             text = f"Unused time on {difference} × {seat} after {date} ({old} → {new})"
-        return [line(kind, text, difference, new_cost - old_cost, rate)]
+        amount = round_ratio((new_cost - old_cost) * numerator, denominator)
+        return [Line(kind, text, difference, rate, amount, span, explanation)]
     lines = []
     if new > 0:
         text = f"Remaining time on {new} × {seat} after {date}"
-        lines.append(line("remaining_time", text, new, new_cost, new_rate))
+        amount = round_ratio(new_cost * numerator, denominator)
+        lines.append(Line("remaining_time", text, new, new_rate, amount, span, explanation))
     if old > 0:
         text = f"Unused time on {old} × {seat} after {date}"
-        lines.append(line("unused_time", text, old, -old_cost, old_rate))
+        amount = round_ratio(-old_cost * numerator, denominator)
+        lines.append(Line("unused_time", text, old, old_rate, amount, span, explanation))
     return lines
 
 
