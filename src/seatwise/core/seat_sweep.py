@@ -51,55 +51,42 @@ class SeatSweep:
         (taken and left at one instant) counts for nothing. Each change is validated as
         :meth:`SeatTimeline.apply` validates it (:class:`TimelineError`, and then the sweep is
         of no further use): a billing walk's timeline is validated here, once."""
-        holding, state, since = self._holding, self._state, self._since
-        touched: dict[str, None] = {}
-        for change in changes:
-            member = change.member
-            before = state.get(member)
-            after = TRANSITIONS.get(change.action, _NO_MOVES).get(before)
-            if after is None or change.action == "reactivate":
-                after = check_change(before, change, since.get(member))
-            self.count += (after in holding) - (before in holding)
-            if before is None:
-                self._order[member] = len(self._order)
-            state[member] = after
-            since[member] = at
-            touched[member] = None
+        touched = {self._take(at, change): None for change in changes}
         if self._cycle_end is not None and at >= self._cycle_end:
             return  # the next cycle's: it begins with whoever holds a seat then
-        seen = self._cycle_seen
-        if len(touched) == 1:  # one member changed: no order to keep among those starting
-            if after in holding and member not in seen:
-                seen[member] = at
-        else:
-            starting = [m for m in touched if state[m] in holding and m not in seen]
-            starting.sort(key=self._order.__getitem__)
-            for member in starting:
-                seen[member] = at
+        holding, state, seen = self._holding, self._state, self._cycle_seen
+        starting = [m for m in touched if state[m] in holding and m not in seen]
+        starting.sort(key=self._order.__getitem__)
+        for member in starting:
+            seen[member] = at
         if self.count > self._cycle_peak:
             self._cycle_peak = self.count
 
     def apply_one(self, at: datetime, change: MemberChange) -> None:
         """:meth:`apply` of an instant with one change (nearly every instant): the same
         answers, without the bookkeeping that orders several members starting at once."""
+        member = self._take(at, change)
+        if self._cycle_end is not None and at >= self._cycle_end:
+            return  # the next cycle's: it begins with whoever holds a seat then
+        if self._state[member] in self._holding and member not in self._cycle_seen:
+            self._cycle_seen[member] = at
+        if self.count > self._cycle_peak:
+            self._cycle_peak = self.count
+
+    def _take(self, at: datetime, change: MemberChange) -> str:
+        """One change, validated, into the members' states and the count; its member."""
         member, state = change.member, self._state
         before = state.get(member)
         after = TRANSITIONS.get(change.action, _NO_MOVES).get(before)
         if after is None or change.action == "reactivate":
             after = check_change(before, change, self._since.get(member))
         holding = self._holding
-        count = self.count + (after in holding) - (before in holding)
-        self.count = count
+        self.count += (after in holding) - (before in holding)
         if before is None:
             self._order[member] = len(self._order)
         state[member] = after
         self._since[member] = at
-        if self._cycle_end is not None and at >= self._cycle_end:
-            return  # the next cycle's: it begins with whoever holds a seat then
-        if after in holding and member not in self._cycle_seen:
-            self._cycle_seen[member] = at
-        if count > self._cycle_peak:
-            self._cycle_peak = count
+        return member
 
     def snapshot(self) -> dict[str, Any]:
         """The sweep as data (a checkpoint's part: :mod:`seatwise.core.checkpoint`), read back
