@@ -134,46 +134,60 @@ def go_on(run: BillingWalk, ordered: Sequence[TimelineEvent], until: datetime) -
     that instant up to ``until``, in time order (a walk resumed from a checkpoint takes the
     events after the checkpoint's instant: :mod:`seatwise.core.checkpoint`)."""
     schedule = run.schedule
-    groups: list[tuple[datetime, list[TimelineEvent]]] = []
-    group: list[TimelineEvent] = []
-    instant: datetime | None = None
-    for event in ordered:  # grouped by instant (a loop: groupby's groups cost more, per event)
-        if event.at == instant:
-            group.append(event)
-        else:
-            instant, group = event.at, [event]
-            groups.append((instant, group))
-    run.events_by_instant = dict(groups)
-    next_group = 0
+    run.timeline = ordered
+    taken, count = 0, len(ordered)  # the events taken so far
     while not run.ended:
         action_at = schedule.anniversary(run.next_month)
-        while next_group < len(groups):
-            at, group = groups[next_group]
-            if at > action_at:
-                break
-            _apply_group(run, at, group)
-            next_group += 1
+        taken = _apply_up_to(run, ordered, taken, count, action_at)
         if action_at > until or run.ended:  # dunning's final action ends everything at once
             break
         _scheduled_action(run, run.next_month, action_at)
         run.next_month += 1
-    for at, group in groups[next_group:]:
-        _apply_group(run, at, group)
+    if taken < count:  # after the walk's end, or its last action: whatever is left
+        _apply_up_to(run, ordered, taken, count, ordered[-1].at)
     run.reached = until
 
 
-def _apply_group(run: BillingWalk, at: datetime, group: list[TimelineEvent]) -> None:
+def _apply_up_to(
+    run: BillingWalk, ordered: Sequence[TimelineEvent], taken: int, count: int, end: datetime
+) -> int:
+    """Apply the events from index ``taken`` up to ``end`` (included), an instant's together;
+    returns the index of the first event not taken. Nothing is kept per instant: a walk of
+    many events would otherwise hold two containers an event for Python's cycle collector
+    to go over again and again."""
+    while taken < count:
+        event = ordered[taken]
+        at = event.at
+        if at > end:
+            break
+        after = taken + 1
+        if after == count or ordered[after].at != at:  # the usual instant: one event
+            _apply_one(run, at, event)
+        else:
+            while after < count and ordered[after].at == at:
+                after += 1
+            _apply_group(run, at, ordered[taken:after])
+        taken = after
+    return taken
+
+
+def _apply_one(run: BillingWalk, at: datetime, event: TimelineEvent) -> None:
+    """:func:`_apply_group` of an instant with one event, a member change (nearly every
+    instant): the same, without sorting out a group."""
+    if not isinstance(event, MemberChange):
+        _apply_group(run, at, (event,))
+        return
+    run.sweep.apply_one(at, event)
+    if run.wallet.open:  # a member leaving releases what they had reserved
+        member_left(run, event)
+    if run.plan.billing == "advance":
+        on_member_changes(run, at, (event,))
+
+
+def _apply_group(run: BillingWalk, at: datetime, group: Sequence[TimelineEvent]) -> None:
     """Credit events and members leaving move the wallet in recorded order; then the
     instant's member changes are priced together, and a cancellation takes effect. Dunning's
     final action ends everything at once; after it, member changes are ignored."""
-    first = group[0]
-    if len(group) == 1 and isinstance(first, MemberChange):  # the usual instant: one change
-        run.sweep.apply_one(at, first)
-        if run.wallet.open:  # a member leaving releases what they had reserved
-            member_left(run, first)
-        if run.plan.billing == "advance":
-            on_member_changes(run, at, (first,))
-        return
     changes = [event for event in group if isinstance(event, MemberChange)]
     run.sweep.apply(at, changes)
     if len(changes) == len(group):  # member changes only, the usual instant

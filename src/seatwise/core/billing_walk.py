@@ -7,6 +7,7 @@ to the core: callers use :func:`seatwise.core.billing.generate_invoices`.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +28,10 @@ from seatwise.core.seat_sweep import SeatSweep
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
 TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
+
+
+def _instant(event: TimelineEvent) -> datetime:
+    return event.at
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +69,7 @@ class BillingWalk:
     pending_total: int = 0  # the sum of ``pending``, kept as items come and go
     pending_since: datetime | None = None
     invoices: list[Invoice] = field(default_factory=list)
-    events_by_instant: dict[datetime, list[TimelineEvent]] = field(default_factory=dict)
+    timeline: Sequence[TimelineEvent] = ()  # the events the walk was last given, in order
     terminated: Terminate | None = None
     wallet: Wallet = field(default_factory=Wallet)
     awaiting_payment: dict[datetime, int] = field(default_factory=dict)  # purchases unpaid
@@ -77,7 +82,11 @@ class BillingWalk:
     term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each
 
     def events_at(self, at: datetime) -> list[TimelineEvent]:
-        return self.events_by_instant.get(at, [])
+        """The events at the instant ``at`` among those the walk was last given."""
+        timeline = self.timeline
+        first = bisect_left(timeline, at, key=_instant)
+        last = bisect_right(timeline, at, lo=first, key=_instant)
+        return list(timeline[first:last])
 
     # -- helpers ------------------------------------------------------------------------------
 
