@@ -14,6 +14,7 @@ from datetime import datetime
 
 from seatwise.core.money import Currency
 from seatwise.core.periods import Period
+from seatwise.core.records import quick_init
 from seatwise.core.seat_timeline import MemberChange
 
 INVOICE_KINDS = ("initial", "renewal", "arrears", "interim", "statement", "credits", "final")
@@ -30,6 +31,7 @@ LINE_KINDS = (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """Why a line exists: in words, and the members and member changes that produced it."""
@@ -39,6 +41,7 @@ class Explanation:
     changes: tuple[MemberChange, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Line:
     """One invoice line. ``amount`` is in minor units, rounded once when the line was made."""
@@ -65,6 +68,7 @@ class Line:
         return Line(kind, description, 1, amount, amount, period, Explanation(why), corrects)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Invoice:
     """An invoice as the billing core proposes it: no number or payment status yet."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from seatwise.core.records import quick_init
+
 
 def utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive datetime is refused (it names no instant)."""
@@ -72,6 +74,7 @@ def add_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Period:
     """A half-open interval of time ``[start, end)``."""

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from seatwise.core.errors import TimelineError
 from seatwise.core.periods import Period, add_months, iso
+from seatwise.core.records import quick_init
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -56,6 +57,7 @@ class Member:
     email: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MemberChange:
     """At ``at``, ``action`` (a key of :data:`TRANSITIONS`) happens to member ``member``."""
