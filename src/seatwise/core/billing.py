@@ -154,34 +154,29 @@ def _apply_up_to(
     """Apply the events from index ``taken`` up to ``end`` (included), an instant's together;
     returns the index of the first event not taken. Nothing is kept per instant: a walk of
     many events would otherwise hold two containers an event for Python's cycle collector
-    to go over again and again."""
+    to go over again and again. An instant of one member change (nearly every instant) is
+    taken here, as :func:`_apply_group` would take it, without sorting out a group."""
+    apply_one, advance = run.sweep.apply_one, run.plan.billing == "advance"
     while taken < count:
         event = ordered[taken]
         at = event.at
         if at > end:
             break
         after = taken + 1
-        if after == count or ordered[after].at != at:  # the usual instant: one event
-            _apply_one(run, at, event)
-        else:
+        if after < count and ordered[after].at == at:  # several events at one instant
             while after < count and ordered[after].at == at:
                 after += 1
             _apply_group(run, at, ordered[taken:after])
+        elif isinstance(event, MemberChange):
+            apply_one(at, event)
+            if run.wallet.open:  # a member leaving releases what they had reserved
+                member_left(run, event)
+            if advance:
+                on_member_changes(run, at, (event,))
+        else:
+            _apply_group(run, at, (event,))
         taken = after
     return taken
-
-
-def _apply_one(run: BillingWalk, at: datetime, event: TimelineEvent) -> None:
-    """:func:`_apply_group` of an instant with one event, a member change (nearly every
-    instant): the same, without sorting out a group."""
-    if not isinstance(event, MemberChange):
-        _apply_group(run, at, (event,))
-        return
-    run.sweep.apply_one(at, event)
-    if run.wallet.open:  # a member leaving releases what they had reserved
-        member_left(run, event)
-    if run.plan.billing == "advance":
-        on_member_changes(run, at, (event,))
 
 
 def _apply_group(run: BillingWalk, at: datetime, group: Sequence[TimelineEvent]) -> None:

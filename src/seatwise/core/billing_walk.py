@@ -56,7 +56,7 @@ class BillingWalk:
     account: Account
     seats: SeatTimeline
     schedule: Schedule
-    committed: int
+    committed: int  # set by commit(), with the floor
     sweep: SeatSweep  # occupancy at the instant the walk has reached
     paid_seats: int = 0  # seats paid for in the current term (advance) — "billed seats"
     term_index: int = 0
@@ -80,6 +80,17 @@ class BillingWalk:
     prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
     term_texts: dict[int, str] = field(default_factory=dict)
     term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each
+    # the fewest seats ever billed: max(committed, the plan's minimum), kept by commit() (a
+    # priced change asks for it at every member change)
+    floor: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.commit(self.committed)
+
+    def commit(self, seats: int) -> None:
+        """The committed seats are now ``seats``."""
+        self.committed = seats
+        self.floor = max(seats, self.plan.minimum_seats)
 
     def events_at(self, at: datetime) -> list[TimelineEvent]:
         """The events at the instant ``at`` among those the walk was last given."""
@@ -96,9 +107,6 @@ class BillingWalk:
 
     def day(self, instant: datetime) -> str:
         return format_day(instant, self.account.timezone)
-
-    def floor(self) -> int:
-        return max(self.committed, self.plan.minimum_seats)
 
     def holders(self) -> list[str]:
         """The members holding a seat at the instant the walk has reached."""
@@ -160,10 +168,10 @@ class BillingWalk:
         self.started = True
         self.pending_since = at
         if self.plan.renewal_seats == "peak" and self.committed > 0:
-            seats = self.floor()
+            seats = self.floor
             why = f"Charged in advance for the {self.committed} agreed seat(s)."
         else:
-            seats = max(self.occupancy(), self.floor())
+            seats = max(self.occupancy(), self.floor)
             why = "Charged in advance for the members holding a seat at the start."
         self.paid_seats = seats
         term = self.term()
@@ -174,11 +182,11 @@ class BillingWalk:
         previous = self.paid_seats
         occupancy = self.occupancy()
         if self.plan.renewal_seats == "peak":
-            seats = max(previous, occupancy, self.floor())
-            self.committed = seats
+            seats = max(previous, occupancy, self.floor)
+            self.commit(seats)
             why = f"Renewed at the previous term's maximum of {previous} seat(s)."
         else:
-            seats = max(occupancy, self.floor())
+            seats = max(occupancy, self.floor)
             why = "Renewed for the members holding a seat at renewal."
         carried, _ = self.take_pending(at)
         carried += take_overage(self)
@@ -253,7 +261,7 @@ class BillingWalk:
             counted = self.holders()
             count = len(counted)
             how = f"{count} member(s) held a seat at the end of the cycle"
-        seats = max(count, self.floor())
+        seats = max(count, self.floor)
         line = self.seats_line(seats, cycle, f"Billed in arrears: {how}", counted)
         carried, _ = self.take_pending(at)
         carried += take_overage(self)
@@ -321,7 +329,7 @@ class BillingWalk:
                 so_far = len(self.sweep.cycle_holders(before=until))
             else:
                 so_far = self.occupancy()
-            billed = max(so_far, self.floor())
+            billed = max(so_far, self.floor)
         return AccountState(
             status=status,
             billed_seats=billed,

@@ -31,7 +31,7 @@ def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberCh
     plan, old = run.plan, run.paid_seats
     # max(occupancy, floor), and the seats paid for under a peak plan, compared in place:
     # this runs for every member change of a term
-    target, floor = run.sweep.count, run.floor()
+    target, floor = run.sweep.count, run.floor
     if floor > target:
         target = floor
     if old > target and plan.seats == "peak":
