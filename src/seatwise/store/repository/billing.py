@@ -27,7 +27,7 @@ from seatwise.core.account import Account
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.plans import Plan, parse_plan
-from seatwise.core.seat_timeline import Member
+from seatwise.core.seat_timeline import TRANSITIONS, Member, MemberChange
 from seatwise.store import bulk
 from seatwise.store.repository.accounts import BillingAddress, read_instant
 from seatwise.store.repository.scope import UnknownAccount, check_in_scope, in_scope, scoped_account
@@ -222,6 +222,10 @@ def load_accounts(
 
 
 ALWAYS_READ = ("buy_credits", "terminate")  # read with a timeline read from a checkpoint on
+# every column of an event but when it was recorded, which billing does not read (an instant
+# fewer to parse per event: SQLite's instants are parsed from text); read by position
+_TIMELINE_COLUMNS = [name for name in EVENT_COLUMNS if name != "recorded_at"]
+assert _TIMELINE_COLUMNS[:5] == ["account_id", "seq", "at", "action", "member_id"]
 
 
 def _timelines(
@@ -233,9 +237,7 @@ def _timelines(
     last_seq = {a: since[a].last_seq if a in since else 0 for a in account_ids}
     late: set[str] = set()
     table = timeline_events
-    # every column but when each event was recorded, which billing does not read (an instant
-    # fewer to parse per event: SQLite's instants are parsed from text)
-    read = [table.c[name] for name in EVENT_COLUMNS if name != "recorded_at"]
+    read = [table.c[name] for name in _TIMELINE_COLUMNS]
     query = select(*read)
     if since:
         cp = billing_checkpoints
@@ -252,13 +254,18 @@ def _timelines(
     form = connection.dialect.name
     query = bulk.of_each(form, query, table.c.account_id, ("account_id", "at", "seq"))
     for row in connection.execute(query, {"account_ids": account_ids}):
-        account_id, seq = row.account_id, row.seq
-        events[account_id].append(event_of_row(row))
+        # by position (the columns of ``read``): a row's attributes are looked up by name
+        account_id, seq, at, action = row[0], row[1], row[2], row[3]
+        if action in TRANSITIONS:  # a member change, nearly every event
+            events[account_id].append(MemberChange(at, row[4], action))
+        else:
+            events[account_id].append(event_of_row(row))
         if seq > last_seq[account_id]:
             last_seq[account_id] = seq
-        checkpoint = since.get(account_id)
-        if checkpoint is not None and seq > checkpoint.last_seq and row.at <= checkpoint.at:
-            late.add(account_id)  # recorded since the checkpoint, dated before it
+        if since:
+            checkpoint = since.get(account_id)
+            if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
+                late.add(account_id)  # recorded since the checkpoint, dated before it
     return events, last_seq, late
 
 

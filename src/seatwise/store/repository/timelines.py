@@ -30,7 +30,7 @@ from seatwise.core.credits import (
     Unassign,
     credit_action,
 )
-from seatwise.core.seat_timeline import Member, MemberChange
+from seatwise.core.seat_timeline import TRANSITIONS, Member, MemberChange
 from seatwise.store import bulk, driver
 from seatwise.store.repository.scope import check_in_scope
 from seatwise.store.tables import (
@@ -139,6 +139,8 @@ def event_row(event: TimelineEvent) -> dict[str, Any]:
 def event_of_row(row: Any) -> TimelineEvent:
     """The event a stored row holds (what :func:`event_row` wrote)."""
     action = row.action
+    if action in TRANSITIONS:  # a member change, nearly every event: asked first
+        return MemberChange(row.at, row.member_id, action)
     if action == "cancel":
         return Cancel(row.at)
     if action == "uncancel":
