@@ -121,6 +121,27 @@ def test_instants_read_back_exactly_whatever_their_digits(database_url: str) -> 
     engine.dispose()
 
 
+def test_a_postgresql_session_reads_instants_in_utc_whatever_the_servers_zone(
+    database_url: str,
+) -> None:
+    """A server (or a URL) may set another time zone for its sessions; the engine sets each
+    session to UTC, so instants come back as the driver's UTC ones, the very ``UTC`` object,
+    with nothing to convert per value; and SQL sees UTC dates."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no session time zone")
+    seed(database_url)
+    tokyo = f"{database_url}?options=-c%20TimeZone%3DAsia/Tokyo"  # a session zone of +09:00
+    engine = make_engine(tokyo)
+    with engine.begin() as connection:
+        connection.execute(insert(invoices).values(invoice_row("INV-1")))
+        assert connection.execute(text("SHOW TIME ZONE")).scalar_one() == "UTC"
+        issued = connection.execute(select(invoices.c.issued_at)).scalar_one()
+        day = connection.execute(text("SELECT issued_at::date FROM invoices")).scalar_one()
+    assert issued == NOW and issued.tzinfo is UTC
+    assert str(day) == "2024-03-31"  # 22:30 UTC; in Tokyo it was already 1 April
+    engine.dispose()
+
+
 def test_a_naive_instant_is_refused(database_url: str) -> None:
     seed(database_url)
     engine = make_engine(database_url)

@@ -223,7 +223,19 @@ def make_engine(url: str | None = None) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(resolved)
+    engine = create_engine(resolved)
+
+    @event.listens_for(engine, "connect")
+    def _utc_session(connection: Any, _record: Any) -> None:
+        # Instants come back in the session's time zone; in UTC, the driver's own (UTC), as
+        # they are kept, with nothing to convert per value (and no SQL reads a server's
+        # local time).
+        autocommit = connection.autocommit
+        connection.autocommit = True
+        connection.execute("SET TIME ZONE 'UTC'")
+        connection.autocommit = autocommit
+
+    return engine
 
 
 _UNIT_OF_WORK: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
