@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seatwise.core.billing import TimelineEvent
-from seatwise.core.money import round_half_up
+from seatwise.core.money import round_half_up, round_ratio
 from seatwise.core.periods import make_schedule
 from seatwise.core.pricing import SeatPricing, Tier
-from seatwise.core.proration import fraction_remaining
+from seatwise.core.proration import days_left, days_remaining, fraction_remaining
 from seatwise.scenario_result import document, run_scenario
 from strategies import START, ZONES, plans, scenario, timelines
 
@@ -90,3 +90,23 @@ def test_rounding_is_symmetric_and_within_half(numerator: int, denominator: int)
     rounded = round_half_up(value)
     assert abs(rounded - value) <= Fraction(1, 2)
     assert round_half_up(-value) == -rounded
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(-(10**12), 10**12),
+    st.dates(date(2024, 1, 1), date(2030, 1, 1)),
+    st.integers(1, 800),
+    st.integers(0, 800),
+)
+def test_a_days_share_left_unreduced_rounds_to_the_fractions_amount(
+    cost: int, start: date, days: int, into: int
+) -> None:
+    """A walk prices a change by the days left and the term's days as they are (proration's
+    ``days_left``), not reduced: the amount rounded is the same as by the fraction."""
+    end = start + timedelta(days=days)
+    change = start + timedelta(days=min(into, days))
+    left, whole = days_left((start, end), change)
+    share, _ = days_remaining((start, end), change)
+    assert Fraction(left, whole) == share
+    assert round_ratio(cost * left, whole) == round_half_up(cost * share)

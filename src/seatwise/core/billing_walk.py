@@ -11,7 +11,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from fractions import Fraction
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
 from seatwise.core.change_pricing import on_member_changes
@@ -76,7 +75,7 @@ class BillingWalk:
     overage: list[Line] = field(default_factory=list)  # credits_overage, for a monthly invoice
     alerts: list[CreditAlert] = field(default_factory=list)
     terms: dict[int, Period] = field(default_factory=dict)  # computed once each
-    prorations: dict[tuple[int, object], tuple[Fraction, str]] = field(default_factory=dict)
+    prorations: dict[tuple[int, object], tuple[int, int, str]] = field(default_factory=dict)
     prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
     term_texts: dict[int, str] = field(default_factory=dict)
     term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from seatwise.core.invoicing import Explanation, Line
 from seatwise.core.money import round_ratio
 from seatwise.core.periods import Period, format_date, local_date
-from seatwise.core.proration import days_remaining, describe_fraction, fraction_remaining
+from seatwise.core.proration import days_left, describe_fraction, fraction_remaining
 from seatwise.core.seat_timeline import MemberChange
 
 if TYPE_CHECKING:
     from seatwise.core.billing_walk import BillingWalk
-
-_WHOLE = Fraction(1)  # the whole term: a change charged in full
 
 
 def on_member_changes(run: BillingWalk, at: datetime, changes: Sequence[MemberChange]) -> None:
@@ -63,9 +60,10 @@ def price_of(run: BillingWalk, seats: int) -> tuple[int, int | None]:
     return found
 
 
-def proration(run: BillingWalk, at: datetime, day: date) -> tuple[Fraction, str]:
-    """The share of the current term left at ``at`` (on the local date ``day``), and how it
-    was obtained; by day it depends on the date only, so it is computed once per date."""
+def proration(run: BillingWalk, at: datetime, day: date) -> tuple[int, int, str]:
+    """The share of the current term left at ``at`` (on the local date ``day``), as a
+    numerator and a denominator, and how it was obtained; by day it depends on the date only,
+    so it is computed once per date (and not reduced: the amount rounded is the same)."""
     granularity, tz = run.plan.increases.proration, run.account.timezone
     if granularity == "day":
         key: tuple[int, object] = (run.term_index, day)
@@ -76,14 +74,15 @@ def proration(run: BillingWalk, at: datetime, day: date) -> tuple[Fraction, str]
                 term = run.term()
                 days = local_date(term.start, tz), local_date(term.end, tz)
                 run.term_days[run.term_index] = days
-            found = run.prorations[key] = days_remaining(days, day)
+            left, whole = days_left(days, day)
+            found = run.prorations[key] = (left, whole, f"{left}/{whole} days")
         return found
     term = run.term()
     key = (run.term_index, at)
     fraction = fraction_remaining(term, at, granularity, tz)
     how = describe_fraction(fraction, term, at, granularity, tz)
-    run.prorations[key] = (fraction, how)
-    return fraction, how
+    found = run.prorations[key] = (fraction.numerator, fraction.denominator, how)
+    return found
 
 
 def price_change(
@@ -99,9 +98,9 @@ def price_change(
         return []
     day = local_date(at, run.account.timezone)  # once: the proration's and the words'
     if increase and plan.increases.charge == "full":
-        fraction, how = _WHOLE, "the full term"
+        numerator, denominator, how = 1, 1, "the full term"
     else:
-        fraction, how = proration(run, at, day)
+        numerator, denominator, how = proration(run, at, day)
     span = Period(at, term.end)
     date = format_date(day)
     if len(changes) == 1:  # the usual change: one member's
@@ -115,7 +114,6 @@ def price_change(
     explanation = Explanation(cause, moved, tuple(changes))  # one per change
     # each line: its cost (signed, minor units, whole term) times the fraction, rounded once;
     # made by position (a frozen record's keyword arguments cost a third more, twice a change)
-    numerator, denominator = fraction.numerator, fraction.denominator
     seat = plan.seat_name
     new_cost, new_rate = price_of(run, new)
     old_cost, old_rate = price_of(run, old)

@@ -40,11 +40,18 @@ def describe_fraction(
 def days_remaining(term_days: tuple[date, date], change_day: date) -> tuple[Fraction, str]:
     """:func:`fraction_remaining` by day and :func:`describe_fraction` of it, from the local
     dates of the term's start and end and of the change (a walk knows its term's once)."""
+    left, whole = days_left(term_days, change_day)
+    return Fraction(left, whole), f"{left}/{whole} days"
+
+
+def days_left(term_days: tuple[date, date], change_day: date) -> tuple[int, int]:
+    """The days from the change's date to the term's end, and the term's days: the share
+    :func:`days_remaining` gives, as the two integers (a walk multiplies a cost by the first,
+    divides by the second and rounds once, the same amount as by the fraction reduced)."""
     start_day, end_day = term_days
     if not start_day <= change_day <= end_day:
         raise ValueError("the change is outside the term")
-    left, whole = (end_day - change_day).days, (end_day - start_day).days
-    return Fraction(left, whole), f"{left}/{whole} days"
+    return (end_day - change_day).days, (end_day - start_day).days
 
 
 def _micros(span: timedelta) -> int:
