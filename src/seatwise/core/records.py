@@ -1,8 +1,9 @@
-"""Frozen records made at the cost of plain ones.
+"""Frozen records made in about half the time.
 
 A frozen dataclass's ``__init__`` sets each field by ``object.__setattr__(self, name, value)``,
 which looks the field's slot up on the type every time: a ``Line`` of eight fields costs three
-times a plain slotted object's. A billing walk makes a line or two, an explanation and a period
+times a plain slotted object's (measured, Python 3.11), and about half as much with the slots
+set directly. A billing walk makes a line or two, an explanation and a period
 for every change it prices, so :func:`quick_init` gives the core's hot records an ``__init__``
 that sets each slot through its descriptor, found once, when the class is made. The record is
 the same in every other way: frozen (assigning raises ``FrozenInstanceError``), compared,
