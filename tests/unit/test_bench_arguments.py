@@ -3,6 +3,7 @@ what is wrong (exit 2), before anything is stored or measured — never with a t
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
          "argument --databases: expected sqlite, postgresql or sqlite,postgresql, not ''"),
         ("core_scaling.py", ["--sizes", ""],
          "argument --sizes: expected at least one number (e.g. 1,2,4)"),
+        ("core_instructions.py", ["--presets", "seats-annual,gold"],
+         "argument --presets: expected presets among active-users-monthly, contract-annual, "
+         "licences-annual, seats-annual, seats-monthly, not 'seats-annual,gold'"),
+        ("core_instructions.py", ["--jobs", "0"], "argument --jobs: expected 1 or more, not 0"),
     ],
 )  # fmt: skip
 def test_a_wrong_value_is_one_line_and_exit_2(
@@ -44,3 +49,19 @@ def test_a_wrong_value_is_one_line_and_exit_2(
     assert finished.stderr.splitlines()[-1] == f"{script}: error: {message}"
     assert "Traceback" not in finished.stderr
     assert finished.stdout == ""
+
+
+def test_counting_instructions_without_valgrind_says_so() -> None:
+    """core_instructions.py runs valgrind: where there is none, one line says what to install."""
+    finished = subprocess.run(
+        [sys.executable, str(BENCH / "core_instructions.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},  # no valgrind on it
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.splitlines()[-1] == (
+        "core_instructions.py: error: valgrind is not installed (apt-get install valgrind)"
+    )
+    assert "Traceback" not in finished.stderr

@@ -1,0 +1,135 @@
+"""Benchmark: the pure core against the plain loop in instructions, which do not move with the
+machine's speed.
+
+    python bench/core_instructions.py [--sizes 10000] [--presets NAME,…] [--jobs 2] [--out FILE]
+
+``bench/core_scaling.py`` times the core; on a machine whose speed moves by two within seconds
+its ratios move by as much. This counts instructions instead, with valgrind's callgrind: for
+the plain loop and each preset, a child process makes the same account and events as
+``core_scaling.py`` and walks the year ``low`` times, another ``high`` times; the difference
+÷ (high − low) is one walk's instructions, the process's start and the events' making
+subtracted (hash seed fixed, so both children do the same work up to the walks). The JSON
+reports each preset's instructions per walk and per event, and the times the plain loop's.
+Instructions are not time (a cache miss costs more than an addition, and the cycle
+collector's passes count as instructions too), but a change that does less shows here
+whatever else the machine does. Needs valgrind (``apt-get install valgrind``); a walk runs
+about fifty times slower under it.
+
+This is a measurement, not a test: nothing here asserts a count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from arguments import counts, positive
+from core_scaling import PRICES, START, YEAR_END, member_events, reference
+
+from seatwise.core.account import Account
+from seatwise.core.billing import generate_invoices
+from seatwise.core.plans import parse_plan
+from seatwise.core.presets import preset_names
+
+PLAIN_LOOP = "plain-loop"
+RUNS = {PLAIN_LOOP: (1, 11)}  # the plain loop is short: more walks for a steady difference
+WALKS = (1, 3)  # a preset's: once, then three times
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def walk(name: str, size: int, times: int) -> None:
+    """What a child does: the events, then ``times`` walks of ``name`` over them."""
+    events = member_events(size)
+    if name == PLAIN_LOOP:
+        for _ in range(times):
+            reference(events)
+        return
+    plan = parse_plan({"preset": name, "price": PRICES["year" if "annual" in name else "month"]})
+    account = Account(subscribed_at=START)
+    for _ in range(times):
+        generate_invoices(plan, account, events, YEAR_END)
+
+
+def instructions(name: str, size: int, times: int) -> int:
+    """The instructions of a child that walks ``times`` times, counted by callgrind."""
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, __file__, "--child", name, str(size), str(times),
+    ]  # fmt: skip
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment)
+    found = COLLECTED.search(finished.stderr)
+    if finished.returncode != 0 or found is None:
+        tail = "\n".join(finished.stderr.splitlines()[-5:])
+        raise SystemExit(f"core_instructions.py: the child {name} {size} {times} failed:\n{tail}")
+    return int(found.group(1))
+
+
+def per_walk(name: str, size: int, jobs: ThreadPoolExecutor) -> float:
+    low, high = RUNS.get(name, WALKS)
+    counted = list(jobs.map(lambda times: instructions(name, size, times), (low, high)))
+    return (counted[1] - counted[0]) / (high - low)
+
+
+def presets_of(text: str) -> list[str]:
+    """Preset names separated by commas, each one of :func:`preset_names`."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in preset_names()]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected presets among {', '.join(preset_names())}, not {text!r}"
+        )
+    return names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=counts, default="10000")
+    parser.add_argument("--presets", type=presets_of, default=",".join(preset_names()))
+    parser.add_argument("--jobs", type=positive, default=2, help="children run at once")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        name, size, times = args.child
+        walk(name, int(size), int(times))
+        return
+    if shutil.which("valgrind") is None:
+        parser.error("valgrind is not installed (apt-get install valgrind)")
+    results: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(args.jobs) as jobs:
+        for size in args.sizes:
+            loop = per_walk(PLAIN_LOOP, size, jobs)
+            row: dict[str, Any] = {"events": size, "plain_loop_instructions": round(loop)}
+            for name in args.presets:
+                counted = per_walk(name, size, jobs)
+                row[name] = {
+                    "instructions": round(counted),
+                    "instructions_per_event": round(counted / size),
+                    "times_plain_loop": round(counted / loop, 2),
+                }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    output = {
+        "benchmark": "core_instructions",
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "results": results,
+    }
+    rendered = json.dumps(output, indent=2)
+    print(rendered)
+    if args.out:
+        args.out.write_text(rendered + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
