@@ -227,9 +227,9 @@ def make_engine(url: str | None = None) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _utc_session(connection: Any, _record: Any) -> None:
-        # Instants come back in the session's time zone; in UTC, the driver's own (UTC), as
-        # they are kept, with nothing to convert per value (and no SQL reads a server's
-        # local time).
+        # psycopg gives instants in the session's time zone: in UTC they come as datetime.UTC
+        # values, the store's own, with nothing to convert per value; and no SQL depends on
+        # the zone a server (or a URL) sets.
         autocommit = connection.autocommit
         connection.autocommit = True
         connection.execute("SET TIME ZONE 'UTC'")
