@@ -15,9 +15,7 @@ This is a measurement, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -32,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from arguments import databases, positive
 from billing_run import PLANS, YEAR_END, account_year, fresh_postgresql
+from report import print_and_write
 
 from seatwise.analysis.backtest_tables import backtest_json
 from seatwise.core.plans import parse_plan
@@ -120,18 +119,13 @@ def main() -> None:
             url = fresh_postgresql(args.postgresql_url)
         print(f"backtesting {args.accounts} accounts on {name} …", file=sys.stderr)
         results.append(run(url, args.accounts, args.seed))
-    output = {
-        "benchmark": "backtest",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "plan": NEW_PLAN,
-        "results": results,
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write(
+        "backtest",
+        args.out,
+        cores=os.cpu_count(),
+        plan=NEW_PLAN,
+        results=results,
+    )
 
 
 if __name__ == "__main__":

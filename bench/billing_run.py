@@ -29,9 +29,7 @@ This is a measurement, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import resource
 import sys
@@ -45,6 +43,7 @@ from typing import Any
 
 from arguments import counts_or_none, databases, positive
 from machine_speed import plain_loop_seconds
+from report import print_and_write
 from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, text
 
 from seatwise.core.account import Account
@@ -307,20 +306,15 @@ def main() -> None:
     if workers and "postgresql" in args.databases:
         print(f"billing {args.accounts} accounts by workers on postgresql …", file=sys.stderr)
         measured_workers = run_workers(args.postgresql_url, args.accounts, args.seed, workers)
-    output = {
-        "benchmark": "billing_run",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "accounts": args.accounts,
-        "period": [START.isoformat(), YEAR_END.isoformat()],
-        "results": results,
-        "workers": measured_workers,
-        "cores": os.cpu_count(),
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write(
+        "billing_run",
+        args.out,
+        accounts=args.accounts,
+        period=[START.isoformat(), YEAR_END.isoformat()],
+        results=results,
+        workers=measured_workers,
+        cores=os.cpu_count(),
+    )
 
 
 def fresh_postgresql(url: str) -> str:

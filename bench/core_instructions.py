@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -33,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from arguments import counts, positive
-from core_scaling import PRICES, START, YEAR_END, member_events, reference
+from core_scaling import START, YEAR_END, member_events, preset_plan, reference
+from report import print_and_write
 
 from seatwise.core.account import Account
 from seatwise.core.billing import generate_invoices
-from seatwise.core.plans import parse_plan
 from seatwise.core.presets import preset_names
 
 PLAIN_LOOP = "plain-loop"
@@ -53,7 +52,7 @@ def walk(name: str, size: int, times: int) -> None:
         for _ in range(times):
             reference(events)
         return
-    plan = parse_plan({"preset": name, "price": PRICES["year" if "annual" in name else "month"]})
+    plan = preset_plan(name)
     account = Account(subscribed_at=START)
     for _ in range(times):
         generate_invoices(plan, account, events, YEAR_END)
@@ -119,16 +118,7 @@ def main() -> None:
                 }
             results.append(row)
             print(json.dumps(row), flush=True)
-    output = {
-        "benchmark": "core_instructions",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "results": results,
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write("core_instructions", args.out, results=results)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import platform
 import random
 import time
 from collections.abc import Callable
@@ -32,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from arguments import counts, positive
+from report import print_and_write
 
 from seatwise.core.account import Account
 from seatwise.core.billing import generate_invoices
-from seatwise.core.plans import parse_plan
+from seatwise.core.plans import Plan, parse_plan
 from seatwise.core.presets import preset_names
 from seatwise.core.seat_timeline import MemberChange, holds_seat
 
@@ -75,6 +75,11 @@ def member_events(count: int, seed: int = 7) -> list[MemberChange]:
             action = "delete"
         events.append(MemberChange(at, member, action))
     return events
+
+
+def preset_plan(name: str) -> Plan:
+    """The preset ``name`` at the benchmark's price (a year's or a month's, by its interval)."""
+    return parse_plan({"preset": name, "price": PRICES["year" if "annual" in name else "month"]})
 
 
 def reference(events: list[MemberChange]) -> tuple[int, int, list[int]]:
@@ -140,9 +145,7 @@ def main() -> None:
             "presets": {},
         }
         for name in preset_names():
-            plan = parse_plan(
-                {"preset": name, "price": PRICES["year" if "annual" in name else "month"]}
-            )
+            plan = preset_plan(name)
 
             bill = partial(generate_invoices, plan, account, events, YEAR_END)
             plain = partial(reference, events)
@@ -157,16 +160,7 @@ def main() -> None:
             }
         results.append(row)
         print(json.dumps(row), flush=True)
-    output = {
-        "benchmark": "core_scaling",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "results": results,
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write("core_scaling", args.out, results=results)
 
 
 if __name__ == "__main__":

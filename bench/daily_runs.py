@@ -17,8 +17,6 @@ This is a measurement, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from arguments import databases, positive
 from billing_run import START, YEAR_END, fresh_postgresql, load_accounts
+from report import print_and_write
 
 from seatwise.engine import billing_run
 from seatwise.store import repository
@@ -134,16 +133,7 @@ def main() -> None:
             )
         print(f"a year of daily runs for {args.accounts} accounts on {name} …", file=sys.stderr)
         results.append(run(urls, args.accounts, args.seed))  # type: ignore[arg-type]
-    output = {
-        "benchmark": "daily_runs",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "results": results,
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write("daily_runs", args.out, results=results)
 
 
 if __name__ == "__main__":

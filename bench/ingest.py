@@ -30,7 +30,6 @@ import http.client
 import itertools
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ from typing import Any
 
 from arguments import counts, databases, positive
 from machine_speed import plain_loop_seconds
+from report import print_and_write
 from sqlalchemy import text
 
 from seatwise.engine.access import create_key
@@ -272,17 +272,12 @@ def main() -> None:
                 where = f"{name}: {workers} worker(s), {clients} clients"
                 print(f"ingesting on {where}", file=sys.stderr)
                 results.append(run(url, clients, args.seconds, workers))
-    output = {
-        "benchmark": "ingest",
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "results": results,
-    }
-    rendered = json.dumps(output, indent=2)
-    print(rendered)
-    if args.out:
-        args.out.write_text(rendered + "\n", encoding="utf-8")
+    print_and_write(
+        "ingest",
+        args.out,
+        cpus=os.cpu_count(),
+        results=results,
+    )
 
 
 if __name__ == "__main__":
