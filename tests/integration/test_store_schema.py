@@ -196,3 +196,42 @@ def test_bulk_writes_store_exactly_what_sqlalchemy_stores(
         read = connection.execute(select(invoices.c.period_start)).scalars().all()
     assert read == [instant, instant]
     engine.dispose()
+
+
+def test_a_few_rows_written_at_once_are_stored_each_with_its_own_values(
+    database_url: str,
+) -> None:
+    """Six invoices written by one bulk insert (on PostgreSQL one statement of 72 values,
+    each row's numbered in turn) come back row by row exactly as given."""
+    seed(database_url)
+    engine = make_engine(database_url)
+    rows = []
+    with engine.begin() as connection:
+        ids = bulk.reserve_ids(connection, invoices, 6)
+        for index, invoice_id in enumerate(ids):
+            row = {
+                "id": invoice_id,
+                **invoice_row(
+                    f"INV-{index}",
+                    kind=("renewal", "interim", "final")[index % 3],
+                    period_start=NOW + timedelta(days=index, microseconds=index),
+                    total=100 * index - 250,
+                ),
+            }
+            rows.append(row)
+        bulk.insert_rows(connection, invoices, list(rows[0]), [tuple(r.values()) for r in rows])
+    with engine.connect() as connection:
+        read = connection.execute(
+            select(
+                invoices.c.id,
+                invoices.c.number,
+                invoices.c.kind,
+                invoices.c.period_start,
+                invoices.c.total,
+            ).order_by(invoices.c.id)
+        ).all()
+    assert [tuple(r) for r in read] == [
+        (r["id"], r["number"], r["kind"], r["period_start"], r["total"]) for r in rows
+    ]
+    assert read[5][1:] == ("INV-5", "final", datetime(2024, 4, 5, 22, 30, 0, 5, tzinfo=UTC), 250)
+    engine.dispose()
