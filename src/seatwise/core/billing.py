@@ -34,7 +34,7 @@ from seatwise.core.credit_billing import (
 )
 from seatwise.core.errors import TimelineError
 from seatwise.core.invoicing import Invoice, settle
-from seatwise.core.periods import format_day, make_schedule
+from seatwise.core.periods import make_schedule
 from seatwise.core.plans import Plan
 from seatwise.core.seat_sweep import SeatSweep
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
@@ -44,7 +44,6 @@ __all__ = [
     "BillingResult",
     "BillingWalk",
     "TimelineEvent",
-    "format_day",
     "generate_invoices",
     "go_on",
     "result_of",

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seatwise.core.account import Account
-from seatwise.core.billing import TimelineEvent, format_day, walk
+from seatwise.core.billing import TimelineEvent, walk
 from seatwise.core.invoicing import Invoice, settle
-from seatwise.core.periods import Period, add_months
+from seatwise.core.periods import Period, add_months, format_day
 from seatwise.core.plans import Plan
 
 

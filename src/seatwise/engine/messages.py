@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatwise.core.account import RETENTION_DAYS, TERMINATIONS
-from seatwise.core.billing import format_day
 from seatwise.core.credit_billing import CreditAlert
 from seatwise.core.dunning import invoice_collection
 from seatwise.core.invoice_states import OPEN, PAID
@@ -26,7 +25,7 @@ from seatwise.core.invoicing import Invoice
 from seatwise.core.money import Currency
 from seatwise.core.notifications import WEBHOOK, Notification, notify
 from seatwise.core.payments import purchases_collection
-from seatwise.core.periods import add_days, iso
+from seatwise.core.periods import add_days, format_day, iso
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
