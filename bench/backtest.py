@@ -29,8 +29,9 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arguments import databases, positive
-from billing_run import PLANS, YEAR_END, account_year, fresh_postgresql
+from billing_run import fresh_postgresql
 from report import print_and_write
+from year_of_accounts import PLANS, YEAR_END, account_year
 
 from seatwise.analysis.backtest_tables import backtest_json
 from seatwise.core.plans import parse_plan

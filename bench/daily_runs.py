@@ -30,8 +30,9 @@ from sqlalchemy import Engine, text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arguments import databases, positive
-from billing_run import START, YEAR_END, fresh_postgresql, load_accounts
+from billing_run import fresh_postgresql
 from report import print_and_write
+from year_of_accounts import START, YEAR_END, load_accounts
 
 from seatwise.engine import billing_run
 from seatwise.store import repository
