@@ -34,6 +34,10 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
          "argument --presets: expected presets among active-users-monthly, contract-annual, "
          "licences-annual, seats-annual, seats-monthly, not 'seats-annual,gold'"),
         ("core_instructions.py", ["--jobs", "0"], "argument --jobs: expected 1 or more, not 0"),
+        ("billing_instructions.py", ["--accounts", "0"],
+         "argument --accounts: expected 1 or more, not 0"),
+        ("billing_instructions.py", ["--against", "no-such-revision"],
+         "argument --against: no commit 'no-such-revision' in this repository"),
     ],
 )  # fmt: skip
 def test_a_wrong_value_is_one_line_and_exit_2(
@@ -51,10 +55,11 @@ def test_a_wrong_value_is_one_line_and_exit_2(
     assert finished.stdout == ""
 
 
-def test_counting_instructions_without_valgrind_says_so() -> None:
-    """core_instructions.py runs valgrind: where there is none, one line says what to install."""
+@pytest.mark.parametrize("script", ["core_instructions.py", "billing_instructions.py"])
+def test_counting_instructions_without_valgrind_says_so(script: str) -> None:
+    """Counting instructions runs valgrind: where there is none, one line says what to install."""
     finished = subprocess.run(
-        [sys.executable, str(BENCH / "core_instructions.py")],
+        [sys.executable, str(BENCH / script)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -62,6 +67,6 @@ def test_counting_instructions_without_valgrind_says_so() -> None:
     )
     assert finished.returncode == 2
     assert finished.stderr.splitlines()[-1] == (
-        "core_instructions.py: error: valgrind is not installed (apt-get install valgrind)"
+        f"{script}: error: valgrind is not installed (apt-get install valgrind)"
     )
     assert "Traceback" not in finished.stderr
