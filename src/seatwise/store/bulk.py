@@ -73,6 +73,32 @@ def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
     return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
+def driver_rows(
+    connection: Connection, query: Select[Any], params: dict[str, Any]
+) -> list[Sequence[Any]]:
+    """``query``'s rows as the driver gives them, all at once: each a tuple of its columns'
+    values, none converted (read an instant with :func:`reader`). SQLAlchemy compiles and
+    runs the query as any other; only its rows are left out: it makes each with Python calls
+    of its own, which cost more than a small row's values (a billing run reads a row a
+    timeline event)."""
+    result = connection.execute(query, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def reader(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """What SQLAlchemy does to a value of ``column`` read from this dialect's driver (the
+    value as it is, for a type that does nothing)."""
+    found = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return found if found is not None else _as_it_is
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
+
+
 def select_pairs(
     form: str,
     columns: Sequence[ColumnElement[Any]],

@@ -5,6 +5,7 @@ connection; nothing here commits."""
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 
 from seatwise.core.account import Account
 from seatwise.core.billing import TimelineEvent
@@ -251,15 +253,16 @@ def _timelines(
             )
         )
     # effective time first: an event reported late sorts where it happened
-    form = connection.dialect.name
-    query = bulk.of_each(form, query, table.c.account_id, ("account_id", "at", "seq"))
-    for row in connection.execute(query, {"account_ids": account_ids}):
-        # by position (the columns of ``read``): a row's attributes are looked up by name
-        account_id, seq, at, action = row[0], row[1], row[2], row[3]
+    dialect = connection.dialect
+    query = bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "at", "seq"))
+    read_at = bulk.reader(table.c.at, dialect)  # the driver's rows, an instant read here
+    for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
+        # by position (the columns of ``read``)
+        account_id, seq, at, action = row[0], row[1], read_at(row[2]), row[3]
         if action in TRANSITIONS:  # a member change, nearly every event
             events[account_id].append(MemberChange(at, row[4], action))
         else:
-            events[account_id].append(event_of_row(row))
+            events[account_id].append(event_of_row(_event_row(row, dialect)))
         if seq > last_seq[account_id]:
             last_seq[account_id] = seq
         if since:
@@ -267,6 +270,21 @@ def _timelines(
             if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
                 late.add(account_id)  # recorded since the checkpoint, dated before it
     return events, last_seq, late
+
+
+_EventRow = namedtuple("_EventRow", _TIMELINE_COLUMNS)  # type: ignore[misc]
+
+
+def _event_row(row: Sequence[Any], dialect: Dialect) -> Any:
+    """An event's row as the driver gave it, its values read as SQLAlchemy reads them, by
+    name (another event than a member change: a few in a timeline)."""
+    return _EventRow._make(
+        bulk.reader(column, dialect)(value)
+        for column, value in zip(_TIMELINE_READ, row, strict=True)
+    )
+
+
+_TIMELINE_READ = [timeline_events.c[name] for name in _TIMELINE_COLUMNS]
 
 
 def _stored_account(
