@@ -9,6 +9,7 @@ from collections import namedtuple
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -252,9 +253,10 @@ def _timelines(
                 table.c.action.in_(ALWAYS_READ),
             )
         )
-    # effective time first: an event reported late sorts where it happened
+    # in the order recorded (the order of the account's (account_id, seq) key: no sort);
+    # an event reported late is then put where it happened, below
     dialect = connection.dialect
-    query = bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "at", "seq"))
+    query = bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "seq"))
     read_at = bulk.reader(table.c.at, dialect)  # the driver's rows, an instant read here
     for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
         # by position (the columns of ``read``)
@@ -269,7 +271,14 @@ def _timelines(
             checkpoint = since.get(account_id)
             if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
                 late.add(account_id)  # recorded since the checkpoint, dated before it
+    for timeline in events.values():  # in time order, those recorded at one instant as recorded
+        if any(later.at < earlier.at for earlier, later in pairwise(timeline)):
+            timeline.sort(key=_when)  # a stable sort: the order recorded within an instant
     return events, last_seq, late
+
+
+def _when(event: TimelineEvent) -> datetime:
+    return event.at
 
 
 _EventRow = namedtuple("_EventRow", _TIMELINE_COLUMNS)  # type: ignore[misc]
