@@ -29,7 +29,6 @@ This is a measurement, not a test: nothing here asserts a count.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -42,11 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from arguments import positive
+from callgrind import CALLGRIND, HASH_SEED, collected, counting_parser, require_valgrind
 from report import print_and_write
 
 BENCH = Path(__file__).resolve().parent
 CHECKOUT = BENCH.parent
-COLLECTED = re.compile(r"Collected : (\d+)")
 BILLED = re.compile(r"^billed (\d+) accounts, (\d+) invoices, (\d+) lines$", re.MULTILINE)
 SEED = 2025  # billing_run.py's default seed
 
@@ -85,10 +84,10 @@ def run_child(source: Path, action: str, path: Path, count: int, counted: bool) 
     """Run a child on ``source``; its output (stdout, then stderr)."""
     command = [sys.executable, __file__, "--child", action, str(path), str(count)]
     if counted:
-        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command]
+        command = [*CALLGRIND, *command]
     environment = {
         **os.environ,
-        "PYTHONHASHSEED": "0",
+        **HASH_SEED,
         "PYTHONPATH": os.pathsep.join([str(source), str(BENCH)]),
     }
     finished = subprocess.run(command, capture_output=True, text=True, env=environment)
@@ -108,11 +107,11 @@ def measure(
     outputs = list(
         jobs.map(lambda action: run_child(source, action, stored, count, True), ("start", "bill"))
     )
-    start, bill = (COLLECTED.search(output) for output in outputs)
+    start, bill = (collected(output) for output in outputs)
     billed = BILLED.search(outputs[1])
     if start is None or bill is None or billed is None:
         raise SystemExit("billing_instructions.py: callgrind's count was not found")
-    run = int(bill.group(1)) - int(start.group(1))
+    run = bill - start
     return {
         "revision": revision,
         "run_instructions": run,
@@ -145,12 +144,9 @@ def worktree(revision: str, folder: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = counting_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=positive, default=200)
     parser.add_argument("--against", help="a git revision to compare with (e.g. c27fff2^)")
-    parser.add_argument("--jobs", type=positive, default=2, help="children run at once")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         action, path, count = args.child
@@ -161,8 +157,7 @@ def main() -> None:
         against = commit_of(args.against)
         if against is None:
             parser.error(f"argument --against: no commit {args.against!r} in this repository")
-    if shutil.which("valgrind") is None:
-        parser.error("valgrind is not installed (apt-get install valgrind)")
+    require_valgrind(parser)
     # this checkout as it is (uncommitted changes included), named by its commit
     trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]
     folder = Path(tempfile.mkdtemp(prefix="seatwise-instructions-"))

@@ -23,15 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from arguments import counts, positive
+from arguments import counts
+from callgrind import CALLGRIND, HASH_SEED, collected, counting_parser, require_valgrind
 from core_scaling import START, YEAR_END, member_events, preset_plan, reference
 from report import print_and_write
 
@@ -42,7 +40,6 @@ from seatwise.core.presets import preset_names
 PLAIN_LOOP = "plain-loop"
 RUNS = {PLAIN_LOOP: (1, 11)}  # the plain loop is short: more walks for a steady difference
 WALKS = (1, 3)  # a preset's: once, then three times
-COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def walk(name: str, size: int, times: int) -> None:
@@ -60,17 +57,14 @@ def walk(name: str, size: int, times: int) -> None:
 
 def instructions(name: str, size: int, times: int) -> int:
     """The instructions of a child that walks ``times`` times, counted by callgrind."""
-    command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, __file__, "--child", name, str(size), str(times),
-    ]  # fmt: skip
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    command = [*CALLGRIND, sys.executable, __file__, "--child", name, str(size), str(times)]
+    environment = {**os.environ, **HASH_SEED}
     finished = subprocess.run(command, capture_output=True, text=True, env=environment)
-    found = COLLECTED.search(finished.stderr)
+    found = collected(finished.stderr)
     if finished.returncode != 0 or found is None:
         tail = "\n".join(finished.stderr.splitlines()[-5:])
         raise SystemExit(f"core_instructions.py: the child {name} {size} {times} failed:\n{tail}")
-    return int(found.group(1))
+    return found
 
 
 def per_walk(name: str, size: int, jobs: ThreadPoolExecutor) -> float:
@@ -91,19 +85,15 @@ def presets_of(text: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = counting_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=counts, default="10000")
     parser.add_argument("--presets", type=presets_of, default=",".join(preset_names()))
-    parser.add_argument("--jobs", type=positive, default=2, help="children run at once")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         name, size, times = args.child
         walk(name, int(size), int(times))
         return
-    if shutil.which("valgrind") is None:
-        parser.error("valgrind is not installed (apt-get install valgrind)")
+    require_valgrind(parser)
     results: list[dict[str, Any]] = []
     with ThreadPoolExecutor(args.jobs) as jobs:
         for size in args.sizes:
