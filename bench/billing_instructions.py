@@ -98,11 +98,10 @@ def run_child(source: Path, action: str, path: Path, count: int, counted: bool) 
 
 
 def measure(
-    revision: str, source: Path, count: int, folder: Path, jobs: ThreadPoolExecutor
+    revision: str, source: Path, count: int, stored: Path, jobs: ThreadPoolExecutor
 ) -> dict[str, Any]:
     """The billing run's instructions on the tree ``source`` (the ``src`` folder of
-    ``revision``)."""
-    stored = folder / f"{revision}.db"
+    ``revision``), its accounts stored in a new file ``stored``."""
     run_child(source, "store", stored, count, counted=False)
     outputs = list(
         jobs.map(lambda action: run_child(source, action, stored, count, True), ("start", "bill"))
@@ -166,8 +165,9 @@ def main() -> None:
             trees.append((against, worktree(against, folder)))
         with ThreadPoolExecutor(args.jobs) as jobs:
             results = []
-            for revision, tree in trees:
-                results.append(measure(revision, tree, args.accounts, folder, jobs))
+            for index, (revision, tree) in enumerate(trees):
+                stored = folder / f"tree{index}.db"
+                results.append(measure(revision, tree, args.accounts, stored, jobs))
                 print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     finally:
         if len(trees) > 1:

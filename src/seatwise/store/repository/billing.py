@@ -4,9 +4,10 @@ connection; nothing here commits."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import namedtuple
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
@@ -286,14 +287,15 @@ _EventRow = namedtuple("_EventRow", _TIMELINE_COLUMNS)  # type: ignore[misc]
 
 def _event_row(row: Sequence[Any], dialect: Dialect) -> Any:
     """An event's row as the driver gave it, its values read as SQLAlchemy reads them, by
-    name (another event than a member change: a few in a timeline)."""
+    name (another event than a member change: credits' assignments and starts, purchases)."""
     return _EventRow._make(
-        bulk.reader(column, dialect)(value)
-        for column, value in zip(_TIMELINE_READ, row, strict=True)
+        read(value) for read, value in zip(_timeline_readers(dialect), row, strict=True)
     )
 
 
-_TIMELINE_READ = [timeline_events.c[name] for name in _TIMELINE_COLUMNS]
+@functools.lru_cache(maxsize=8)
+def _timeline_readers(dialect: Dialect) -> tuple[Callable[[Any], Any], ...]:
+    return tuple(bulk.reader(timeline_events.c[name], dialect) for name in _TIMELINE_COLUMNS)
 
 
 def _stored_account(
