@@ -12,9 +12,9 @@ code in a SQLite file. Then two children, counted, each open a copy of that file
 connects, the other bills the year in one ``bill`` run. The difference is the run's
 instructions, Python's start and the imports subtracted (hash seed fixed, so both do the same
 work up to the run). The JSON reports, per tree, the run's instructions, per account, and the
-invoices and lines it issued; with ``--against``, how many times this checkout's instructions
-the other revision's are (``against_to_this``). The two trees must issue the same invoices and
-lines, or the comparison is refused.
+invoices and lines it issued and their total; with ``--against``, how many times this
+checkout's instructions the other revision's are (``against_to_this``). The two trees must
+issue as many invoices and lines for the same total, or the comparison is refused.
 
 The revision's code is run with this checkout's virtual environment and year_of_accounts.py,
 which uses only ``repository.save_plan``, ``save_account``, ``migrate`` and ``bill`` as they
@@ -46,7 +46,9 @@ from report import print_and_write
 
 BENCH = Path(__file__).resolve().parent
 CHECKOUT = BENCH.parent
-BILLED = re.compile(r"^billed (\d+) accounts, (\d+) invoices, (\d+) lines$", re.MULTILINE)
+BILLED = re.compile(
+    r"^billed (\d+) accounts, (\d+) invoices, (\d+) lines, (-?\d+) in all$", re.MULTILINE
+)
 SEED = 2025  # billing_run.py's default seed
 
 
@@ -54,6 +56,7 @@ def child(action: str, path: str, count: int) -> None:
     """What a child does, with the tree on its ``PYTHONPATH``: store ``count`` accounts in a
     new file at ``path`` (``store``), or open a copy of it and connect (``start``) or bill the
     year (``bill``)."""
+    from sqlalchemy import text
     from year_of_accounts import YEAR_END, load_accounts
 
     from seatwise.engine import billing_run
@@ -72,8 +75,12 @@ def child(action: str, path: str, count: int) -> None:
         pass
     if action == "bill":
         report = billing_run.bill(engine, YEAR_END)
+        with engine.connect() as connection:  # what they amount to, in minor units
+            total = connection.execute(text("SELECT coalesce(sum(total), 0) FROM invoices"))
+            amount = total.scalar_one()
         print(
-            f"billed {report.accounts} accounts, {report.invoices} invoices, {report.lines} lines"
+            f"billed {report.accounts} accounts, {report.invoices} invoices, "
+            f"{report.lines} lines, {amount} in all"
         )
     engine.dispose()
     for made in Path(work).parent.glob(f"{Path(work).name}*"):  # the copy, its WAL and lock
@@ -118,6 +125,7 @@ def measure(
         "accounts": int(billed.group(1)),
         "invoices": int(billed.group(2)),
         "lines": int(billed.group(3)),
+        "total_minor_units": int(billed.group(4)),
     }
 
 
@@ -187,11 +195,12 @@ def main() -> None:
     figures: dict[str, Any] = {"accounts": args.accounts, "this": results[0]}
     if len(results) > 1:
         this, other = results
-        if (this["invoices"], this["lines"]) != (other["invoices"], other["lines"]):
+        issued = ("invoices", "lines", "total_minor_units")
+        if [this[key] for key in issued] != [other[key] for key in issued]:
             raise SystemExit(
-                "billing_instructions.py: the two trees issued different invoices or lines "
-                f"({this['invoices']}/{this['lines']} against "
-                f"{other['invoices']}/{other['lines']}): their runs do not compare"
+                "billing_instructions.py: the two trees issued different invoices "
+                f"({', '.join(f'{key} {this[key]} against {other[key]}' for key in issued)}): "
+                "their runs do not compare"
             )
         figures["against"] = other
         figures["against_to_this"] = round(other["run_instructions"] / this["run_instructions"], 2)

@@ -31,9 +31,10 @@ def test_a_child_stores_the_accounts_and_another_bills_a_copy(tmp_path: Path) ->
     child("store", stored)
     assert child("start", stored).stdout == ""
     billed = child("bill", stored).stdout
-    found = re.fullmatch(r"billed 3 accounts, (\d+) invoices, (\d+) lines\n", billed)
+    found = re.fullmatch(r"billed 3 accounts, (\d+) invoices, (\d+) lines, (\d+) in all\n", billed)
     assert found is not None, billed
     assert 0 < int(found.group(1)) <= int(found.group(2))  # a year: invoices, each with lines
+    assert int(found.group(3)) > 0  # what they amount to, in minor units
     assert child("bill", stored).stdout == billed  # each child bills a copy: the store is as it was
     copies = [path.name for path in tmp_path.iterdir() if path.name.startswith("accounts.db.")]
     assert copies == []  # each copy (its WAL and lock files too) removed by its child
