@@ -91,7 +91,7 @@ def driver_rows(
 def reader(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any]:
     """What SQLAlchemy does to a value of ``column`` read from this dialect's driver (the
     value as it is, for a type that does nothing)."""
-    found = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    found = driver.converter(column.type, dialect)
     return found if found is not None else _as_it_is
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import ARRAY, ColumnElement, Connection, String, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 Converter = Callable[[Any], Any] | None
 
@@ -49,6 +50,13 @@ class _Compiled:
     converters: tuple[Converter, ...]
 
 
+def converter(column_type: TypeEngine[Any], dialect: Dialect) -> Converter:
+    """What SQLAlchemy does to a value of this type read from the dialect's driver; None:
+    nothing."""
+    found: Converter = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    return found
+
+
 _COMPILED: dict[tuple[int, str], tuple[ClauseElement, _Compiled]] = {}
 
 
@@ -63,9 +71,7 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> _Compiled:
         raise ValueError(f"a statement run by the driver has an expanding list: {compiled}")
     columns = getattr(compiled, "_result_columns", None) or []
     row = namedtuple("Row", [column[0] for column in columns]) if columns else None
-    converters = tuple(
-        column[3].dialect_impl(dialect).result_processor(dialect, None) for column in columns
-    )
+    converters = tuple(converter(column[3], dialect) for column in columns)
     positions = compiled.positiontup
     made = _Compiled(
         str(compiled),
