@@ -4,6 +4,7 @@ one message (exit 2), not a traceback."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -45,3 +46,16 @@ def databases(text: str) -> list[str]:
             f"expected sqlite, postgresql or sqlite,postgresql, not {text!r}"
         )
     return names
+
+
+def out_file(text: str) -> Path:
+    """A file to write the JSON to, in a folder that exists (refused before anything is
+    measured, not after: a run can take minutes)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"no folder {str(path.parent)!r} to write {path.name!r} in"
+        )
+    return path

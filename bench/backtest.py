@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from arguments import databases, positive
+from arguments import databases, out_file, positive
 from billing_run import fresh_postgresql
 from report import print_and_write
 from year_of_accounts import PLANS, YEAR_END, account_year
@@ -110,7 +110,7 @@ def main() -> None:
         help="a database that may be emptied; created if missing",
     )
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--out", type=out_file, help="also write the JSON here")
     args = parser.parse_args()
     results = []
     for name in args.databases:

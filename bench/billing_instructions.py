@@ -131,6 +131,8 @@ def measure(
 
 def commit_of(revision: str) -> str | None:
     """The commit ``revision`` names in this repository, or None."""
+    if shutil.which("git") is None:  # a copy of the sources, without git: no commits to name
+        return None
     found = subprocess.run(
         ["git", "-C", str(CHECKOUT), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
         capture_output=True,
@@ -161,6 +163,8 @@ def main() -> None:
         return
     against = None
     if args.against is not None:
+        if shutil.which("git") is None:
+            parser.error("argument --against: git is not installed (apt-get install git)")
         against = commit_of(args.against)
         if against is None:
             parser.error(f"argument --against: no commit {args.against!r} in this repository")

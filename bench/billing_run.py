@@ -36,10 +36,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from arguments import counts_or_none, databases, positive
+from arguments import counts_or_none, databases, out_file, positive
 from machine_speed import plain_loop_seconds
 from report import print_and_write
 from sqlalchemy import Column, Engine, ForeignKeyConstraint, MetaData, Table, text
@@ -216,7 +215,7 @@ def main() -> None:
         default="1,2,4",
         help="worker counts to measure on PostgreSQL ('' for none)",
     )
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--out", type=out_file, help="also write the JSON here")
     args = parser.parse_args()
 
     results = []

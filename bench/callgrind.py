@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-from pathlib import Path
 
-from arguments import positive
+from arguments import out_file, positive
 
 COLLECTED = re.compile(r"Collected : (\d+)")
 CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
@@ -24,7 +23,7 @@ def counting_parser(description: str) -> argparse.ArgumentParser:
     ``--out`` and the hidden ``--child`` (three words: what a child is asked to do)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--jobs", type=positive, default=2, help="children run at once")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     return parser
 

@@ -27,10 +27,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from arguments import counts, positive
+from arguments import counts, out_file, positive
 from report import print_and_write
 
 from seatwise.core.account import Account
@@ -131,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=counts, default="1000,10000,50000")
     parser.add_argument("--runs", type=positive, default=3)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
     sizes: list[int] = args.sizes
     account = Account(subscribed_at=START)

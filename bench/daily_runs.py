@@ -29,7 +29,7 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from arguments import databases, positive
+from arguments import databases, out_file, positive
 from billing_run import fresh_postgresql
 from report import print_and_write
 from year_of_accounts import START, YEAR_END, load_accounts
@@ -121,7 +121,7 @@ def main() -> None:
         help="a database that may be emptied; created if missing (and ones named …_once, …_plain)",
     )
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=out_file)
     args = parser.parse_args()
     results = []
     for name in args.databases:

@@ -39,10 +39,9 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from arguments import counts, databases, positive
+from arguments import counts, databases, out_file, positive
 from machine_speed import plain_loop_seconds
 from report import print_and_write
 from sqlalchemy import text
@@ -259,7 +258,7 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=counts, default="1,2", help="server worker counts to measure, e.g. 1,2"
     )
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--out", type=out_file, help="also write the JSON here")
     args = parser.parse_args()
     results = []
     for name in args.databases:

@@ -38,6 +38,9 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
          "argument --accounts: expected 1 or more, not 0"),
         ("billing_instructions.py", ["--against", "no-such-revision"],
          "argument --against: no commit 'no-such-revision' in this repository"),
+        ("core_scaling.py", ["--out", "/no/such/folder/core.json"],
+         "argument --out: no folder '/no/such/folder' to write 'core.json' in"),
+        ("billing_run.py", ["--out", "/"], "argument --out: '/' is a folder, not a file"),
     ],
 )  # fmt: skip
 def test_a_wrong_value_is_one_line_and_exit_2(
