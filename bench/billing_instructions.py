@@ -74,6 +74,7 @@ def child(action: str, path: str, count: int) -> None:
     with engine.connect():
         pass
     if action == "bill":
+        settle_as_seatwise_bill()
         report = billing_run.bill(engine, YEAR_END)
         with engine.connect() as connection:  # what they amount to, in minor units
             total = connection.execute(text("SELECT coalesce(sum(total), 0) FROM invoices"))
@@ -85,6 +86,17 @@ def child(action: str, path: str, count: int) -> None:
     engine.dispose()
     for made in Path(work).parent.glob(f"{Path(work).name}*"):  # the copy, its WAL and lock
         made.unlink()
+
+
+def settle_as_seatwise_bill() -> None:
+    """What the tree's own ``seatwise bill`` does before it bills: a tree that has
+    ``seatwise.heap`` sets Python's collector for the work; one from before it billed with
+    the collector as Python sets it."""
+    try:
+        from seatwise.heap import settle_for_work
+    except ImportError:
+        return
+    settle_for_work()
 
 
 def run_child(source: Path, action: str, path: Path, count: int, counted: bool) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from seatwise.api.server import YOUNG_OBJECTS, app_from_environment
+from seatwise.api.server import app_from_environment
+from seatwise.heap import YOUNG_OBJECTS
 from seatwise.store.database import migrate
 
 

@@ -109,6 +109,7 @@ def bill(
     is refused (--preview shows it instead)."""
     from seatwise.engine import billing_report
     from seatwise.engine.billing_workers import bill_with_workers
+    from seatwise.heap import settle_for_work
     from seatwise.store import repository
 
     engine = store(database_url)
@@ -133,6 +134,7 @@ def bill(
             f"--workers {workers} needs PostgreSQL: SQLite has one writer at a time "
             "(leave out --workers)"
         )
+    settle_for_work()  # this process bills from here on: its modules and engine stay
     started = time.perf_counter()
     if sys.stderr.isatty():
         with engine.connect() as connection:

@@ -31,6 +31,7 @@ from seatwise.core.gateway import PaymentGateway
 from seatwise.engine.billing_report import BillingRefused, BillingReport, check_not_ahead
 from seatwise.engine.billing_run import bill, count_not_due
 from seatwise.engine.clock import Clock
+from seatwise.heap import settle_for_work
 from seatwise.store.database import make_engine
 
 MAX_WORKERS = 32
@@ -144,6 +145,7 @@ def _work(
     logger.handlers = [logging.handlers.QueueHandler(logged)]
     logger.propagate = False
     engine = make_engine(url)
+    settle_for_work()  # a process that bills until its run ends
 
     def committed(done: BillingReport) -> None:
         if os.getppid() != parent:  # the parent was killed: stop, between two transactions
