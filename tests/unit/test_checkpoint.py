@@ -283,6 +283,7 @@ def test_a_checkpoint_keeps_every_part_of_the_walk_s_state() -> None:
     ):  # fmt: skip
         assert getattr(run, name) == getattr(whole, name), name
     assert run.sweep.snapshot() == whole.sweep.snapshot()
+    assert run.sweep._order == whole.sweep._order == {"ana": 0, "ben": 1, "cleo": 2, "dan": 3}
     assert run.sweep.holders() == whole.sweep.holders() == ["ana", "cleo"]
     later = START + 400 * day
     assert generate_from(plan, account, events, later, checkpoint).proposed == tuple(
@@ -308,3 +309,45 @@ def test_a_walk_from_a_checkpoint_refuses_what_a_walk_from_the_start_refuses() -
     backwards = [*events, BuyCredits(day + timedelta(days=2), 5), Cancel(day + timedelta(days=1))]
     with pytest.raises(TimelineError, match="time goes backwards"):
         resume(plan, account, backwards, later, checkpoint, only_after=True)
+
+
+def test_a_checkpoint_writes_a_shared_explanation_once_and_reads_it_back_shared() -> None:
+    """A remaining/unused pair shares its explanation: written once (lines are arrays by
+    position, the explanation an index), and the lines read back share it again."""
+    plan = parse_plan(
+        {"preset": "seats-annual", "price": "120.00", "pending": {"invoice": "renewal"}}
+    )
+    account = Account(subscribed_at=START)
+    events: list[TimelineEvent] = [
+        MemberChange(START, "ana", "activate"),
+        MemberChange(START + timedelta(days=100), "ben", "activate"),
+        MemberChange(START + timedelta(days=101), "cleo", "activate"),
+    ]
+    at = START + timedelta(days=102)
+    whole = generate_invoices(plan, account, events, at).walk
+    assert whole is not None
+    checkpoint = take_checkpoint(whole, len(events))
+    written = json.loads(checkpoint.state)["pending"]
+    assert [row[0] for row in written["lines"]] == [
+        "remaining_time", "unused_time", "remaining_time", "unused_time",
+    ]  # fmt: skip
+    assert [row[7] for row in written["lines"]] == [0, 0, 1, 1]
+    assert [(summary[:26], members) for summary, members, _ in written["explanations"]] == [
+        ("Seats went from 1 to 2 on ", ["ben"]),
+        ("Seats went from 2 to 3 on ", ["cleo"]),
+    ]
+    run = resume(plan, account, events, at, checkpoint)
+    assert run is not None
+    assert run.pending == whole.pending
+    assert run.pending[0].explanation is run.pending[1].explanation
+    assert run.pending[2].explanation is run.pending[3].explanation
+    for broken in (
+        lambda lines: lines[0].__setitem__(7, 2),  # no such explanation
+        lambda lines: lines[0].__setitem__(7, -1),
+        lambda lines: lines.__setitem__(0, lines[0][:8]),  # a value short
+        lambda lines: lines[0].__setitem__(2, "two"),  # a quantity that is no number
+    ):
+        state = json.loads(checkpoint.state)
+        broken(state["pending"]["lines"])
+        with pytest.raises(CheckpointError):
+            resume(plan, account, events, at, replace(checkpoint, state=json.dumps(state)))

@@ -49,9 +49,9 @@ from seatwise.core.plans import Plan
 from seatwise.core.seat_sweep import SeatSweep
 from seatwise.core.seat_timeline import MemberChange, SeatTimeline
 
-# Bump when a rule of the walk changes what a saved state means: every checkpoint is then
-# ignored (and replaced after the next run from the start).
-CHECKPOINT_FORMAT = 1
+# Bump when a rule of the walk changes what a saved state means, or how it is written: every
+# checkpoint is then ignored (and replaced after the next run from the start).
+CHECKPOINT_FORMAT = 2
 
 # The walk's scalar fields a checkpoint keeps as they are; the others it keeps are written and
 # read by :func:`_state` and :func:`_restore`. The rest of the walk is the plan and account
@@ -140,7 +140,7 @@ def resume(
         later = [event for event in events[start:] if event.at <= until]
     try:
         run = _restore(plan, account, checkpoint)
-    except (AttributeError, KeyError, TypeError, ValueError) as error:  # JSON errors too
+    except (AttributeError, LookupError, TypeError, ValueError) as error:  # JSON errors too
         raise CheckpointError(f"unreadable checkpoint: {error!r}") from None
     for earlier, event in pairwise(later):
         if event.at < earlier.at:
@@ -179,7 +179,10 @@ def count_up_to(events: Sequence[TimelineEvent], at: datetime) -> int:
 # -- the state as JSON ------------------------------------------------------------------------
 # orjson writes the core's records (dataclasses) as objects of their fields and instants as
 # ISO 8601 text; reading them back builds each record by name, so nothing but these types
-# ever comes out of a checkpoint.
+# ever comes out of a checkpoint. Lines — most of a state: the pending items — are written as
+# arrays by position, and an explanation shared by several lines (a remaining/unused pair)
+# once: orjson writes a slotted record several times slower than an array, and a line holds
+# four (itself, its period, its explanation and the changes in it).
 
 
 def _state(run: BillingWalk) -> dict[str, Any]:
@@ -188,8 +191,8 @@ def _state(run: BillingWalk) -> dict[str, Any]:
         **{name: getattr(run, name) for name in _SCALARS},
         "ends_at": run.ends_at,
         "pending_since": run.pending_since,
-        "pending": run.pending,
-        "overage": run.overage,
+        "pending": _lines_data(run.pending),
+        "overage": _lines_data(run.overage),
         "terminated": run.terminated,
         "awaiting_payment": list(run.awaiting_payment.items()),
         "wallet": {
@@ -223,7 +226,7 @@ def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWal
     )
     wallet = state["wallet"]
     opened = [_reservation(item) for item in wallet["open"]]
-    pending = [_line(item) for item in state["pending"]]
+    pending = _lines(state["pending"])
     terminated = state["terminated"]
     run = BillingWalk(
         plan,
@@ -236,7 +239,7 @@ def _restore(plan: Plan, account: Account, checkpoint: Checkpoint) -> BillingWal
         ends_at=_maybe_instant(state["ends_at"]),
         pending_since=_maybe_instant(state["pending_since"]),
         pending=pending,
-        overage=[_line(item) for item in state["overage"]],
+        overage=_lines(state["overage"]),
         terminated=None
         if terminated is None
         else Terminate(_instant(terminated["at"]), str(terminated["action"])),
@@ -264,25 +267,56 @@ def _maybe_instant(text: str | None) -> datetime | None:
     return None if text is None else _instant(text)
 
 
-def _line(data: dict[str, Any]) -> Line:
-    period, explanation = data["period"], data["explanation"]
-    return Line(
-        kind=str(data["kind"]),
-        description=str(data["description"]),
-        quantity=int(data["quantity"]),
-        unit_price=data["unit_price"],
-        amount=int(data["amount"]),
-        period=Period(_instant(period["start"]), _instant(period["end"])),
-        explanation=Explanation(
-            str(explanation["summary"]),
-            tuple(str(member) for member in explanation["members"]),
-            tuple(
-                MemberChange(_instant(c["at"]), str(c["member"]), str(c["action"]))
-                for c in explanation["changes"]
-            ),
-        ),
-        corrects=data["corrects"],
-    )
+def _lines_data(lines: Sequence[Line]) -> dict[str, list[Any]]:
+    """Lines as arrays: ``[kind, description, quantity, unit_price, amount, period start,
+    period end, explanation, corrects]``, the explanation the index of one of
+    ``explanations`` (``[summary, members, [[at, member, action], …]]``), each written once."""
+    index_of: dict[int, int] = {}  # an explanation's id (the lines keep it alive meanwhile)
+    explanations: list[Any] = []
+    rows = []
+    for line in lines:
+        explanation, period = line.explanation, line.period
+        index = index_of.get(id(explanation))
+        if index is None:
+            index = index_of[id(explanation)] = len(explanations)
+            changes = [(c.at, c.member, c.action) for c in explanation.changes]
+            explanations.append((explanation.summary, explanation.members, changes))
+        rows.append(
+            (line.kind, line.description, line.quantity, line.unit_price, line.amount,
+             period.start, period.end, index, line.corrects)
+        )  # fmt: skip
+    return {"lines": rows, "explanations": explanations}
+
+
+def _lines(data: dict[str, Any]) -> list[Line]:
+    """What :func:`_lines_data` wrote: the lines, those that shared an explanation sharing it
+    again."""
+    explanations = [
+        Explanation(
+            str(summary),
+            tuple(str(member) for member in members),
+            tuple(MemberChange(_instant(at), str(who), str(action)) for at, who, action in changes),
+        )
+        for summary, members, changes in data["explanations"]
+    ]
+    lines = []
+    for row in data["lines"]:
+        kind, description, quantity, unit_price, amount, start, end, explanation, corrects = row
+        if not 0 <= int(explanation) < len(explanations):
+            raise IndexError(f"no explanation {explanation}")
+        lines.append(
+            Line(
+                str(kind),
+                str(description),
+                int(quantity),
+                None if unit_price is None else int(unit_price),
+                int(amount),
+                Period(_instant(start), _instant(end)),
+                explanations[int(explanation)],
+                None if corrects is None else str(corrects),
+            )
+        )
+    return lines
 
 
 def _reservation(data: dict[str, Any]) -> Reservation:

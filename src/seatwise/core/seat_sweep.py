@@ -40,7 +40,7 @@ class SeatSweep:
         self._holding = frozenset(s for s in STATES if holds_seat(s, count_invited))
         self._state: dict[str, str] = {}  # every member, in the order they first appeared
         self._since: dict[str, datetime] = {}  # when each member's current state began
-        self._order: dict[str, int] = {}
+        self._order: dict[str, int] = {}  # each member's place in ``_state``: a sort key
         self.count = 0  # members holding a seat now
         self._cycle_end: datetime | None = None
         self._cycle_seen: dict[str, datetime] = {}  # holders in the cycle, and since when
@@ -90,11 +90,10 @@ class SeatSweep:
 
     def snapshot(self) -> dict[str, Any]:
         """The sweep as data (a checkpoint's part: :mod:`seatwise.core.checkpoint`), read back
-        by :meth:`from_snapshot`."""
+        by :meth:`from_snapshot`; the members' order is that of ``state``."""
         return {
             "state": self._state,
             "since": self._since,
-            "order": self._order,
             "count": self.count,
             "cycle_end": self._cycle_end,
             "cycle_seen": self._cycle_seen,
@@ -107,7 +106,7 @@ class SeatSweep:
         sweep = cls(count_invited)
         sweep._state = {str(member): str(state) for member, state in data["state"].items()}
         sweep._since = dict(data["since"])
-        sweep._order = {str(member): int(order) for member, order in data["order"].items()}
+        sweep._order = {member: place for place, member in enumerate(sweep._state)}
         sweep.count = int(data["count"])
         sweep._cycle_end = data["cycle_end"]
         sweep._cycle_seen = dict(data["cycle_seen"])
