@@ -39,8 +39,10 @@ from seatwise.core.gateway import test_method_outcome
 from seatwise.core.money import Currency
 from seatwise.core.periods import add_days
 from seatwise.core.plans import Plan
+from seatwise.core.records import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Receivable:
     """An issued invoice as collection sees it. ``paid_at``: paid otherwise than by a charge
@@ -55,6 +57,7 @@ class Receivable:
     collection: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """A charge made, with the gateway's answer."""
@@ -66,6 +69,7 @@ class Attempt:
     reason: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MethodChange:
     """From ``at`` on, the account pays with ``method`` (the first one: at subscription)."""
@@ -74,6 +78,7 @@ class MethodChange:
     method: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Charge:
     at: datetime
@@ -82,6 +87,7 @@ class Charge:
     why: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FinalAction:
     at: datetime
@@ -89,6 +95,7 @@ class FinalAction:
     action: str  # suspend | cancel | delete
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Remind:
     at: datetime

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from seatwise.core.records import quick_init
+
 DECLINES_FIRST = re.compile(r"^declines_first_([1-9][0-9]*)\Z")
 TEST_METHODS = re.compile(r"^(succeeds|declines|none|declines_first_[1-9][0-9]*)\Z")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChargeOutcome:
     """What the gateway answered: ``succeeded``, in words why not, and its own reference for
@@ -34,6 +37,7 @@ class ChargeOutcome:
     reference: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChargeRequest:
     """One charge: ``amount`` minor units of ``currency`` to ``method`` for ``invoice`` of

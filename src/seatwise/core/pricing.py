@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seatwise.core.money import Currency
+from seatwise.core.records import quick_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Tier:
     price: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Band:
     """A run of seats billed at one price: ``count`` × ``price``."""

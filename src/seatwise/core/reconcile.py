@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo
 from seatwise.core.invoicing import Invoice, Line, billable_total
 from seatwise.core.money import Currency
 from seatwise.core.periods import add_days, iso
+from seatwise.core.records import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IssuedInvoice:
     """An invoice as the store holds it: finalized, numbered, immutable."""
