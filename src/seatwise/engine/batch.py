@@ -96,8 +96,8 @@ class Batch:
                 entry.invoice = renumbered(entry.invoice, mapping)
         for row in self.attempts:
             row[INVOICE] = mapping.get(row[INVOICE], row[INVOICE])
-        self.reminders = [
-            renumbered(row, mapping) if is_provisional(row[REMINDED]) else row
+        self.reminders = [  # the number is a column of its own: looked up, not searched
+            (*row[:REMINDED], mapping.get(row[REMINDED], row[REMINDED]), *row[REMINDED + 1 :])
             for row in self.reminders
         ]
         self.messages = [
