@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from seatwise.core.periods import Period, add_months, iso, make_schedule
+from seatwise.core.periods import Period, add_days, add_months, iso, make_schedule
 from seatwise.core.proration import describe_fraction, fraction_remaining
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -82,3 +82,26 @@ def test_an_instant_is_written_in_utc_with_a_z_whatever_its_zone(
     instant: datetime, text: str
 ) -> None:
     assert iso(instant) == text
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        # Paris moves to summer time on 30 Mar 2025 (UTC+1 → UTC+2) and back on 26 Oct
+        (datetime(2025, 3, 29, 8, tzinfo=UTC), 1, datetime(2025, 3, 30, 7, tzinfo=UTC)),
+        (datetime(2025, 3, 31, 7, tzinfo=UTC), -2, datetime(2025, 3, 29, 8, tzinfo=UTC)),
+        (datetime(2025, 10, 25, 7, tzinfo=UTC), 1, datetime(2025, 10, 26, 8, tzinfo=UTC)),
+        (datetime(2025, 1, 15, 8, tzinfo=UTC), 365, datetime(2026, 1, 15, 8, tzinfo=UTC)),
+        # 02:30 on 30 Mar does not exist in Paris: read with the offset before the change
+        (datetime(2025, 3, 29, 1, 30, tzinfo=UTC), 1, datetime(2025, 3, 30, 1, 30, tzinfo=UTC)),
+        # 02:30 on 26 Oct comes twice: the first
+        (datetime(2025, 10, 25, 0, 30, tzinfo=UTC), 1, datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
+        (datetime(2025, 10, 26, 1, 30, tzinfo=UTC), 7, datetime(2025, 11, 2, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_add_days_keeps_the_wall_clock_time_across_daylight_saving_changes(
+    start: datetime, days: int, expected: datetime
+) -> None:
+    moved = add_days(start, days, ZoneInfo("Europe/Paris"))
+    assert moved == expected
+    assert moved.tzinfo is UTC

@@ -69,9 +69,9 @@ def add_months(start: datetime, months: int, tz: ZoneInfo) -> datetime:
 @functools.lru_cache(maxsize=8192)
 def add_days(start: datetime, days: int, tz: ZoneInfo) -> datetime:
     """``start`` plus calendar days in ``tz`` (the same wall-clock time ``days`` later)."""
-    local = start.astimezone(tz)
-    naive = local.replace(tzinfo=None) + timedelta(days=days)
-    return naive.replace(tzinfo=tz).astimezone(UTC)
+    # an aware datetime plus a timedelta adds to its wall-clock time, the zone kept (a
+    # wall-clock time that falls twice is taken at its first); then that time is an instant
+    return (start.astimezone(tz) + timedelta(days)).astimezone(UTC)
 
 
 @quick_init
