@@ -86,12 +86,19 @@ def fingerprint(plan: Plan, account: Account) -> str:
     terms = (
         CHECKPOINT_FORMAT,
         _package_version(),
-        repr(plan),
+        _plan_text(plan),
         account.service_start.isoformat(),
         account.committed_seats,
         account.timezone.key,
     )
     return hashlib.sha256(repr(terms).encode()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _plan_text(plan: Plan) -> str:
+    """The plan in full, as the fingerprint holds it: remembered (a plan is immutable, and
+    a run's accounts share a few, each written out at every checkpoint otherwise)."""
+    return repr(plan)
 
 
 @lru_cache(maxsize=1)
