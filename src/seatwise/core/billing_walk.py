@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from seatwise.core.account import Account, Cancel, Terminate, Uncancel
-from seatwise.core.change_pricing import on_member_changes
+from seatwise.core.change_pricing import on_member_changes, price_of
 from seatwise.core.credit_billing import (
     CreditAlert,
     take_overage,
@@ -78,6 +78,7 @@ class BillingWalk:
     prorations: dict[tuple[int, object], tuple[int, int, str]] = field(default_factory=dict)
     prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
     term_texts: dict[int, str] = field(default_factory=dict)
+    rate_texts: dict[int, str] = field(default_factory=dict)  # a seats line's words, by count
     term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each
     # the fewest seats ever billed: max(committed, the plan's minimum), kept by commit() (a
     # priced change asks for it at every member change)
@@ -134,20 +135,16 @@ class BillingWalk:
     def seats_line(self, seats: int, period: Period, why: str, members: Sequence[str]) -> Line:
         """The ``seats`` line charging ``seats`` seats for one whole term or cycle."""
         plan = self.plan
+        amount, unit_price = price_of(self, seats)
+        words = self.rate_texts.get(seats)
+        if words is None:  # once per count of seats a walk bills
+            rate = plan.pricing.describe(seats, self.cur)
+            words = self.rate_texts[seats] = (
+                f"{seats} × {plan.seat_name} (at {rate} / {plan.interval})"
+            )
+        why = f"{why}; committed seats {self.committed}, minimum {plan.minimum_seats}."
         return Line(
-            kind="seats",
-            description=(
-                f"{seats} × {plan.seat_name} "
-                f"(at {plan.pricing.describe(seats, self.cur)} / {plan.interval})"
-            ),
-            quantity=seats,
-            unit_price=plan.pricing.unit_price(seats),
-            amount=plan.pricing.cost(seats),
-            period=period,
-            explanation=Explanation(
-                f"{why}; committed seats {self.committed}, minimum {plan.minimum_seats}.",
-                members=tuple(members),
-            ),
+            "seats", words, seats, unit_price, amount, period, Explanation(why, tuple(members))
         )
 
     def advance_seats_line(self, seats: int, period: Period, at: datetime, why: str) -> Line:
