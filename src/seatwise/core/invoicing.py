@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 
 from seatwise.core.money import Currency
 from seatwise.core.periods import Period
@@ -81,7 +82,7 @@ class Invoice:
 
     @property
     def total(self) -> int:
-        return sum(line.amount for line in self.lines)
+        return sum(map(_amount, self.lines))  # asked often: no generator
 
     @property
     def key(self) -> tuple[str, datetime, datetime]:
@@ -90,7 +91,10 @@ class Invoice:
 
 
 def lines_total(lines: Sequence[Line]) -> int:
-    return sum(line.amount for line in lines)
+    return sum(map(_amount, lines))
+
+
+_amount = attrgetter("amount")
 
 
 def billable_total(invoice: Invoice) -> int:

@@ -259,19 +259,23 @@ def _timelines(
     dialect = connection.dialect
     query = bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "seq"))
     read_at = bulk.reader(table.c.at, dialect)  # the driver's rows, an instant read here
+    current: str | None = None  # the account of the rows being read (they come together)
+    before_any: list[TimelineEvent] = []
+    add, checkpoint = before_any.append, None  # the first row's account's, from its row on
     for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
         # by position (the columns of ``read``)
         account_id, seq, at, action = row[0], row[1], read_at(row[2]), row[3]
+        if account_id != current:
+            current, add = account_id, events[account_id].append
+            checkpoint = since.get(account_id)
         if action in TRANSITIONS:  # a member change, nearly every event
-            events[account_id].append(MemberChange(at, row[4], action))
+            add(MemberChange(at, row[4], action))
         else:
-            events[account_id].append(event_of_row(_event_row(row, dialect)))
+            add(event_of_row(_event_row(row, dialect)))
         if seq > last_seq[account_id]:
             last_seq[account_id] = seq
-        if since:
-            checkpoint = since.get(account_id)
-            if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
-                late.add(account_id)  # recorded since the checkpoint, dated before it
+        if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
+            late.add(account_id)  # recorded since the checkpoint, dated before it
     for timeline in events.values():  # in time order, those recorded at one instant as recorded
         if any(later.at < earlier.at for earlier, later in pairwise(timeline)):
             timeline.sort(key=_when)  # a stable sort: the order recorded within an instant
