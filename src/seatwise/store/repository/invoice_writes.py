@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import Connection
@@ -154,10 +154,16 @@ def _first_reason(entry: NewInvoice) -> str:
 
 
 def _explanation_json(explanation: Explanation) -> str:
+    # an instant in UTC is written by orjson as iso() writes it (…Z, microseconds when there
+    # are any): no text made for it first
     return orjson.dumps(
         {
             "summary": explanation.summary,
             "members": explanation.members,
-            "changes": [(iso(c.at), c.member, c.action) for c in explanation.changes],
-        }
+            "changes": [
+                (c.at if c.at.tzinfo is UTC else iso(c.at), c.member, c.action)
+                for c in explanation.changes
+            ],
+        },
+        option=orjson.OPT_UTC_Z,
     ).decode()
