@@ -34,18 +34,17 @@ def save_checkpoints(
     table = billing_checkpoints
     ids = [account_id for account_id, _ in checkpoints]
     connection.execute(delete(table).where(table.c.account_id.in_(ids)))
-    rows = [
-        {
-            "account_id": account_id,
-            "at": checkpoint.at,
-            "events": checkpoint.events,
-            "last_seq": checkpoint.last_seq,
-            "fingerprint": checkpoint.fingerprint,
-            "state": checkpoint.state,
-            "saved_at": now,
-        }
-        for account_id, checkpoint in checkpoints
-        if checkpoint is not None
-    ]
-    if rows:
-        connection.execute(table.insert(), rows)
+    bulk.insert_rows(  # by the database's bulk path, as the run's invoices are
+        connection,
+        table,
+        _COLUMNS,
+        [
+            (account_id, checkpoint.at, checkpoint.events, checkpoint.last_seq,
+             checkpoint.fingerprint, checkpoint.state, now)
+            for account_id, checkpoint in checkpoints
+            if checkpoint is not None
+        ],
+    )  # fmt: skip
+
+
+_COLUMNS = ("account_id", "at", "events", "last_seq", "fingerprint", "state", "saved_at")
