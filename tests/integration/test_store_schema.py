@@ -166,21 +166,32 @@ def test_one_invoice_per_account_kind_and_period(database_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "instant",
+    ("instant", "sqlite_text"),
     [
-        datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC),
-        datetime(2025, 3, 15, 9, 30, tzinfo=UTC),  # no microseconds: still written, as zeros
-        datetime(2025, 3, 15, 10, 30, 0, 5, tzinfo=timezone(timedelta(hours=1))),
-        datetime(2025, 3, 15, 4, 30, 0, 999999, tzinfo=ZoneInfo("America/New_York")),
-        datetime(2025, 3, 15, 9, 30, 0, 1, tzinfo=ZoneInfo("UTC")),
+        (datetime(2025, 3, 15, 9, 30, 0, 123456, tzinfo=UTC), "2025-03-15 09:30:00.123456"),
+        # no microseconds: still written, as zeros
+        (datetime(2025, 3, 15, 9, 30, tzinfo=UTC), "2025-03-15 09:30:00.000000"),
+        (
+            datetime(2025, 3, 15, 10, 30, 0, 5, tzinfo=timezone(timedelta(hours=1))),
+            "2025-03-15 09:30:00.000005",
+        ),
+        (  # New York is on summer time (UTC−4) since 9 March
+            datetime(2025, 3, 15, 4, 30, 0, 999999, tzinfo=ZoneInfo("America/New_York")),
+            "2025-03-15 08:30:00.999999",
+        ),
+        (
+            datetime(2025, 3, 15, 9, 30, 0, 1, tzinfo=ZoneInfo("UTC")),
+            "2025-03-15 09:30:00.000001",
+        ),
     ],
     ids=["utc", "utc-whole-second", "fixed-offset", "zone", "zoneinfo-utc"],
 )
 def test_bulk_writes_store_exactly_what_sqlalchemy_stores(
-    database_url: str, instant: datetime
+    database_url: str, instant: datetime, sqlite_text: str
 ) -> None:
     """The billing run's bulk path and SQLAlchemy's statements give byte-identical rows,
-    whatever zone the instant is given in."""
+    whatever zone the instant is given in; on SQLite, the text of SQLAlchemy's own
+    ``DATETIME`` (naive UTC with microseconds), which the rows written before hold."""
     seed(database_url)
     engine = make_engine(database_url)
     with engine.begin() as connection:
@@ -193,6 +204,8 @@ def test_bulk_writes_store_exactly_what_sqlalchemy_stores(
             text("SELECT CAST(period_start AS TEXT), CAST(issued_at AS TEXT) FROM invoices")
         ).all()
         assert texts[0] == texts[1]
+        if database_url.startswith("sqlite"):
+            assert texts[0][0] == sqlite_text
         read = connection.execute(select(invoices.c.period_start)).scalars().all()
     assert read == [instant, instant]
     engine.dispose()

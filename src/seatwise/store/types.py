@@ -30,12 +30,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         instant = value.astimezone(UTC)
         return instant.replace(tzinfo=None) if dialect.name == "sqlite" else instant
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, an instant is bound as its stored text in one step (:meth:`sqlite_text`):
+        SQLAlchemy's conversion to naive UTC and then its ``DATETIME`` formatting in Python
+        took several times as long, for every instant a statement binds."""
+        if dialect.name == "sqlite":
+            return UTCDateTime.sqlite_text
+        return super().bind_processor(dialect)
+
     @staticmethod
     @functools.lru_cache(maxsize=1 << 16)
     def sqlite_text(value: datetime | None) -> str | None:
-        """What SQLAlchemy stores for ``value`` on SQLite (naive UTC, microseconds), computed
-        in one step for bulk writes; a test checks the two agree byte for byte. Remembered:
-        a billing run writes the same period boundaries for many invoices and lines."""
+        """What is stored for ``value`` on SQLite: naive UTC with microseconds, the text of
+        SQLAlchemy's ``DATETIME`` (``2025-03-15 09:30:00.000000``; a test pins it), for
+        statements and bulk writes alike. Remembered: a billing run writes the same period
+        boundaries for many invoices and lines."""
         if value is None:
             return None
         if value.tzinfo is UTC:  # nearly always: its text without the "+00:00" (replace is slow)
