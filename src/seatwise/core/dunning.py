@@ -184,10 +184,12 @@ def next_action(
 
     def consider(receivable: Receivable) -> None:
         nonlocal first, first_key
-        if paid_at(receivable, attempts) is not None:
-            return
-        candidates: list[Action] = []
+        if receivable.paid_at is not None or receivable.amount <= 0:
+            return  # paid otherwise, or nothing to pay (:func:`paid_at`)
         mine = [a for a in attempts if a.invoice == receivable.number]
+        if any(a.succeeded for a in mine):
+            return  # paid by a charge
+        candidates: list[Action] = []
         if (receivable.collection or plan.collection) == "charge_automatically":
             candidates.extend(_charging(plan, tz, receivable, mine, methods))
         for days in plan.reminders:

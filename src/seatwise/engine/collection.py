@@ -263,7 +263,8 @@ class AccountRun:
         for invoice in settled:  # numbered when the batch is written (engine.batch)
             number = self.batch.provisional_number()
             numbers.append(number)
-            nothing_due = invoice.total <= 0
+            total = invoice.total
+            nothing_due = total <= 0
             entry = NewInvoice(
                 self.account_id, code, number, PAID if nothing_due else OPEN, invoice
             )
@@ -274,7 +275,7 @@ class AccountRun:
                 if invoice.kind == "credits":  # the account's balance paid for the credits
                     self.record_event(CreditsPaid(invoice.issued_at, invoice.period.start))
             else:
-                self.unpaid[number] = _Unpaid(number, invoice, invoice.total, entry=entry)
+                self.unpaid[number] = _Unpaid(number, invoice, total, entry=entry)
         return numbers
 
     def record_event(self, event: CreditsPaid | Terminate) -> None:

@@ -6,6 +6,7 @@ run takes the account again then, or as soon as anything is recorded for it).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,9 @@ def next_due(run: AccountRun, result: BillingResult) -> datetime:
     :data:`NOTHING_DUE` when nothing will ever be."""
     stored, state = run.stored, result.state
     found = [NOTHING_DUE]
-    later = (e.at for e in stored.events if e.at > run.until and acts_at_once(stored, e))
+    events = stored.events  # in time order: those after ``until`` begin here
+    after = bisect_right(events, run.until, key=_instant)
+    later = (e.at for e in events[after:] if acts_at_once(stored, e))
     found.append(next(later, NOTHING_DUE))  # a recorded event the run has not reached
     if state.status == "active":
         plan, account = stored.plan, stored.account
@@ -107,6 +110,10 @@ def next_due(run: AccountRun, result: BillingResult) -> datetime:
         if purge_at > run.until:
             found.append(purge_at)
     return min(found)
+
+
+def _instant(event: TimelineEvent) -> datetime:
+    return event.at
 
 
 def tell_alerts(run: AccountRun, result: BillingResult) -> None:
