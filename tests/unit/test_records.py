@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from seatwise.core.dunning import Charge, Remind
 from seatwise.core.invoicing import Explanation, Invoice, Line
 from seatwise.core.periods import Period
-from seatwise.core.records import quick_init
+from seatwise.core.records import quick_init, replaced
 from seatwise.core.seat_timeline import MemberChange
 
 AT = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -100,3 +101,23 @@ class _Unslotted:
 def test_a_class_it_cannot_serve_exactly_is_refused_when_defined(cls: type[Any]):
     with pytest.raises(TypeError, match="quick_init"):
         quick_init(cls)
+
+
+def test_replaced_gives_what_dataclasses_replace_gives_and_refuses_what_it_refuses() -> None:
+    at = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    charge = Charge(at, "~0", "card", "first charge")
+    assert replaced(charge, invoice="INV-000007") == dataclasses.replace(
+        charge, invoice="INV-000007"
+    )
+    assert replaced(charge, invoice="INV-000007") == Charge(
+        at, "INV-000007", "card", "first charge"
+    )
+    assert type(replaced(Remind(at, "~1", 3), invoice="INV-8")) is Remind
+    period = Period(at, datetime(2025, 4, 1, tzinfo=UTC))
+    line = Line("seats", "3 × Seat", 3, 1000, 3000, period, Explanation("why"))
+    invoice = Invoice("renewal", at, at, period, (line,))
+    later = replaced(invoice, issued_at=period.end, due_at=period.end)
+    assert later == dataclasses.replace(invoice, issued_at=period.end, due_at=period.end)
+    assert later.lines is invoice.lines and invoice.issued_at == at  # the original unchanged
+    with pytest.raises(TypeError, match="Charge has no field 'number'"):
+        replaced(charge, number="INV-1")

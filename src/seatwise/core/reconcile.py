@@ -19,14 +19,14 @@ the stored invoices and persists its answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from seatwise.core.invoicing import Invoice, Line, billable_total
 from seatwise.core.money import Currency
 from seatwise.core.periods import add_days, iso
-from seatwise.core.records import quick_init
+from seatwise.core.records import quick_init, replaced
 
 
 @quick_init
@@ -68,15 +68,15 @@ def reconcile(
         if latest is not None and invoice.issued_at <= latest:
             # Every invoice due by the latest issue was issued then: one proposed for such an
             # instant exists only because of a late event. It is issued now, not back-dated.
-            invoice = replace(invoice, issued_at=now, due_at=add_days(now, net_days, tz))
+            invoice = replaced(invoice, issued_at=now, due_at=add_days(now, net_days, tz))
         new.append(invoice)
     new.sort(key=lambda invoice: invoice.issued_at)  # stable: numbers follow issue dates
 
     adjustments = _adjustments(by_key, issued, cur)
     if not new:
         return Reconciliation((), tuple(adjustments))
-    first = new[0]
-    new[0] = replace(first, lines=(*first.lines, *adjustments))
+    if adjustments:  # carried by the first invoice issued now
+        new[0] = replaced(new[0], lines=(*new[0].lines, *adjustments))
     return Reconciliation(tuple(new), ())
 
 

@@ -52,3 +52,28 @@ def quick_init(cls: type[Record]) -> type[Record]:
     init.__annotations__ = dict(cls.__init__.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def replaced(record: Record, **changes: Any) -> Record:
+    """:func:`dataclasses.replace` for a :func:`quick_init` record (each of whose fields its
+    ``__init__`` sets, by position), in a fraction of the time; a name that is no field of
+    the record is refused as ``replace`` refuses it."""
+    kind: type[Any] = type(record)
+    values = [
+        changes.pop(name) if name in changes else getattr(record, name)
+        for name in _field_names(kind)
+    ]
+    if changes:
+        raise TypeError(f"{kind.__name__} has no field {next(iter(changes))!r}")
+    made: Record = kind(*values)
+    return made
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a record class's fields, in order
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names

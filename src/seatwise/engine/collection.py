@@ -33,7 +33,7 @@ charging and run again charges once with a gateway that honours the key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ from seatwise.core.gateway import PaymentGateway
 from seatwise.core.invoice_states import OPEN, PAID
 from seatwise.core.invoicing import Invoice, settle, settle_one
 from seatwise.core.payments import purchases_collection, receivable
+from seatwise.core.records import replaced
 from seatwise.engine import messages
 from seatwise.engine.account_walk import AccountWalk
 from seatwise.engine.batch import Batch, Preloaded
@@ -77,7 +78,7 @@ def _numbered(action: Action, numbers: Sequence[str]) -> Action:
     of the invoices to issue when it was found (they have been issued since)."""
     if not action.invoice.startswith(UPCOMING):
         return action
-    return replace(action, invoice=numbers[int(action.invoice.removeprefix(UPCOMING))])
+    return replaced(action, invoice=numbers[int(action.invoice.removeprefix(UPCOMING))])
 
 
 @dataclass
