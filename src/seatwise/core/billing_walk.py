@@ -34,10 +34,10 @@ def _instant(event: TimelineEvent) -> datetime:
     return event.at
 
 
-# A walk's state is read attribute by attribute at every event: it keeps no more fields than
-# it has (past 30, Python 3.11 gives each instance a dictionary of its own, and every read of
-# the walk's state slows down: a cache of words kept there cost a walk 2%). Caches of what
-# depends on the plan alone live outside it.
+# A walk's state is read attribute by attribute at every event, so a walk keeps fewer than
+# thirty fields: from the thirtieth on, Python 3.11 gives each instance a dictionary of its
+# own and every read of the walk's state slows down (a cache of words kept there cost a walk
+# 2%; a test counts the fields). Caches of what depends on the plan alone live outside it.
 @functools.lru_cache(maxsize=1024)
 def _seats_words(plan: Plan, seats: int) -> str:
     """A seats line's description: ``12 × Seat (at €10.00 / month)``."""
