@@ -6,12 +6,12 @@ run takes the account again then, or as soon as anything is recorded for it).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from seatwise.core.account import RETENTION_DAYS, Cancel, Uncancel
 from seatwise.core.billing import BillingResult, TimelineEvent
+from seatwise.core.checkpoint import count_up_to
 from seatwise.core.periods import iso, make_schedule
 from seatwise.core.seat_timeline import MemberChange
 from seatwise.engine import messages
@@ -90,8 +90,7 @@ def next_due(run: AccountRun, result: BillingResult) -> datetime:
     stored, state = run.stored, result.state
     found = [NOTHING_DUE]
     events = stored.events  # in time order: those after ``until`` begin here
-    after = bisect_right(events, run.until, key=_instant)
-    later = (e.at for e in events[after:] if acts_at_once(stored, e))
+    later = (e.at for e in events[count_up_to(events, run.until) :] if acts_at_once(stored, e))
     found.append(next(later, NOTHING_DUE))  # a recorded event the run has not reached
     if state.status == "active":
         plan, account = stored.plan, stored.account
@@ -110,10 +109,6 @@ def next_due(run: AccountRun, result: BillingResult) -> datetime:
         if purge_at > run.until:
             found.append(purge_at)
     return min(found)
-
-
-def _instant(event: TimelineEvent) -> datetime:
-    return event.at
 
 
 def tell_alerts(run: AccountRun, result: BillingResult) -> None:
