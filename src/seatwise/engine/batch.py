@@ -32,6 +32,7 @@ from seatwise.core.invoice_states import OPEN
 from seatwise.store import outbox_repository as outbox_store
 from seatwise.store import payments_repository as payments
 from seatwise.store import repository
+from seatwise.store.driver import keys_checked_by_index
 from seatwise.store.outbox_repository import Message
 from seatwise.store.repository import (
     INVOICE_PREFIX,
@@ -109,6 +110,10 @@ class Batch:
 
     def write(self, connection: Connection, now: datetime) -> None:
         """Take the numbers, then write everything (the transaction's last statements)."""
+        with keys_checked_by_index(connection):
+            self._write(connection, now)
+
+    def _write(self, connection: Connection, now: datetime) -> None:
         self.take_numbers(connection)
         repository.insert_invoices(connection, self.invoices)
         paid = [row for row in self.attempts if row[payments.SUCCEEDED]]  # receipts, in order

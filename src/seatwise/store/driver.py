@@ -191,6 +191,37 @@ def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
         info.pop(_PLANNING, None)
 
 
+@contextmanager
+def keys_checked_by_index(connection: Connection) -> Iterator[None]:
+    """Rows written here have their foreign keys checked, on PostgreSQL, by the referenced
+    tables' primary keys, whatever those tables held when the check was planned.
+
+    PostgreSQL checks each row's foreign key with a query it plans once per connection and
+    keeps (a generic plan). Planned while the referenced table is small and has statistics
+    that say so (``ANALYZE`` or ``VACUUM`` of a new database, by an operator or autovacuum),
+    that query scans the table, and it keeps scanning it, whole, for every row written, as
+    the table grows: billing 3,000 new accounts of the benchmark's after an ``ANALYZE`` of
+    their empty invoices took PostgreSQL 22.7 ms of CPU an account instead of 0.8 (each of
+    52,000 lines and status changes read the invoices table through; ten times slower in
+    all, and worse the more the table held). Here the checks planned are planned by index,
+    once (the settings of :func:`lookups_planned`'s few values), then the settings are as
+    they were. A check that a connection first planned elsewhere keeps that plan: a billing
+    run's own connections (``seatwise bill``) write these rows nowhere else; a server's are
+    shared with its other writes. On SQLite, nothing to do: it checks by the key
+    (``tests/integration/test_key_checks.py``)."""
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or driver is None:
+        yield
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.execute(_BY_INDEX)
+        yield
+        cursor.execute(_AS_BEFORE)
+    finally:
+        cursor.close()
+
+
 def rows_later(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> Later:
     """Send ``statement`` (a select whose text does not change with ``params``) now, in the
     connection's transaction; its rows when the answer is called for, as named tuples of
