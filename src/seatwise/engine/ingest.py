@@ -46,7 +46,7 @@ from seatwise.engine.recording import (
 from seatwise.store import access_repository as access
 from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
-from seatwise.store.driver import lookups_planned, together
+from seatwise.store.driver import keys_checked_by_index, lookups_planned, together
 from seatwise.store.payments_repository import AccountEnd
 from seatwise.store.repository import UnknownAccount
 
@@ -185,7 +185,9 @@ class _Writes:
 
     def flush(self, connection: Connection, now: datetime) -> None:
         counts = len(self.events), len(self.members), len(self.results)
-        with bulk.few_writes(connection, *counts):  # a group of single events: one round trip
+        # a group of single events: one round trip; the rows' account keys checked by index
+        # however few accounts there were when the check was planned (keys_checked_by_index)
+        with bulk.few_writes(connection, *counts), keys_checked_by_index(connection):
             repository.append_events_of_accounts(connection, self.events, now, self.noted)
             repository.add_members_of_accounts(connection, self.members)
             access.remember_event_results(connection, self.results, now)

@@ -203,11 +203,14 @@ def keys_checked_by_index(connection: Connection) -> Iterator[None]:
     the table grows: billing 3,000 new accounts of the benchmark's after an ``ANALYZE`` of
     their empty invoices took PostgreSQL 22.7 ms of CPU an account instead of 0.8 (each of
     52,000 lines and status changes read the invoices table through; ten times slower in
-    all, and worse the more the table held). Here the checks planned are planned by index,
-    once (the settings of :func:`lookups_planned`'s few values), then the settings are as
-    they were. A check that a connection first planned elsewhere keeps that plan: a billing
-    run's own connections (``seatwise bill``) write these rows nowhere else; a server's are
-    shared with its other writes. On SQLite, nothing to do: it checks by the key
+    all, and worse the more the table held), and a batch of events scanned the accounts for
+    each event, new member and id it wrote. Here the checks are planned by index, once (the
+    settings of :func:`lookups_planned`'s few values), then the settings are as they were
+    (for a group of single events' few rows, in the same round trip as the rows). A check
+    that a connection first planned elsewhere keeps that plan: a billing run's own
+    connections (``seatwise bill``) write these rows nowhere else; a server's also make its
+    other writes (an account's creation, a payment recorded…), planned as PostgreSQL
+    chooses. On SQLite, nothing to do: it checks by the key
     (``tests/integration/test_key_checks.py``)."""
     driver = connection.connection.driver_connection
     if connection.dialect.name != "postgresql" or driver is None:
