@@ -30,7 +30,7 @@ from sqlalchemy import Engine, text
 sys.path.insert(0, str(Path(__file__).parent))
 
 from arguments import databases, out_file, positive
-from billing_run import fresh_postgresql
+from billing_run import fresh_postgresql, gather_statistics
 from report import print_and_write
 from year_of_accounts import START, YEAR_END, load_accounts
 
@@ -70,7 +70,10 @@ def per_account_ms(seconds: list[float], touched: list[int]) -> float:
 def run(urls: tuple[str, str, str], count: int, seed: int) -> dict[str, Any]:
     for target in urls:
         migrate(target)
-        load_accounts(make_engine(target), count, seed)
+        loaded = make_engine(target)
+        load_accounts(loaded, count, seed)
+        gather_statistics(loaded)  # on PostgreSQL, as billing_run.py
+        loaded.dispose()
     once = make_engine(urls[1])
     settle_for_work()  # as `seatwise bill` does before it bills
     started = time.perf_counter()
