@@ -180,15 +180,23 @@ def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
             finally:
                 driver.prepare_threshold = threshold
             return
-        cursor = driver.cursor()
-        try:
-            cursor.execute(_BY_INDEX)
+        with _by_index(driver):
             yield
-            cursor.execute(_AS_BEFORE)
-        finally:
-            cursor.close()
     finally:
         info.pop(_PLANNING, None)
+
+
+@contextmanager
+def _by_index(driver: Any) -> Iterator[None]:
+    """PostgreSQL's statements sent here on ``driver`` planned once, by index (``_BY_INDEX``),
+    then the settings as they were; a failure leaves them to the transaction's end."""
+    cursor = driver.cursor()
+    try:
+        cursor.execute(_BY_INDEX)
+        yield
+        cursor.execute(_AS_BEFORE)
+    finally:
+        cursor.close()
 
 
 @contextmanager
@@ -216,13 +224,8 @@ def keys_checked_by_index(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "postgresql" or driver is None:
         yield
         return
-    cursor = driver.cursor()
-    try:
-        cursor.execute(_BY_INDEX)
+    with _by_index(driver):
         yield
-        cursor.execute(_AS_BEFORE)
-    finally:
-        cursor.close()
 
 
 def rows_later(connection: Connection, statement: ClauseElement, params: dict[str, Any]) -> Later:
