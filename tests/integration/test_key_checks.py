@@ -21,6 +21,7 @@ from seatwise.engine.clock import FixedClock
 from seatwise.engine.ingest import EventRequest, record_events
 from seatwise.store import repository
 from seatwise.store.database import make_engine, write_transaction
+from seatwise.store.driver import keys_checked_by_index, lookups_planned
 
 CLOCK = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
 ACCOUNTS = 120  # three of a run's transactions (50 accounts each): the table grows between
@@ -127,3 +128,23 @@ def test_events_recorded_after_the_accounts_grew_check_them_by_the_key(
     # 3,000 rows: 3,536 scans read 895,350 rows; planned by the key, 506 read 128,760 (the
     # setting up's reads, storing the accounts one by one)
     assert scans < 1_000, (scans, rows_read)
+
+
+def test_the_settings_are_as_they_were_after_blocks_inside_each_other(database_url: str) -> None:
+    """A block that plans by index inside another sends nothing of its own: the settings the
+    outer block kept are those it restores (the inner one kept the outer's, and restored them
+    to sequential scans off)."""
+    _skip_on_sqlite(database_url)
+    engine = store_with_plan(database_url, CLOCK)
+    settings = text(
+        "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')"
+    )
+    with write_transaction(engine) as connection:
+        before = connection.execute(settings).scalar_one()
+        with lookups_planned(connection, 1):
+            with keys_checked_by_index(connection):
+                inside = connection.execute(settings).scalar_one()
+            assert connection.execute(settings).scalar_one() == inside
+        after = connection.execute(settings).scalar_one()
+    engine.dispose()
+    assert (before, inside, after) == ("auto on", "force_generic_plan off", "auto on")

@@ -139,6 +139,7 @@ _AS_BEFORE = (
     "split_part(current_setting('seatwise.settings_before'), ' ', 2), true)"
 )
 _PLANNING = "seatwise_lookups_planning"  # in the connection's info: inside a block already
+_SET_BY_INDEX = "seatwise_set_by_index"  # in the connection's info: _BY_INDEX sent, not undone
 
 
 @contextmanager
@@ -180,16 +181,22 @@ def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
             finally:
                 driver.prepare_threshold = threshold
             return
-        with _by_index(driver):
+        with _by_index(connection, driver):
             yield
     finally:
         info.pop(_PLANNING, None)
 
 
 @contextmanager
-def _by_index(driver: Any) -> Iterator[None]:
+def _by_index(connection: Connection, driver: Any) -> Iterator[None]:
     """PostgreSQL's statements sent here on ``driver`` planned once, by index (``_BY_INDEX``),
-    then the settings as they were; a failure leaves them to the transaction's end."""
+    then the settings as they were; a failure leaves them to the transaction's end. Inside
+    another such block, nothing more: the settings kept first are those restored."""
+    info = connection.info
+    if info.get(_SET_BY_INDEX):
+        yield
+        return
+    info[_SET_BY_INDEX] = True
     cursor = driver.cursor()
     try:
         cursor.execute(_BY_INDEX)
@@ -197,6 +204,7 @@ def _by_index(driver: Any) -> Iterator[None]:
         cursor.execute(_AS_BEFORE)
     finally:
         cursor.close()
+        info.pop(_SET_BY_INDEX, None)
 
 
 @contextmanager
@@ -224,7 +232,7 @@ def keys_checked_by_index(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "postgresql" or driver is None:
         yield
         return
-    with _by_index(driver):
+    with _by_index(connection, driver):
         yield
 
 
