@@ -185,6 +185,8 @@ class _Writes:
 
     def flush(self, connection: Connection, now: datetime) -> None:
         counts = len(self.events), len(self.members), len(self.results)
+        if not any(counts):  # nothing gathered since the last flush: no statement to send
+            return
         # a group of single events: one round trip; the rows' account keys checked by index
         # however few accounts there were when the check was planned (keys_checked_by_index)
         with bulk.few_writes(connection, *counts), keys_checked_by_index(connection):
