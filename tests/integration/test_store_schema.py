@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -264,4 +265,20 @@ def test_a_few_rows_written_at_once_are_stored_each_with_its_own_values(
         (r["id"], r["number"], r["kind"], r["period_start"], r["total"]) for r in rows
     ]
     assert read[5][1:] == ("INV-5", "final", datetime(2024, 4, 5, 22, 30, 0, 5, tzinfo=UTC), 250)
+    engine.dispose()
+
+
+def test_a_sqlite_store_binds_none_and_booleans_without_sqlite3s_lookup() -> None:
+    """After an engine for SQLite is made, None and booleans are adapted by the adapters it
+    registers (sqlite3 otherwise looks for two attributes on each, raising and formatting
+    an error twice a value) and stored as before: NULL, and 1 or 0."""
+    engine = make_engine("sqlite://")
+    assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+    assert (bool, sqlite3.PrepareProtocol) in sqlite3.adapters
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT :none IS NULL, typeof(:none), :yes, typeof(:yes), :no"),
+            {"none": None, "yes": True, "no": False},
+        ).one()
+    assert tuple(row) == (1, "null", 1, "integer", 0)
     engine.dispose()

@@ -191,12 +191,30 @@ def sqlite_busy_seconds() -> float:
     return seconds
 
 
+def _none_as_null(_value: None) -> None:
+    return None
+
+
+def _bind_none_directly() -> None:
+    """Python's sqlite3 binds an int, float, str or bytes as it is, and looks anything else
+    up as an object to adapt: for None (and a bool), a miss in its adapters, then two
+    attributes looked for and not found, each raising and formatting an ``AttributeError``
+    — about 3,300 instructions a value, 6,575 of them in a billing run of 200 accounts
+    (its lines' ``corrects``, a first status's ``from_status``…). An adapter registered
+    for them is found at once; the values bound are the same (NULL; a bool as the integer
+    it is). A billing run of 200 accounts 2,193M → 2,179M instructions (callgrind).
+    Registered for the process (sqlite3's adapters are the module's); again is the same."""
+    sqlite3.register_adapter(type(None), _none_as_null)
+    sqlite3.register_adapter(bool, int)
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for the URL. SQLite gets foreign keys, a write-ahead log, a busy timeout, and
     transactions begun by SQLAlchemy (not pysqlite), deferred unless opened by
     :func:`write_transaction`."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
+        _bind_none_directly()
         if resolved in MEMORY_URLS:  # one connection, shared, or each would see its own database
             engine = create_engine(
                 resolved, connect_args={"check_same_thread": False}, poolclass=StaticPool
