@@ -26,7 +26,7 @@ from seatwise.engine import account_walk
 from seatwise.engine.billing_run import bill
 from seatwise.engine.recording import record_event
 from seatwise.store import repository
-from seatwise.store.tables import billing_checkpoints
+from seatwise.store.tables import accounts, billing_checkpoints
 
 START = datetime(2023, 1, 1, tzinfo=UTC)
 END = datetime(2024, 9, 1, tzinfo=UTC)
@@ -182,3 +182,36 @@ def test_a_timeline_is_read_from_its_checkpoint_on_unless_an_event_came_late(
     assert stored.events_after is None and stored.events == again.events  # read whole
     assert late in stored.events and stored.last_seq == checkpoint.last_seq + 2
     engine.dispose()
+
+
+def test_a_chunks_timelines_hold_every_event_as_recorded(database_url: str) -> None:
+    """A billing run reads member changes by their five columns and the other events whole,
+    by a second query, each put back in its place: every account's timeline is the one its
+    recorded rows hold (read whole, by SQLAlchemy), in time order — a late hire included,
+    and credits, purchases, cancellations and dunning's final actions among the events."""
+    engine = store(database_url)
+    news(engine, datetime(2024, 3, 1, tzinfo=UTC))  # a late hire
+    bill(engine, END, clock=NOW)  # which records purchases paid and final actions too
+    with engine.connect() as connection:
+        ids = list(connection.execute(select(accounts.c.id)).scalars())
+        read = repository.load_accounts(connection, ids)
+        recorded = {
+            account_id: [
+                row.event for row in repository.timeline_page(connection, account_id, None, 1_000)
+            ]
+            for account_id in ids
+        }
+    kinds = {type(e).__name__ for events in recorded.values() for e in events}
+    assert kinds == {
+        "MemberChange", "Assign", "Start", "Cancel", "Terminate", "BuyCredits", "CreditsPaid"
+    }  # fmt: skip
+    late = [a for a, events in recorded.items() if events != sorted(events, key=at_of)]
+    assert late == ["monthly_pending_threshold"]
+    assert sorted(read) == sorted(ids)
+    for account_id, events in recorded.items():
+        assert list(read[account_id].events) == sorted(events, key=at_of), account_id
+    engine.dispose()
+
+
+def at_of(event: Any) -> datetime:
+    return event.at  # type: ignore[no-any-return]

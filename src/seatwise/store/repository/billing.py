@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     bindparam,
     case,
@@ -230,19 +231,87 @@ ALWAYS_READ = ("buy_credits", "terminate")  # read with a timeline read from a c
 # fewer to parse per event: SQLite's instants are parsed from text); read by position
 _TIMELINE_COLUMNS = [name for name in EVENT_COLUMNS if name != "recorded_at"]
 assert _TIMELINE_COLUMNS[:5] == ["account_id", "seq", "at", "action", "member_id"]
+# what a member change is, nearly every event: the rest are read apart, for the few others
+_CHANGE_COLUMNS = _TIMELINE_COLUMNS[:5]
 
 
 def _timelines(
     connection: Connection, account_ids: list[str], since: Mapping[str, Checkpoint]
 ) -> tuple[dict[str, list[TimelineEvent]], dict[str, int], set[str]]:
     """The accounts' timelines in time order (from their checkpoints on, for those in
-    ``since``), the number of each one's last event, and the accounts with a late event."""
+    ``since``), the number of each one's last event, and the accounts with a late event.
+
+    Every event is read by the five columns of a member change, and the few others (credits,
+    purchases, dunning's final action) whole, by a second query for their accounts only: on
+    SQLite each column fetched costs about 850 instructions (Python's sqlite3 releases and
+    takes its lock around each), and four more columns, nearly always empty, were a sixth of
+    a billing run's reads. An instant's text is parsed once per read (members added at one
+    instant — a subscription's start, an import — share it)."""
     events: dict[str, list[TimelineEvent]] = {account_id: [] for account_id in account_ids}
     last_seq = {a: since[a].last_seq if a in since else 0 for a in account_ids}
     late: set[str] = set()
+    dialect = connection.dialect
+    read_at = bulk.reader(timeline_events.c.at, dialect)  # the driver's rows, instants read here
+    parsed: dict[Any, datetime] = {}  # each instant's value as the driver gives it, read
+    others: dict[str, list[tuple[int, int]]] = {}  # each account's other events: place, seq
+    current: str | None = None  # the account of the rows being read (they come together)
+    before_any: list[TimelineEvent] = []
+    timeline, checkpoint = before_any, None  # the first row's account's, from its row on
+    query = _timeline_query(_CHANGE_COLUMNS, since, dialect)
+    for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
+        # by position (the columns of _CHANGE_COLUMNS)
+        account_id, seq, value, action = row[0], row[1], row[2], row[3]
+        at = parsed.get(value)
+        if at is None:
+            at = parsed[value] = read_at(value)
+        if account_id != current:
+            current, timeline = account_id, events[account_id]
+            checkpoint = since.get(account_id)
+        if action in TRANSITIONS:  # a member change, nearly every event
+            timeline.append(MemberChange(at, row[4], action))
+        else:  # read whole below; its place kept by a member change of its instant
+            others.setdefault(account_id, []).append((len(timeline), seq))
+            timeline.append(MemberChange(at, "", action))
+        if seq > last_seq[account_id]:
+            last_seq[account_id] = seq
+        if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
+            late.add(account_id)  # recorded since the checkpoint, dated before it
+    if others:
+        _read_others(connection, others, since, events)
+    for timeline in events.values():  # in time order, those recorded at one instant as recorded
+        if any(later.at < earlier.at for earlier, later in pairwise(timeline)):
+            timeline.sort(key=_when)  # a stable sort: the order recorded within an instant
+    return events, last_seq, late
+
+
+def _read_others(
+    connection: Connection,
+    others: Mapping[str, list[tuple[int, int]]],
+    since: Mapping[str, Checkpoint],
+    events: dict[str, list[TimelineEvent]],
+) -> None:
+    """The events of ``others`` that are not member changes, read whole (every column of
+    :data:`_TIMELINE_COLUMNS`), put in their places in the accounts' ``events``."""
+    dialect = connection.dialect
+    query = _timeline_query(_TIMELINE_COLUMNS, since, dialect, members=False)
+    found: dict[tuple[str, int], TimelineEvent] = {}
+    for row in bulk.driver_rows(connection, query, {"account_ids": list(others)}):
+        found[row[0], row[1]] = event_of_row(_event_row(row, dialect))
+    for account_id, places in others.items():
+        timeline = events[account_id]
+        for place, seq in places:
+            timeline[place] = found[account_id, seq]
+
+
+def _timeline_query(
+    names: Sequence[str], since: Mapping[str, Checkpoint], dialect: Dialect, members: bool = True
+) -> Select[Any]:
+    """The events of some accounts (a parameter, ``account_ids``): the columns ``names``,
+    from their checkpoints on for those in ``since`` (and the credit purchases and final
+    action whenever dated), in the order recorded (the order of the account's (account_id,
+    seq) key: no sort); without ``members``, only the events that are not member changes."""
     table = timeline_events
-    read = [table.c[name] for name in _TIMELINE_COLUMNS]
-    query = select(*read)
+    query = select(*[table.c[name] for name in names])
     if since:
         cp = billing_checkpoints
         joined = and_(cp.c.account_id == table.c.account_id, cp.c.account_id.in_(list(since)))
@@ -254,32 +323,9 @@ def _timelines(
                 table.c.action.in_(ALWAYS_READ),
             )
         )
-    # in the order recorded (the order of the account's (account_id, seq) key: no sort);
-    # an event reported late is then put where it happened, below
-    dialect = connection.dialect
-    query = bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "seq"))
-    read_at = bulk.reader(table.c.at, dialect)  # the driver's rows, an instant read here
-    current: str | None = None  # the account of the rows being read (they come together)
-    before_any: list[TimelineEvent] = []
-    add, checkpoint = before_any.append, None  # the first row's account's, from its row on
-    for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
-        # by position (the columns of ``read``)
-        account_id, seq, at, action = row[0], row[1], read_at(row[2]), row[3]
-        if account_id != current:
-            current, add = account_id, events[account_id].append
-            checkpoint = since.get(account_id)
-        if action in TRANSITIONS:  # a member change, nearly every event
-            add(MemberChange(at, row[4], action))
-        else:
-            add(event_of_row(_event_row(row, dialect)))
-        if seq > last_seq[account_id]:
-            last_seq[account_id] = seq
-        if checkpoint is not None and seq > checkpoint.last_seq and at <= checkpoint.at:
-            late.add(account_id)  # recorded since the checkpoint, dated before it
-    for timeline in events.values():  # in time order, those recorded at one instant as recorded
-        if any(later.at < earlier.at for earlier, later in pairwise(timeline)):
-            timeline.sort(key=_when)  # a stable sort: the order recorded within an instant
-    return events, last_seq, late
+    if not members:
+        query = query.where(table.c.action.not_in(list(TRANSITIONS)))
+    return bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "seq"))
 
 
 def _when(event: TimelineEvent) -> datetime:
