@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -282,7 +283,7 @@ def insert_rows(
     cursor = psycopg.RawCursor(_driver(connection)) if few else _cursor(connection)
     try:
         if dialect.name == "sqlite":
-            cursor.executemany(insert, values)
+            _insert_sqlite(cursor, insert, len(columns), values)
         elif few:
             cursor.execute(_rows_insert(insert, len(values)), [v for row in values for v in row])
         else:
@@ -291,6 +292,31 @@ def insert_rows(
                     copy.write_row(row)
     finally:
         cursor.close()
+
+
+SQLITE_VALUES = 999  # at most this many values a statement: SQLite's own limit where it is lowest
+
+
+def _insert_sqlite(cursor: Any, insert: str, width: int, values: Sequence[tuple[Any, ...]]) -> None:
+    """``values`` (rows of ``width`` values) inserted on SQLite: as many rows a statement as
+    its values allow (at most 64), the rest one a statement. Each statement run costs its
+    own step, reset and Python's lock released and taken again around each; a row a
+    statement cost about 30,000 instructions an invoice, 24,000 with 64 rows a statement
+    (4,000 invoices: 119.8M → 97.3M, callgrind). Two texts a table, each prepared once."""
+    rows = max(1, min(64, SQLITE_VALUES // width))
+    whole = len(values) // rows * rows
+    if whole:
+        chunks = (list(chain.from_iterable(values[i : i + rows])) for i in range(0, whole, rows))
+        cursor.executemany(_sqlite_rows_insert(insert, rows), chunks)
+    if whole < len(values):
+        cursor.executemany(insert, values[whole:])
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_rows_insert(insert: str, count: int) -> str:
+    """``insert`` (of one row, ``?`` marks) for ``count`` rows."""
+    head, _, row = insert.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([row] * count)}"
 
 
 @functools.lru_cache(maxsize=256)
