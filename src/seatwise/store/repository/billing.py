@@ -244,15 +244,17 @@ def _timelines(
     Every event is read by the five columns of a member change, and the few others (credits,
     purchases, dunning's final action) whole, by a second query for their accounts only: on
     SQLite each column fetched costs about 850 instructions (Python's sqlite3 releases and
-    takes its lock around each), and four more columns, nearly always empty, were a sixth of
-    a billing run's reads. An instant's text is parsed once per read (members added at one
-    instant — a subscription's start, an import — share it)."""
+    takes its lock around each), and four more columns, nearly always empty, were a tenth of
+    a billing run's reads. On SQLite an instant's text is parsed once a read (members added at
+    one instant — a subscription's start, an import — share it); PostgreSQL's driver gives
+    instants already made, which would cost more to look up than to take."""
     events: dict[str, list[TimelineEvent]] = {account_id: [] for account_id in account_ids}
     last_seq = {a: since[a].last_seq if a in since else 0 for a in account_ids}
     late: set[str] = set()
     dialect = connection.dialect
     read_at = bulk.reader(timeline_events.c.at, dialect)  # the driver's rows, instants read here
-    parsed: dict[Any, datetime] = {}  # each instant's value as the driver gives it, read
+    texts = dialect.name == "sqlite"  # instants as text, each parsed once (below)
+    parsed: dict[str, datetime] = {}
     others: dict[str, list[tuple[int, int]]] = {}  # each account's other events: place, seq
     current: str | None = None  # the account of the rows being read (they come together)
     before_any: list[TimelineEvent] = []
@@ -261,9 +263,12 @@ def _timelines(
     for row in bulk.driver_rows(connection, query, {"account_ids": account_ids}):
         # by position (the columns of _CHANGE_COLUMNS)
         account_id, seq, value, action = row[0], row[1], row[2], row[3]
-        at = parsed.get(value)
-        if at is None:
-            at = parsed[value] = read_at(value)
+        if texts:
+            at = parsed.get(value)
+            if at is None:
+                at = parsed[value] = read_at(value)
+        else:
+            at = read_at(value)
         if account_id != current:
             current, timeline = account_id, events[account_id]
             checkpoint = since.get(account_id)
