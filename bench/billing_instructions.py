@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ SEED = 2025  # billing_run.py's default seed
 def child(action: str, path: str, count: int) -> None:
     """What a child does, with the tree on its ``PYTHONPATH``: store ``count`` accounts in a
     new file at ``path`` (``store``), or open a copy of it and connect (``start``) or bill the
-    year (``bill``)."""
+    year (``bill``; ``timed``, the same and how many seconds the run took)."""
     from sqlalchemy import text
     from year_of_accounts import YEAR_END, load_accounts
 
@@ -73,9 +74,11 @@ def child(action: str, path: str, count: int) -> None:
     engine = make_engine(f"sqlite:///{work}")
     with engine.connect():
         pass
-    if action == "bill":
+    if action in ("bill", "timed"):
         settle_as_seatwise_bill()
+        started = time.perf_counter()
         report = billing_run.bill(engine, YEAR_END)
+        seconds = time.perf_counter() - started
         with engine.connect() as connection:  # what they amount to, in minor units
             total = connection.execute(text("SELECT coalesce(sum(total), 0) FROM invoices"))
             amount = total.scalar_one()
@@ -83,6 +86,8 @@ def child(action: str, path: str, count: int) -> None:
             f"billed {report.accounts} accounts, {report.invoices} invoices, "
             f"{report.lines} lines, {amount} in all"
         )
+        if action == "timed":  # billing_against.py's: the run's seconds, its start left out
+            print(f"seconds {seconds:.6f}")
     engine.dispose()
     for made in Path(work).parent.glob(f"{Path(work).name}*"):  # the copy, its WAL and lock
         made.unlink()

@@ -38,3 +38,17 @@ def test_a_child_stores_the_accounts_and_another_bills_a_copy(tmp_path: Path) ->
     assert child("bill", stored).stdout == billed  # each child bills a copy: the store is as it was
     copies = [path.name for path in tmp_path.iterdir() if path.name.startswith("accounts.db.")]
     assert copies == []  # each copy (its WAL and lock files too) removed by its child
+
+
+def test_a_timed_child_bills_as_a_counted_one_and_says_how_long_its_run_took(
+    tmp_path: Path,
+) -> None:
+    """billing_against.py's child: the same run and report, then its run's seconds."""
+    stored = tmp_path / "accounts.db"
+    child("store", stored)
+    billed = child("bill", stored).stdout
+    timed = child("timed", stored).stdout
+    assert timed.startswith(billed)
+    seconds = re.fullmatch(r"seconds (\d+\.\d{6})\n", timed[len(billed) :])
+    assert seconds is not None, timed
+    assert 0 < float(seconds.group(1)) < 60
