@@ -296,7 +296,10 @@ def _read_others(
     events: dict[str, list[TimelineEvent]],
 ) -> None:
     """The events of ``others`` that are not member changes, read whole (every column of
-    :data:`_TIMELINE_COLUMNS`), put in their places in the accounts' ``events``."""
+    :data:`_TIMELINE_COLUMNS`), put in their places in the accounts' ``events``. A timeline
+    is only ever appended to (no event is changed or deleted), so every event the first read
+    saw is found again, even by a second statement that sees a later snapshot; one recorded
+    meanwhile is read here too and left out."""
     dialect = connection.dialect
     query = _timeline_query(_TIMELINE_COLUMNS, since, dialect, members=False)
     found: dict[tuple[str, int], TimelineEvent] = {}
