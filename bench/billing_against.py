@@ -31,14 +31,13 @@ import json
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from arguments import out_file, positive
-from billing_instructions import BILLED, CHECKOUT, commit_of, run_child, worktree
+from billing_instructions import BILLED, CHECKOUT, commit_of, remove, run_child, worktree
 from machine_speed import plain_loop_seconds
 from report import print_and_write
 
@@ -119,17 +118,6 @@ def main() -> None:
         rounds=rounds,
         median_against_to_this=statistics.median(row["against_to_this"] for row in rounds),
     )
-
-
-def remove(folder: Path) -> None:
-    """The worktree (if one was made) and the folder removed."""
-    tree = folder / "against"
-    if tree.exists():
-        subprocess.run(
-            ["git", "-C", str(CHECKOUT), "worktree", "remove", "--force", str(tree)],
-            capture_output=True,
-        )
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

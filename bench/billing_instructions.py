@@ -175,6 +175,17 @@ def worktree(revision: str, folder: Path) -> Path:
     return tree / "src"
 
 
+def remove(folder: Path) -> None:
+    """``folder`` removed, and the worktree :func:`worktree` made in it, if it did."""
+    tree = folder / "against"
+    if tree.exists():
+        subprocess.run(
+            ["git", "-C", str(CHECKOUT), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = counting_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=positive, default=200)
@@ -205,20 +216,7 @@ def main() -> None:
                 results.append(measure(revision, tree, args.accounts, stored, jobs))
                 print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     finally:
-        if len(trees) > 1:
-            subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(CHECKOUT),
-                    "worktree",
-                    "remove",
-                    "--force",
-                    str(trees[1][1].parent),
-                ],
-                capture_output=True,
-            )
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)
     figures: dict[str, Any] = {"accounts": args.accounts, "this": results[0]}
     if len(results) > 1:
         this, other = results

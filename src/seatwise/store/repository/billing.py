@@ -32,7 +32,7 @@ from seatwise.core.account import Account
 from seatwise.core.billing import TimelineEvent
 from seatwise.core.checkpoint import Checkpoint
 from seatwise.core.plans import Plan, parse_plan
-from seatwise.core.seat_timeline import TRANSITIONS, Member, MemberChange
+from seatwise.core.seat_timeline import MEMBER_ACTIONS, TRANSITIONS, Member, MemberChange
 from seatwise.store import bulk
 from seatwise.store.repository.accounts import BillingAddress, read_instant
 from seatwise.store.repository.scope import UnknownAccount, check_in_scope, in_scope, scoped_account
@@ -332,7 +332,7 @@ def _timeline_query(
             )
         )
     if not members:
-        query = query.where(table.c.action.not_in(list(TRANSITIONS)))
+        query = query.where(table.c.action.not_in(MEMBER_ACTIONS))
     return bulk.of_each(dialect.name, query, table.c.account_id, ("account_id", "seq"))
 
 
