@@ -264,13 +264,15 @@ def main() -> None:
     for name in args.databases:
         for workers in args.workers:
             for clients in args.clients:
-                if name == "sqlite":
-                    url = f"sqlite:///{tempfile.mkdtemp(prefix='seatwise-ingest-')}/ingest.db"
-                else:
-                    url = fresh_postgresql(args.postgresql_url)
                 where = f"{name}: {workers} worker(s), {clients} clients"
                 print(f"ingesting on {where}", file=sys.stderr)
-                results.append(run(url, clients, args.seconds, workers))
+                if name == "sqlite":  # its file removed after the setting's run
+                    with tempfile.TemporaryDirectory(prefix="seatwise-ingest-") as folder:
+                        url = f"sqlite:///{folder}/ingest.db"
+                        results.append(run(url, clients, args.seconds, workers))
+                else:
+                    url = fresh_postgresql(args.postgresql_url)
+                    results.append(run(url, clients, args.seconds, workers))
     print_and_write(
         "ingest",
         args.out,
