@@ -314,16 +314,18 @@ def test_an_event_in_an_account_scope_is_recorded_alone_in_that_scope(tmp_path: 
     engine.dispose()
 
 
-def test_on_sqlite_the_event_loop_writes_a_group_itself_when_no_other_writer_holds_the_lock(
-    tmp_path: Path,
+def test_the_event_loop_writes_a_group_itself_when_no_other_writer_is_in_its_way(
+    database_url: str,
 ) -> None:
-    engine, clock, _ = store(f"sqlite:///{tmp_path / 'inline.db'}")
-    writers: list[int] = []
+    """On SQLite with the writer locks free at once; on PostgreSQL through an engine of its
+    own whose transactions wait for no lock (a lock not granted within 1 ms fails)."""
+    engine, clock, _ = store(database_url)
+    writers: list[tuple[int, Engine]] = []
 
     def watched(
         engine: Engine, requests: Sequence[EventRequest], clock: Clock
     ) -> list[EventResult]:
-        writers.append(threading.get_ident())
+        writers.append((threading.get_ident(), engine))
         return record_events(engine, requests, clock)
 
     groups = EventGroups(engine, clock, record=watched)
@@ -333,8 +335,79 @@ def test_on_sqlite_the_event_loop_writes_a_group_itself_when_no_other_writer_hol
         return threading.get_ident(), list(await asyncio.gather(*sent))
 
     loop_thread, answers = asyncio.run(scenario())
-    assert writers == [loop_thread]  # one group, written on the event loop
+    assert [thread for thread, _ in writers] == [loop_thread]  # one group, on the event loop
     assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, seq) for seq in range(2, 7)]
+    ((_, written_with),), postgresql = writers, engine.dialect.name == "postgresql"
+    assert (written_with is engine) == (not postgresql)
+    if postgresql:
+        with written_with.connect() as connection:
+            assert connection.execute(text("SHOW lock_timeout")).scalar() == "1ms"
+    groups.close()
+    engine.dispose()
+
+
+def test_on_postgresql_a_group_waiting_for_a_locked_account_is_written_by_a_thread(
+    database_url: str,
+) -> None:
+    """A billing run holds account a1's row: the event loop's write of a1's event fails at
+    once (nothing kept) and a thread writes it again, waiting for the row, while the loop
+    turns and writes a2's event, sent meanwhile, itself. The event is recorded once."""
+    engine, clock, _ = store(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("SQLite's writers wait for a lock of the whole file: the test above")
+    writers: list[tuple[int, list[str], bool]] = []
+
+    def watched(
+        written_with: Engine, requests: Sequence[EventRequest], clock: Clock
+    ) -> list[EventResult]:
+        writers.append((threading.get_ident(), [str(r.member) for r in requests], False))
+        try:
+            results = record_events(written_with, requests, clock)
+        except Exception:
+            writers[-1] = (*writers[-1][:2], True)
+            raise
+        return results
+
+    groups = EventGroups(engine, clock, record=watched)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_account() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT id FROM accounts WHERE id = 'a1' FOR UPDATE"))
+            holding.set()
+            release.wait(10)
+
+    holding_thread = threading.Thread(target=hold_the_account)
+    holding_thread.start()
+    assert holding.wait(10)
+
+    async def scenario() -> tuple[int, int, list[EventResult]]:
+        late = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
+        turns = 0
+        while turns < 20:  # the loop turns while the event waits for the account
+            await asyncio.sleep(0.01)
+            turns += 1
+            if turns == 10:
+                other = await asyncio.wait_for(
+                    groups.record(EventRequest("a2", "activate", "other")), 5
+                )
+        assert not late.done()
+        release.set()
+        return threading.get_ident(), turns, [await asyncio.wait_for(late, 10), other]
+
+    loop_thread, turns, answers = asyncio.run(scenario())
+    holding_thread.join()
+    assert turns == 20
+    assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, 2), (ACCEPTED, 2)]
+    on_loop = [(thread == loop_thread, members, failed) for thread, members, failed in writers]
+    assert on_loop[0] == (True, ["late"], True)  # tried on the loop: a1 locked, failed at once
+    assert sorted(on_loop[1:]) == [(False, ["late"], False), (True, ["other"], False)]
+    with engine.connect() as connection:
+        recorded = connection.execute(
+            text("SELECT count(*) FROM timeline_events WHERE member_id = 'late'")
+        ).scalar()
+    assert recorded == 1
     groups.close()
     engine.dispose()
 

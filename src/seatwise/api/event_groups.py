@@ -14,21 +14,26 @@ reading: a group closes when a few turns of the loop (:data:`QUIET_TURNS`) have 
 new event, or at :data:`~seatwise.engine.ingest.MAX_BATCH` events. A lone request waits for
 nobody (a few turns of an idle loop take microseconds).
 
-**Who writes it.** On SQLite the event loop writes the group itself: a group's write is mostly
-Python, which the loop could not run alongside anyway (one interpreter lock), and handing it
-to a thread cost the two of them more in switching than the write itself (single events
-1,277 → 2,268/s, 8 clients, measured). It takes SQLite's writer locks only if they are free
-at that moment; when another writer holds them (a billing run, another server worker), a
-thread waits for them and hands them to the loop, which then writes the group with what
-gathered meanwhile (two workers, 8 clients: +16% and +28% single events ÷ ceiling, measured).
-No Seatwise writer makes the event loop wait (a program outside Seatwise writing the same
-file, without its lock file, still could: up to SQLite's busy timeout). On PostgreSQL, whose
-answers come over the network, a thread writes the group while the loop serves and gathers
-the next one, and up to :data:`IN_FLIGHT` groups are written at once by as many threads: a
-group's write is mostly waiting for the database's answers, and the requests that come
-meanwhile need not wait for it to end (single events, 8 clients: +11–36%, 32: +6–15%,
-measured). Groups written at once that name the same account take its lock in turn, as any
-two writers do; every writer takes its locks in account order, so none waits in a circle.
+**Who writes it.** The event loop writes the group itself: a group's write is mostly Python,
+which the loop could not run alongside anyway (one interpreter lock), and handing it to a
+thread cost the two of them more in switching than the write itself (SQLite, 8 clients: single
+events 1,277 → 2,268/s; PostgreSQL, 8 and 32 clients, one and two workers, against a thread
+writing each group while the loop served, up to :data:`IN_FLIGHT` groups at once: single
+events/s +9–41% in nine of ten pairs run alternately, −12% in one whose ceiling fell as much).
+The loop waits for no other writer. On SQLite it takes the writer locks only if they are free
+at that moment; when another writer holds them (a billing run, another server worker), a thread
+waits for them and hands them to the loop, which then writes the group with what gathered
+meanwhile (two workers, 8 clients: +16% and +28% single events ÷ ceiling, measured). No
+Seatwise writer makes the event loop wait (a program outside Seatwise writing the same file,
+without its lock file, still could: up to SQLite's busy timeout). On PostgreSQL the loop writes
+through an engine whose transactions wait for no lock
+(:func:`~seatwise.store.no_waiting.without_lock_waits`): when another transaction holds a row
+the group needs (an account a billing run is writing), the group's transaction fails at once,
+nothing of it kept, and a thread writes the group again, waiting for the row, while the loop
+serves and gathers the next one; up to :data:`IN_FLIGHT` groups are so written at once. The
+loop still waits for PostgreSQL's answers to its own statements (four round trips a group).
+Groups written at once that name the same account take its lock in turn, as any two writers do;
+every writer takes its locks in account order, so none waits in a circle.
 
 Nothing here decides anything about an event: this module only carries requests to the use
 case and answers back. A failure of the whole group (the database is unavailable) is each
@@ -49,6 +54,7 @@ from sqlalchemy import Engine
 from seatwise.engine.clock import Clock
 from seatwise.engine.ingest import MAX_BATCH, EventRequest, EventResult, record_events
 from seatwise.store.database import sqlite_busy_seconds
+from seatwise.store.no_waiting import waited_for_a_lock, without_lock_waits
 from seatwise.store.repository.scope import scoped_account
 from seatwise.store.sqlite_writers import in_turn, wait_for_turn, writer_locks_if_free
 
@@ -72,7 +78,7 @@ class _Gathering:
 
 class EventGroups:
     """The groups of one server process. ``inline``: whether the event loop may write a
-    group itself when the locks are free (by default on SQLite). ``in_flight``: how many
+    group itself when no other writer is in its way (by default). ``in_flight``: how many
     groups threads may write at once (by default :data:`IN_FLIGHT` on PostgreSQL, one
     elsewhere)."""
 
@@ -82,14 +88,16 @@ class EventGroups:
         clock: Clock,
         limit: int = MAX_BATCH,
         record: Recorder = record_events,
-        inline: bool | None = None,
+        inline: bool = True,
         in_flight: int | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._limit = limit
         self._record = record
-        self._inline = engine.dialect.name == "sqlite" if inline is None else inline
+        self._inline = inline
+        # what the loop writes with: on PostgreSQL, transactions that wait for no lock
+        self._inline_engine = without_lock_waits(engine) if inline else engine
         if in_flight is None:
             in_flight = IN_FLIGHT if engine.dialect.name == "postgresql" else 1
         self._in_flight = in_flight
@@ -127,6 +135,8 @@ class EventGroups:
         with self._state:
             self._closed = True
             self._state.wait_for(lambda: self._unanswered == 0, timeout=60)
+        if self._inline_engine is not self._engine:
+            self._inline_engine.dispose()
 
     def _schedule(self, loop: asyncio.AbstractEventLoop, gathering: _Gathering) -> None:
         if gathering.scheduled or gathering.writing >= self._in_flight or not gathering.waiting:
@@ -153,9 +163,17 @@ class EventGroups:
         if self._inline:
             if self._written_here(group):
                 self._next(loop, gathering)  # what was over the limit
-            else:  # another writer has SQLite's lock: a thread waits for it, the loop writes
+            elif self._engine.dialect.name == "sqlite":
+                # another writer has SQLite's lock: a thread waits for it, the loop writes
                 self._wait_for_turn(loop, gathering, group)
+            else:  # another writer holds a row: a thread writes the group, waiting for it
+                self._write_in_thread(loop, gathering, group)
             return
+        self._write_in_thread(loop, gathering, group)
+
+    def _write_in_thread(
+        self, loop: asyncio.AbstractEventLoop, gathering: _Gathering, group: list[_Waiting]
+    ) -> None:
         try:
             written = loop.run_in_executor(None, self._write, group)
         except RuntimeError as error:  # the loop is shutting its threads down
@@ -216,13 +234,18 @@ class EventGroups:
         self._next(loop, gathering)
 
     def _written_here(self, group: list[_Waiting]) -> bool:
-        """Write the group on the event loop if SQLite's writer locks are free at once;
-        whether it was answered here (written, or failed)."""
+        """Write the group on the event loop if no other writer is in the way: SQLite's
+        writer locks free at once; on PostgreSQL, no row locked by another transaction (a
+        lock not granted at once fails the group's transaction: nothing of it is kept).
+        Whether it was answered here (written, or failed)."""
         answered = False
         try:
             with writer_locks_if_free(self._engine) as free:
                 if free:
-                    self._answer(group, *self._write(group))
+                    results, error = self._write(group, self._inline_engine)
+                    if error is not None and waited_for_a_lock(error):
+                        return False  # written again by a thread, which may wait
+                    self._answer(group, results, error)
                     answered = True
         except Exception as error:  # taking or releasing the locks failed: no request hangs
             if not answered:
@@ -230,9 +253,12 @@ class EventGroups:
             return True
         return answered
 
-    def _write(self, group: list[_Waiting]) -> tuple[list[EventResult] | None, Exception | None]:
+    def _write(
+        self, group: list[_Waiting], engine: Engine | None = None
+    ) -> tuple[list[EventResult] | None, Exception | None]:
+        requests = [request for request, _ in group]
         try:
-            return self._record(self._engine, [request for request, _ in group], self._clock), None
+            return self._record(engine or self._engine, requests, self._clock), None
         except Exception as error:  # the group's failure is each request's
             return None, error
 

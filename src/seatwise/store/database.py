@@ -208,10 +208,12 @@ def _bind_none_directly() -> None:
     sqlite3.register_adapter(bool, int)
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, lock_timeout_ms: int | None = None) -> Engine:
     """An engine for the URL. SQLite gets foreign keys, a write-ahead log, a busy timeout, and
     transactions begun by SQLAlchemy (not pysqlite), deferred unless opened by
-    :func:`write_transaction`."""
+    :func:`write_transaction`. PostgreSQL sessions are in UTC; with ``lock_timeout_ms``, a
+    statement that waits longer for a lock fails (:func:`waited_for_a_lock`) and nothing of
+    its transaction is kept (:mod:`seatwise.store.no_waiting`)."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         _bind_none_directly()
@@ -242,6 +244,9 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     engine = create_engine(resolved)
+    session = "SET TIME ZONE 'UTC'"
+    if lock_timeout_ms is not None:
+        session += f"; SET lock_timeout = {int(lock_timeout_ms)}"  # in one round trip
 
     @event.listens_for(engine, "connect")
     def _utc_session(connection: Any, _record: Any) -> None:
@@ -250,7 +255,7 @@ def make_engine(url: str | None = None) -> Engine:
         # the zone a server (or a URL) sets.
         autocommit = connection.autocommit
         connection.autocommit = True
-        connection.execute("SET TIME ZONE 'UTC'")
+        connection.execute(session)
         connection.autocommit = autocommit
 
     return engine
