@@ -27,7 +27,7 @@ meanwhile (two workers, 8 clients: +16% and +28% single events ÷ ceiling, measu
 Seatwise writer makes the event loop wait (a program outside Seatwise writing the same file,
 without its lock file, still could: up to SQLite's busy timeout). On PostgreSQL the loop writes
 through an engine whose transactions wait for no lock
-(:func:`~seatwise.store.no_waiting.without_lock_waits`): when another transaction holds a row
+(:func:`~seatwise.store.quick_writes.quick_writes_engine`): when another transaction holds a row
 the group needs (an account a billing run is writing), the group's transaction fails at once,
 nothing of it kept, and a thread writes the group again, waiting for the row, while the loop
 serves and gathers the next one; up to :data:`IN_FLIGHT` groups are so written at once. The
@@ -54,7 +54,7 @@ from sqlalchemy import Engine
 from seatwise.engine.clock import Clock
 from seatwise.engine.ingest import MAX_BATCH, EventRequest, EventResult, record_events
 from seatwise.store.database import sqlite_busy_seconds
-from seatwise.store.no_waiting import waited_for_a_lock, without_lock_waits
+from seatwise.store.quick_writes import quick_writes_engine, waited_for_a_lock
 from seatwise.store.repository.scope import scoped_account
 from seatwise.store.sqlite_writers import in_turn, wait_for_turn, writer_locks_if_free
 
@@ -97,7 +97,7 @@ class EventGroups:
         self._record = record
         self._inline = inline
         # what the loop writes with: on PostgreSQL, transactions that wait for no lock
-        self._inline_engine = without_lock_waits(engine) if inline else engine
+        self._inline_engine = quick_writes_engine(engine) if inline else engine
         if in_flight is None:
             in_flight = IN_FLIGHT if engine.dialect.name == "postgresql" else 1
         self._in_flight = in_flight

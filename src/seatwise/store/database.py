@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -32,6 +32,7 @@ from seatwise.store import sqlite_writers
 DEFAULT_URL = "sqlite:///./seatwise.db"
 MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
 WRITE_INTENT = "seatwise_write_intent"
+SESSION_SETTINGS = "seatwise_session_settings"  # a connection's info: PostgreSQL settings set
 URL_HELP = "sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
 
 
@@ -208,12 +209,12 @@ def _bind_none_directly() -> None:
     sqlite3.register_adapter(bool, int)
 
 
-def make_engine(url: str | None = None, lock_timeout_ms: int | None = None) -> Engine:
+def make_engine(url: str | None = None, settings: Mapping[str, str] | None = None) -> Engine:
     """An engine for the URL. SQLite gets foreign keys, a write-ahead log, a busy timeout, and
     transactions begun by SQLAlchemy (not pysqlite), deferred unless opened by
-    :func:`write_transaction`. PostgreSQL sessions are in UTC; with ``lock_timeout_ms``, a
-    statement that waits longer for a lock fails (:func:`waited_for_a_lock`) and nothing of
-    its transaction is kept (:mod:`seatwise.store.no_waiting`)."""
+    :func:`write_transaction`. PostgreSQL's sessions are in UTC, with ``settings`` (names and
+    values of PostgreSQL's settings, set once per connection; kept in each connection's
+    ``info`` as :data:`SESSION_SETTINGS`: :mod:`seatwise.store.quick_writes`)."""
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         _bind_none_directly()
@@ -244,12 +245,14 @@ def make_engine(url: str | None = None, lock_timeout_ms: int | None = None) -> E
 
         return engine
     engine = create_engine(resolved)
-    session = "SET TIME ZONE 'UTC'"
-    if lock_timeout_ms is not None:
-        session += f"; SET lock_timeout = {int(lock_timeout_ms)}"  # in one round trip
+    chosen = dict(settings or {})
+    # one round trip for all (a text of constants: the names and values are the caller's own)
+    session = "; ".join(
+        ["SET TIME ZONE 'UTC'", *(f"SET {name} = '{value}'" for name, value in chosen.items())]
+    )
 
     @event.listens_for(engine, "connect")
-    def _utc_session(connection: Any, _record: Any) -> None:
+    def _utc_session(connection: Any, record: Any) -> None:
         # psycopg gives instants in the session's time zone: in UTC they come as datetime.UTC
         # values, the store's own, with nothing to convert per value; and no SQL depends on
         # the zone a server (or a URL) sets.
@@ -257,6 +260,7 @@ def make_engine(url: str | None = None, lock_timeout_ms: int | None = None) -> E
         connection.autocommit = True
         connection.execute(session)
         connection.autocommit = autocommit
+        record.info[SESSION_SETTINGS] = chosen
 
     return engine
 

@@ -27,6 +27,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
+from seatwise.store.database import SESSION_SETTINGS
+
 Converter = Callable[[Any], Any] | None
 
 
@@ -138,6 +140,9 @@ _AS_BEFORE = (
     "set_config('enable_seqscan', "
     "split_part(current_setting('seatwise.settings_before'), ' ', 2), true)"
 )
+# The same, for a whole session (a connection of quick_writes_engine: its few rows' lookups
+# and key checks are all planned so), where _BY_INDEX and _AS_BEFORE are not sent.
+BY_INDEX_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
 _PLANNING = "seatwise_lookups_planning"  # in the connection's info: inside a block already
 _SET_BY_INDEX = "seatwise_set_by_index"  # in the connection's info: _BY_INDEX sent, not undone
 
@@ -191,9 +196,10 @@ def lookups_planned(connection: Connection, asked: int) -> Iterator[None]:
 def _by_index(connection: Connection, driver: Any) -> Iterator[None]:
     """PostgreSQL's statements sent here on ``driver`` planned once, by index (``_BY_INDEX``),
     then the settings as they were; a failure leaves them to the transaction's end. Inside
-    another such block, nothing more: the settings kept first are those restored."""
+    another such block, or in a session set so (:data:`BY_INDEX_SETTINGS`), nothing more."""
     info = connection.info
-    if info.get(_SET_BY_INDEX):
+    session = info.get(SESSION_SETTINGS) or {}
+    if info.get(_SET_BY_INDEX) or BY_INDEX_SETTINGS.items() <= session.items():
         yield
         return
     info[_SET_BY_INDEX] = True
