@@ -8,10 +8,11 @@ import asyncio
 import fcntl
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -32,6 +33,7 @@ from seatwise.store.repository.scope import account_scope
 START = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 ACCOUNTS = ("a1", "a2", "a3", "a4")
+T = TypeVar("T")
 
 
 def store(url: str) -> tuple[Engine, FixedClock, str]:
@@ -346,6 +348,42 @@ def test_the_event_loop_writes_a_group_itself_when_no_other_writer_is_in_its_way
     engine.dispose()
 
 
+@contextmanager
+def held_by_a_thread(
+    take: Callable[[], AbstractContextManager[object]],
+) -> Iterator[threading.Event]:
+    """A lock taken by ``take`` in a thread of its own (another writer) and held there until
+    the event given is set (or 10 s), then given back; the block runs while it is held."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with take():
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        thread.join()
+
+
+async def twenty_turns(at_the_tenth: Callable[[], Awaitable[T]]) -> T:
+    """Twenty turns of the event loop, 10 ms apart (what a blocked loop could not do), the
+    tenth awaiting ``at_the_tenth``; what it gave."""
+    turns, tenth = 0, None
+    while turns < 20:
+        await asyncio.sleep(0.01)
+        turns += 1
+        if turns == 10:
+            tenth = await at_the_tenth()
+    assert turns == 20 and tenth is not None
+    return tenth
+
+
 def test_on_postgresql_a_group_waiting_for_a_locked_account_is_written_by_a_thread(
     database_url: str,
 ) -> None:
@@ -370,35 +408,24 @@ def test_on_postgresql_a_group_waiting_for_a_locked_account_is_written_by_a_thre
         return results
 
     groups = EventGroups(engine, clock, record=watched)
-    holding, release = threading.Event(), threading.Event()
 
-    def hold_the_account() -> None:
+    @contextmanager
+    def account_locked() -> Iterator[None]:  # as a billing run holds an account it bills
         with engine.begin() as connection:
             connection.execute(text("SELECT id FROM accounts WHERE id = 'a1' FOR UPDATE"))
-            holding.set()
-            release.wait(10)
+            yield
 
-    holding_thread = threading.Thread(target=hold_the_account)
-    holding_thread.start()
-    assert holding.wait(10)
-
-    async def scenario() -> tuple[int, int, list[EventResult]]:
+    async def scenario(release: threading.Event) -> tuple[int, list[EventResult]]:
         late = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
-        turns = 0
-        while turns < 20:  # the loop turns while the event waits for the account
-            await asyncio.sleep(0.01)
-            turns += 1
-            if turns == 10:
-                other = await asyncio.wait_for(
-                    groups.record(EventRequest("a2", "activate", "other")), 5
-                )
+        other = await twenty_turns(  # the loop turns while the event waits for the account
+            lambda: asyncio.wait_for(groups.record(EventRequest("a2", "activate", "other")), 5)
+        )
         assert not late.done()
         release.set()
-        return threading.get_ident(), turns, [await asyncio.wait_for(late, 10), other]
+        return threading.get_ident(), [await asyncio.wait_for(late, 10), other]
 
-    loop_thread, turns, answers = asyncio.run(scenario())
-    holding_thread.join()
-    assert turns == 20
+    with held_by_a_thread(account_locked) as release:
+        loop_thread, answers = asyncio.run(scenario(release))
     assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, 2), (ACCEPTED, 2)]
     on_loop = [(thread == loop_thread, members, failed) for thread, members, failed in writers]
     assert on_loop[0] == (True, ["late"], True)  # tried on the loop: a1 locked, failed at once
@@ -430,40 +457,32 @@ def test_while_another_writer_holds_the_lock_a_thread_waits_for_it_not_the_event
         return record_events(engine, requests, clock)
 
     groups = EventGroups(engine, clock, record=watched)
-    holding, release = threading.Event(), threading.Event()
 
-    def hold_the_lock() -> None:
+    @contextmanager
+    def lock_held() -> Iterator[None]:
         if holder == "this process":
             with write_transaction(other):
-                holding.set()
-                release.wait(10)
+                yield
             return
         # another process's writer: the lock of the file beside the database (flock), as
         # taken through an open file of its own
         with open(tmp_path / "busy.db-writer.lock", "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            holding.set()
-            release.wait(10)
+            yield
 
-    holding_thread = threading.Thread(target=hold_the_lock)
-    holding_thread.start()
-    assert holding.wait(10)
-
-    async def scenario() -> tuple[int, int, list[EventResult]]:
+    async def scenario(release: threading.Event) -> tuple[int, list[EventResult]]:
         late = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "late")))
-        turns = 0
-        while turns < 20:  # the loop turns while the event waits for the lock
-            await asyncio.sleep(0.01)
-            turns += 1
-            if turns == 10:
-                later = asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "x")))
+
+        async def send_another() -> asyncio.Future[EventResult]:
+            return asyncio.ensure_future(groups.record(EventRequest("a1", "activate", "x")))
+
+        later = await twenty_turns(send_another)  # the loop turns while the event waits
         assert not late.done()
         release.set()
-        return threading.get_ident(), turns, list(await asyncio.gather(late, later))
+        return threading.get_ident(), list(await asyncio.gather(late, later))
 
-    loop_thread, turns, answers = asyncio.run(scenario())
-    holding_thread.join()
-    assert turns == 20
+    with held_by_a_thread(lock_held) as release:
+        loop_thread, answers = asyncio.run(scenario(release))
     assert [(a.status, a.seq) for a in answers] == [(ACCEPTED, 2), (ACCEPTED, 3)]
     assert writers == [(loop_thread, ["late", "x"])]  # one group, written on the loop
     groups.close()

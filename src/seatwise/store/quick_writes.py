@@ -14,9 +14,10 @@ cancelled midway could not tell whether it had happened).
 Its sessions also plan every lookup and key check once, by index
 (:data:`~seatwise.store.driver.BY_INDEX_SETTINGS`), as
 :func:`~seatwise.store.driver.lookups_planned` plans a few values' in each transaction, without
-the two statements a transaction that set the settings and put them back (a group of 8 events:
-2.5–3.1 → 2.1–2.7 ms of the process's CPU in four pairs run alternately, in-process). A bigger group's lookups are still
-planned for their values (not prepared), without sequential scans."""
+the statements each transaction sent to set those settings and put them back, twice (a group of
+8 events, in-process, four pairs run alternately: 2.5–3.1 → 2.1–2.7 ms of the process's CPU). A
+bigger group's lookups are still planned for their values (not prepared), without sequential
+scans."""
 
 from __future__ import annotations
 
