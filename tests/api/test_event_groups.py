@@ -16,11 +16,13 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from seatwise.api import create_app, event_groups
 from seatwise.api.event_groups import EventGroups
+from seatwise.engine import ingest
 from seatwise.engine.access import create_key
 from seatwise.engine.accounts import AccountSpec, NewMember, create_account
 from seatwise.engine.clock import Clock, FixedClock
@@ -513,4 +515,35 @@ def test_when_the_lock_file_fails_the_request_is_answered_with_the_failure(
 
     assert asyncio.run(scenario()).status == ACCEPTED
     groups.close()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("failure", ["a lock not waited for", "anything else"])
+def test_a_lock_not_waited_for_fails_the_whole_group_never_one_accounts_events(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """An account's exact path (a cancellation) meets a lock the loop's engine would not wait
+    for: the group fails as a whole (its transaction rolled back, the group then written by a
+    thread), where any other failure there refuses that account's events only."""
+    engine, clock, _ = store(database_url)
+
+    def fails(*_args: object) -> object:
+        if failure == "anything else":
+            raise ValueError("broken")
+        raise LockNotAvailable("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(ingest, "record_locked", fails)
+    group = [EventRequest("a1", "cancel"), EventRequest("a2", "activate", "x")]
+    if failure == "anything else":
+        cancelled, added = record_events(engine, group, clock)
+        assert (cancelled.status, cancelled.reason) == ("refused", "not recorded: ValueError")
+        assert added.status == ACCEPTED
+    else:
+        with pytest.raises(LockNotAvailable):
+            record_events(engine, group, clock)
+        with engine.connect() as connection:  # nothing of the group was kept
+            kept = connection.execute(
+                text("SELECT count(*) FROM timeline_events WHERE member_id = 'x'")
+            ).scalar()
+        assert kept == 0
     engine.dispose()

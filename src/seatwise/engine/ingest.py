@@ -48,6 +48,7 @@ from seatwise.store import bulk, repository
 from seatwise.store.database import write_transaction
 from seatwise.store.driver import keys_checked_by_index, lookups_planned, together
 from seatwise.store.payments_repository import AccountEnd
+from seatwise.store.quick_writes import waited_for_a_lock
 from seatwise.store.repository import UnknownAccount
 
 MAX_BATCH = 1000
@@ -157,6 +158,8 @@ def record_events(
             except (OperationalError, InterfaceError):
                 raise
             except Exception as error:  # this account's events only
+                if waited_for_a_lock(error):  # the group's: written again where it may wait
+                    raise
                 if savepoint is not None:
                     savepoint.rollback()
                 writes.undo(mark)
