@@ -108,16 +108,30 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> di
     }
 
 
+# The busiest route takes nothing for FastAPI to solve: it calls the context a dependency
+# would give (``Depends(vendor("write"))``) and reads its path's account id itself, documented
+# as FastAPI would document the parameter. Solving them cost FastAPI about 130,000
+# instructions a request, nearly half of what the route costs beyond a ``GET /livez``
+# (in-process, the group's write left out: 793k → 661k; ``/livez`` 513k).
+_writer = vendor("write")
+_ACCOUNT_IN_PATH = {
+    "name": "account_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "title": "Account Id"},
+}
+
+
 @router.post(
     "/v1/accounts/{account_id}/events",
     status_code=201,
     response_model=EventResultOut,
     summary="Record one event of an account",
-    openapi_extra=documented_body(EventIn),
+    openapi_extra={"parameters": [_ACCOUNT_IN_PATH], **documented_body(EventIn)},
 )
-async def record_one(
-    account_id: str, request: Request, ctx: Annotated[Ctx, Depends(vendor("write"))]
-) -> Response:
+async def record_one(request: Request) -> Response:
+    account_id: str = request.path_params["account_id"]
+    ctx = await _writer(request)
     body = await parsed_body(request, EventIn)
     event = request_of(account_id, body)
 
