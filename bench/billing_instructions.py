@@ -29,6 +29,7 @@ This is a measurement, not a test: nothing here asserts a count.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -164,6 +165,19 @@ def commit_of(revision: str) -> str | None:
     return found.stdout.strip() if found.returncode == 0 else None
 
 
+def against_commit(parser: argparse.ArgumentParser, revision: str | None) -> str | None:
+    """The commit ``--against`` names (None when not given); argparse's usage line and one
+    message (exit 2) when git is missing or the repository has no such commit."""
+    if revision is None:
+        return None
+    if shutil.which("git") is None:
+        parser.error("argument --against: git is not installed (apt-get install git)")
+    against = commit_of(revision)
+    if against is None:
+        parser.error(f"argument --against: no commit {revision!r} in this repository")
+    return against
+
+
 def worktree(revision: str, folder: Path) -> Path:
     """A worktree of ``revision`` in ``folder``; its ``src``."""
     tree = folder / "against"
@@ -195,13 +209,7 @@ def main() -> None:
         action, path, count = args.child
         child(action, path, int(count))
         return
-    against = None
-    if args.against is not None:
-        if shutil.which("git") is None:
-            parser.error("argument --against: git is not installed (apt-get install git)")
-        against = commit_of(args.against)
-        if against is None:
-            parser.error(f"argument --against: no commit {args.against!r} in this repository")
+    against = against_commit(parser, args.against)
     require_valgrind(parser)
     # this checkout as it is (uncommitted changes included), named by its commit
     trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from arguments import databases, positive
-from billing_instructions import BENCH, CHECKOUT, commit_of, remove, worktree
+from billing_instructions import BENCH, CHECKOUT, against_commit, commit_of, remove, worktree
 from callgrind import CALLGRIND, HASH_SEED, collected, counting_parser, require_valgrind
 from report import print_and_write
 
@@ -165,11 +165,7 @@ def main() -> None:
         route, url, groups = args.child
         child(route, url, int(groups))
         return
-    against = None
-    if args.against is not None:
-        against = commit_of(args.against)
-        if against is None:
-            parser.error(f"argument --against: no commit {args.against!r} in this repository")
+    against = against_commit(parser, args.against)
     require_valgrind(parser)
     trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]
     folder = Path(tempfile.mkdtemp(prefix="seatwise-events-"))
