@@ -59,8 +59,7 @@ def child(route: str, url: str, groups: int) -> None:
 
     if url.startswith("postgresql"):
         url = ingest.fresh_postgresql(url)
-    ingest.ACCOUNTS = ACCOUNTS  # ingest.py's store, with fewer accounts: made faster
-    key = ingest.prepare(url)
+    key = ingest.prepare(url, ACCOUNTS)  # ingest.py's store, fewer accounts: made faster
     engine = make_engine(url)
     app = create_app(engine)
     sent = 0

@@ -63,15 +63,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def prepare(url: str) -> str:
-    """A migrated store with the accounts; returns an admin key."""
+def prepare(url: str, accounts: int = ACCOUNTS) -> str:
+    """A migrated store with ``accounts`` accounts; returns an admin key."""
     migrate(url)
     engine = make_engine(url)
     clock = SystemClock()
     create_plan(
         engine, {"preset": "seats-monthly", "currency": "USD", "price": "10.00"}, clock, "bench"
     )
-    for index in range(ACCOUNTS):
+    for index in range(accounts):
         spec = AccountSpec(
             id=f"a{index:03d}",
             plan_id="bench",
