@@ -150,7 +150,7 @@ def request(member: str) -> EventRequest:
 def test_single_events_are_served_by_a_plain_route_tried_first_and_documented_by_fastapi(
     tmp_path: Path,
 ) -> None:
-    """The busiest route skips FastAPI's wrapping of an endpoint (a fifth of a single event's
+    """The busiest route skips FastAPI's wrapping of an endpoint (a sixth of a single event's
     instructions): a plain Starlette route, tried before every other, serves it; the
     APIRoute of the same endpoint documents it. Both call one function, so what it answers
     is the same (the API's tests, Schemathesis among them, go through the plain route)."""
