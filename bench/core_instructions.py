@@ -10,6 +10,12 @@ the plain loop and each preset, a child process makes the same account and event
 ÷ (high − low) is one walk's instructions, the process's start and the events' making
 subtracted (hash seed fixed, so both children do the same work up to the walks). The JSON
 reports each preset's instructions per walk and per event, and the times the plain loop's.
+For ``seats-annual`` it also counts ``core_scaling.priced_reference`` — the plain loop that
+also makes the preset's lines, a remaining/unused pair of each change of occupancy with its
+amounts and words — and gives the times that (``times_priced_loop``): not the issue's
+reference, which counts seats only, but what tells the core's bookkeeping from the lines
+SPEC has the preset make. The lines are checked first: the priced loop's must be the core's,
+kind, words, count, amount and explanation, or nothing is counted.
 Instructions are not time (a cache miss costs more than an addition, and the cycle
 collector's passes count as instructions too), but a change that does less shows here
 whatever else the machine does. Needs valgrind (``apt-get install valgrind``); a walk runs
@@ -30,7 +36,14 @@ from typing import Any
 
 from arguments import counts
 from callgrind import CALLGRIND, HASH_SEED, collected, counting_parser, require_valgrind
-from core_scaling import START, YEAR_END, member_events, preset_plan, reference
+from core_scaling import (
+    START,
+    YEAR_END,
+    member_events,
+    preset_plan,
+    priced_reference,
+    reference,
+)
 from report import print_and_write
 
 from seatwise.core.account import Account
@@ -38,6 +51,8 @@ from seatwise.core.billing import generate_invoices
 from seatwise.core.presets import preset_names
 
 PLAIN_LOOP = "plain-loop"
+PRICED_LOOP = "priced-loop"  # the plain loop making seats-annual's lines too
+PRICED = "seats-annual"
 RUNS = {PLAIN_LOOP: (1, 11)}  # the plain loop is short: more walks for a steady difference
 WALKS = (1, 3)  # a preset's: once, then three times
 
@@ -45,9 +60,10 @@ WALKS = (1, 3)  # a preset's: once, then three times
 def walk(name: str, size: int, times: int) -> None:
     """What a child does: the events, then ``times`` walks of ``name`` over them."""
     events = member_events(size)
-    if name == PLAIN_LOOP:
+    if name in (PLAIN_LOOP, PRICED_LOOP):
+        loop = reference if name == PLAIN_LOOP else priced_reference
         for _ in range(times):
-            reference(events)
+            loop(events)
         return
     plan = preset_plan(name)
     account = Account(subscribed_at=START)
@@ -71,6 +87,20 @@ def per_walk(name: str, size: int, jobs: ThreadPoolExecutor) -> float:
     low, high = RUNS.get(name, WALKS)
     counted = list(jobs.map(lambda times: instructions(name, size, times), (low, high)))
     return (counted[1] - counted[0]) / (high - low)
+
+
+def check_priced_lines(size: int) -> None:
+    """The priced loop makes exactly the core's remaining/unused lines under PRICED."""
+    events = member_events(size)
+    result = generate_invoices(preset_plan(PRICED), Account(subscribed_at=START), events, YEAR_END)
+    made = [
+        (line.kind, line.description, line.quantity, line.amount, line.explanation.summary)
+        for invoice in result.invoices
+        for line in invoice.lines
+        if line.kind in ("remaining_time", "unused_time")
+    ]
+    if made != priced_reference(events):
+        raise SystemExit(f"core_instructions.py: the priced loop's lines are not {PRICED}'s")
 
 
 def presets_of(text: str) -> list[str]:
@@ -99,6 +129,11 @@ def main() -> None:
         for size in args.sizes:
             loop = per_walk(PLAIN_LOOP, size, jobs)
             row: dict[str, Any] = {"events": size, "plain_loop_instructions": round(loop)}
+            priced = None
+            if PRICED in args.presets:
+                check_priced_lines(size)
+                priced = per_walk(PRICED_LOOP, size, jobs)
+                row["priced_loop_instructions"] = round(priced)
             for name in args.presets:
                 counted = per_walk(name, size, jobs)
                 row[name] = {
@@ -106,6 +141,8 @@ def main() -> None:
                     "instructions_per_event": round(counted / size),
                     "times_plain_loop": round(counted / loop, 2),
                 }
+                if name == PRICED and priced is not None:
+                    row[name]["times_priced_loop"] = round(counted / priced, 2)
             results.append(row)
             print(json.dumps(row), flush=True)
     print_and_write("core_instructions", args.out, results=results)

@@ -25,7 +25,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -97,6 +97,52 @@ def reference(events: list[MemberChange]) -> tuple[int, int, list[int]]:
         if holds_seat(now, False):
             months[change.at.month - 1].add(change.member)
     return held, peak, [len(month) for month in months]
+
+
+SEAT_YEAR_MINOR = 12_000  # ``seats-annual`` at PRICES["year"], in minor units
+
+
+def priced_reference(events: list[MemberChange]) -> list[tuple[str, str, int, int, str]]:
+    """The plain loop, and each later change of occupancy priced as ``seats-annual`` prices
+    it (SPEC 2.3 and 5): a ``remaining_time`` line for the new count and an ``unused_time``
+    line for the old one, from the change's date to the term's end (the benchmark's year, in
+    UTC) by day, each rounded once, half up (away from zero), with the same words as the
+    core's. Each line a tuple (kind, words, count, amount, why). Not the issue's reference,
+    which counts seats only: a measure of what ``seats-annual`` must make at the least, so
+    that the core's bookkeeping beyond it can be told from the lines themselves."""
+    state: dict[str, str] = {}
+    held = 0
+    lines: list[tuple[str, str, int, int, str]] = []
+    after = {"activate": "active", "reactivate": "active", "deactivate": "deactivated"}
+    term_end = YEAR_END.date()
+    whole = (term_end - START.date()).days
+    dates: dict[date, str] = {}
+    for change in events:
+        before = state.get(change.member)
+        now = after.get(change.action, "deleted")
+        state[change.member] = now
+        old = held
+        held += int(holds_seat(now, False)) - int(before is not None and holds_seat(before, False))
+        if held == old or change.at == START:  # no seat moved, or the first invoice's seats
+            continue
+        day = change.at.date()
+        words = dates.get(day)
+        if words is None:
+            words = dates[day] = f"{day.day} {day.strftime('%b %Y')}"
+        left = (term_end - day).days
+        why = (
+            f"Seats went from {old} to {held} on {words} ({change.member} {change.action}d); "
+            f"priced for {left}/{whole} days of the term 1 Jan 2025 – 1 Jan 2026."
+        )
+        for kind, text, count, sign in (
+            ("remaining_time", "Remaining time on", held, 1),
+            ("unused_time", "Unused time on", old, -1),
+        ):
+            if count:
+                whole_units, rest = divmod(count * SEAT_YEAR_MINOR * left, whole)
+                amount = sign * (whole_units + (2 * rest >= whole))
+                lines.append((kind, f"{text} {count} × Seat after {words}", count, amount, why))
+    return lines
 
 
 def best_of(runs: int, work: Callable[[], object], collector: bool = True) -> float:
