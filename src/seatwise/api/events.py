@@ -110,12 +110,11 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> di
     }
 
 
-# The busiest route takes nothing for FastAPI to solve: it calls the context a dependency
-# would give (``Depends(vendor("write"))``) and reads its path's account id itself, documented
-# as FastAPI would document the parameter. Solving them cost FastAPI about 130,000
-# instructions a request (``bench/event_instructions.py``, SQLite: a single event 1,644,785 →
-# 1,458,467 instructions, a ``GET /livez`` 543,032). It is served by a plain Starlette route
-# (:func:`single_event_route`), which the app tries before every other.
+# The busiest route is served by a plain Starlette route (:func:`single_event_route`), whose
+# endpoint takes the request only: it calls the context a dependency would give
+# (``Depends(vendor("write"))``) and reads its path's account id itself, documented as FastAPI
+# would document the parameter. (Solving them alone cost FastAPI about 130,000 instructions
+# a request: ``bench/event_instructions.py``, SQLite, a single event 1,644,785 → 1,458,467.)
 _writer = vendor("write")
 _ACCOUNT_IN_PATH = {
     "name": "account_id",
