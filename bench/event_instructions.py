@@ -13,7 +13,9 @@ by the real event groups into the real database) or ``GET /livez``; another chil
 same with no group. The difference ÷ the requests is one request's instructions, the start,
 the store's making and a warm-up subtracted (hash seed fixed). Left out: uvicorn's reading
 and writing of HTTP (the same for both routes) and, on PostgreSQL, the database server's work
-(another process). ``livez_to_event`` is what single ÷ ceiling would be if the server's
+(another process), and a key's lookups after the first (a server remembers a key for a
+second, which under callgrind passes every few dozen requests; serving, about one in a
+thousand). ``livez_to_event`` is what single ÷ ceiling would be if the server's
 instructions were all that limited it. With ``--against``, the same for another revision's
 tree (a git worktree, as ``billing_instructions.py`` makes). Needs valgrind. On SQLite the
 count is the same from run to run (``/livez`` 542,760 and 543,032 in two trees with the same
@@ -55,7 +57,14 @@ def child(route: str, url: str, groups: int) -> None:
     from sqlalchemy import text
 
     from seatwise.api.app import create_app
+    from seatwise.engine import access
     from seatwise.store.database import make_engine
+
+    # A server remembers a valid key for a second (KEY_MEMORY_SECONDS): serving a thousand
+    # requests a second, it looks the key up for about one in a thousand. Under callgrind,
+    # fifty times slower, a second passes every few dozen requests, and how many depends on
+    # the machine's load: the key is remembered for the whole child instead.
+    access.KEY_MEMORY_SECONDS = 24 * 3600
 
     if url.startswith("postgresql"):
         url = ingest.fresh_postgresql(url)

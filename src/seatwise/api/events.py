@@ -160,9 +160,9 @@ def single_event_route() -> Route:
     route, for the app to try first. The ``APIRoute`` above documents the operation in the
     OpenAPI document and is never reached: FastAPI's wrapping of an endpoint (a request
     context, dependencies solved even when there are none, the answer's handling) cost
-    about 230,000 instructions a single event, and this endpoint uses none of it
-    (``bench/event_instructions.py``, SQLite, 50 groups: 1,463,377 → 1,229,860, −16%; a
-    ``GET /livez``, which now tries this route's pattern first, 566,745 → 575,092).
+    about 200,000 instructions a single event, and this endpoint uses none of it
+    (``bench/event_instructions.py``, SQLite, 50 groups: 1,296,769 → 1,099,593, −15%; a
+    ``GET /livez``, which now tries this route's pattern first, 540,660 → 549,237).
     Matching, the exception handlers (every problem answered as on the other routes), 405
     for another method and the telemetry's route are the router's, as for any route."""
     return Route(PATH_OF_ONE, record_one, methods=["POST"], name="record_one")
