@@ -17,9 +17,10 @@ and writing of HTTP (the same for both routes) and, on PostgreSQL, the database 
 second, which under callgrind passes every few dozen requests; serving, about one in a
 thousand). ``livez_to_event`` is what single ÷ ceiling would be if the server's
 instructions were all that limited it. With ``--against``, the same for another revision's
-tree (a git worktree, as ``billing_instructions.py`` makes). Needs valgrind. On SQLite the
-count is the same from run to run (``/livez`` 542,760 and 543,032 in two trees with the same
-route); on PostgreSQL it moves by some 5% (535,167 and 560,888): psycopg polls its socket
+tree (a git worktree, as ``billing_instructions.py`` makes). Needs valgrind. On SQLite a
+``/livez``'s count is the same from run to run to a few instructions (549,237 and 549,224),
+a single event's within about 2% (1,099,593 and 1,081,471, cause not found); on PostgreSQL
+they move by some 5% (``/livez`` 535,167 and 560,888): psycopg polls its socket
 while it waits for the server, as many times as the server takes, in the store's making as
 in the requests, so more ``--groups`` weigh it less.
 
