@@ -75,15 +75,11 @@ def invoice_details(connection: Connection, number: str) -> InvoiceDetails:
     )
 
 
-def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[InvoiceDetails]:
-    """The account's finalized invoices (or its drafts) in issue order, each with its credit
-    notes and status history (three queries, whatever their number)."""
-    with read_connection(engine) as connection:
-        repository.load_account(connection, account_id)  # UnknownAccount if it is not one
-        stored = repository.issued_invoices(connection, account_id, drafts=drafts)
-        ids = [entry.id for entry in stored]
-        notes = repository.credit_notes_by_invoice(connection, ids)
-        histories = repository.status_histories(connection, ids)
+def _with_details(connection: Connection, stored: list[StoredInvoice]) -> list[InvoiceDetails]:
+    """Each invoice with its credit notes and status history: two queries for all of them."""
+    ids = [entry.id for entry in stored]
+    notes = repository.credit_notes_by_invoice(connection, ids)
+    histories = repository.status_histories(connection, ids)
     return [
         InvoiceDetails(
             entry,
@@ -93,6 +89,15 @@ def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[I
         )
         for entry in stored
     ]
+
+
+def invoices_of(engine: Engine, account_id: str, drafts: bool = False) -> list[InvoiceDetails]:
+    """The account's finalized invoices (or its drafts) in issue order, each with its credit
+    notes and status history (three queries, whatever their number)."""
+    with read_connection(engine) as connection:
+        repository.load_account(connection, account_id)  # UnknownAccount if it is not one
+        stored = repository.issued_invoices(connection, account_id, drafts=drafts)
+        return _with_details(connection, stored)
 
 
 def invoice_page(
@@ -108,18 +113,7 @@ def invoice_page(
         if which.account_id is not None:
             repository.check_account(connection, which.account_id)  # 404 out of scope
         stored = repository.invoice_page(connection, which, after, limit, newest_first)
-        ids = [entry.id for entry in stored]
-        notes = repository.credit_notes_by_invoice(connection, ids)
-        histories = repository.status_histories(connection, ids)
-    return [
-        InvoiceDetails(
-            entry,
-            currency(entry.currency_code),
-            tuple(histories.get(entry.id, ())),
-            tuple(notes.get(entry.id, ())),
-        )
-        for entry in stored
-    ]
+        return _with_details(connection, stored)
 
 
 def draft_details(engine: Engine, public_id: str) -> InvoiceDetails:
