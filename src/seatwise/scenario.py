@@ -58,15 +58,7 @@ class Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; :class:`SourceError` on any problem."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise SourceError(file, None, f"cannot read the file: {error.strerror}") from None
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            file, None, f"not UTF-8 text (byte {error.start + 1}): save the scenario as UTF-8"
-        ) from None
-    return parse_scenario(text, file)
+    return parse_scenario(_read_text(path, "scenario"), file)
 
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
@@ -147,15 +139,21 @@ def load_plan_file(path: str | Path) -> tuple[Plan, dict[str, Any]]:
     """A plan document on its own (what a scenario's ``plan:`` holds), validated, with the
     mapping it was read from; :class:`SourceError` naming the file and the line."""
     file = str(path)
+    return _plan(load(_read_text(path, "plan"), file))
+
+
+def _read_text(path: str | Path, what: str) -> str:
+    """The file's text; :class:`SourceError` if it cannot be read or is not UTF-8 (``what``
+    the file holds, named in the advice)."""
+    file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise SourceError(file, None, f"cannot read the file: {error.strerror}") from None
     except UnicodeDecodeError as error:
         raise SourceError(
-            file, None, f"not UTF-8 text (byte {error.start + 1}): save the plan as UTF-8"
+            file, None, f"not UTF-8 text (byte {error.start + 1}): save the {what} as UTF-8"
         ) from None
-    return _plan(load(text, file))
 
 
 def _plan(node: Node) -> tuple[Plan, dict[str, Any]]:
