@@ -3,7 +3,10 @@ empty folder."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,26 @@ def python_snippets(section: str) -> list[str]:
     text = README.read_text(encoding="utf-8")
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL)
+
+
+def run_shell_snippet(heading: str, folder: Path, timeout: int) -> subprocess.CompletedProcess[str]:
+    """The one `sh` block of the README's section ``heading`` (a level-2 heading's text, its
+    start), run by bash in ``folder`` as a reader would paste it: this environment's commands
+    on the path, no database named beforehand; it must exit 0."""
+    text = README.read_text(encoding="utf-8").split(f"## {heading}", 1)[1]
+    (script,) = re.findall(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], flags=re.DOTALL)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("SEATWISE_DATABASE_URL", None)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def test_every_library_snippet_runs_as_printed(
@@ -53,23 +76,8 @@ def test_the_http_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     """`Integrate over HTTP`, copied and pasted into a shell: from an empty database to a
     paid invoice and a projected invoice, against `seatwise serve` in a real process."""
     import json
-    import os
-    import subprocess
-    import sys
 
-    text = README.read_text(encoding="utf-8").split("## Integrate over HTTP\n", 1)[1]
-    (script,) = re.findall(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], flags=re.DOTALL)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    env.pop("SEATWISE_DATABASE_URL", None)
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_shell_snippet("Integrate over HTTP", tmp_path, timeout=120)
     decoder, answers = json.JSONDecoder(), []
     for line in done.stdout.splitlines():  # curl prints answers without a line break after
         rest = line.strip() if line.startswith("{") else ""
@@ -97,24 +105,9 @@ def test_the_what_if_walkthrough_runs_as_printed(tmp_path: Path) -> None:
     """`What-if`, pasted into a shell in a folder beside the repository's examples: a
     comparison, a simulation's report, and a backtest of a 10% price rise."""
     import csv
-    import os
-    import subprocess
-    import sys
 
-    text = README.read_text(encoding="utf-8").split("## What-if: compare plans", 1)[1]
-    (script,) = re.findall(r"```sh\n(.*?)```", text.split("\n## ", 1)[0], flags=re.DOTALL)
     (tmp_path / "src").symlink_to(README.parent / "src")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    env.pop("SEATWISE_DATABASE_URL", None)
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_shell_snippet("What-if: compare plans", tmp_path, timeout=300)
     assert "seats-monthly" in done.stdout and "active-users-monthly" in done.stdout
     assert "seat lines                 $2,172.00 → $2,389.20  (+10.00%)" in done.stdout
     (row,) = csv.DictReader((tmp_path / "book.csv").open(encoding="utf-8"))
