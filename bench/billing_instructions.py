@@ -189,6 +189,16 @@ def worktree(revision: str, folder: Path) -> Path:
     return tree / "src"
 
 
+def trees_to_count(against: str | None, folder: Path) -> list[tuple[str, Path]]:
+    """Each tree to count, (revision, its ``src``): this checkout as it is (uncommitted
+    changes included), named by its commit; then ``against``'s, a worktree in ``folder``
+    (which :func:`remove` removes)."""
+    trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]
+    if against is not None:
+        trees.append((against, worktree(against, folder)))
+    return trees
+
+
 def remove(folder: Path) -> None:
     """``folder`` removed, and the worktree :func:`worktree` made in it, if it did."""
     tree = folder / "against"
@@ -211,15 +221,11 @@ def main() -> None:
         return
     against = against_commit(parser, args.against)
     require_valgrind(parser)
-    # this checkout as it is (uncommitted changes included), named by its commit
-    trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]
     folder = Path(tempfile.mkdtemp(prefix="seatwise-instructions-"))
     try:
-        if against is not None:
-            trees.append((against, worktree(against, folder)))
         with ThreadPoolExecutor(args.jobs) as jobs:
             results = []
-            for index, (revision, tree) in enumerate(trees):
+            for index, (revision, tree) in enumerate(trees_to_count(against, folder)):
                 stored = folder / f"tree{index}.db"
                 results.append(measure(revision, tree, args.accounts, stored, jobs))
                 print(json.dumps(results[-1]), file=sys.stderr, flush=True)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from arguments import databases, positive
-from billing_instructions import BENCH, CHECKOUT, against_commit, commit_of, remove, worktree
+from billing_instructions import BENCH, against_commit, remove, trees_to_count
 from callgrind import CALLGRIND, HASH_SEED, collected, counting_parser, require_valgrind
 from report import print_and_write
 
@@ -176,7 +176,6 @@ def main() -> None:
         return
     against = against_commit(parser, args.against)
     require_valgrind(parser)
-    trees = [(commit_of("HEAD") or "this checkout", CHECKOUT / "src")]
     folder = Path(tempfile.mkdtemp(prefix="seatwise-events-"))
     base = args.postgresql_url.rpartition("/")[0]
     stores = {  # each child's own store: a file, or a database made and dropped by the child
@@ -185,10 +184,8 @@ def main() -> None:
     }
     results = []
     try:
-        if against is not None:
-            trees.append((against, worktree(against, folder)))
         with ThreadPoolExecutor(args.jobs) as jobs:
-            for tree, (revision, source) in enumerate(trees):
+            for tree, (revision, source) in enumerate(trees_to_count(against, folder)):
                 for name in args.databases:
                     store = stores[name].replace("{tree}", str(tree))
                     found = measure(source, name, store, args.groups, jobs)

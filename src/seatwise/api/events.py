@@ -113,8 +113,8 @@ def result_out(event_id: str | None, account_id: str, result: EventResult) -> di
 # The busiest route is served by a plain Starlette route (:func:`single_event_route`), whose
 # endpoint takes the request only: it calls the context a dependency would give
 # (``Depends(vendor("write"))``) and reads its path's account id itself, documented as FastAPI
-# would document the parameter. (Solving them alone cost FastAPI about 130,000 instructions
-# a request: ``bench/event_instructions.py``, SQLite, a single event 1,644,785 → 1,458,467.)
+# would document the parameter. (Solving them was FastAPI's: ``bench/event_instructions.py``,
+# SQLite, counted a single event 1,644,785 → 1,458,467 instructions without them, −11%.)
 _writer = vendor("write")
 _ACCOUNT_IN_PATH = {
     "name": "account_id",
